@@ -1,0 +1,186 @@
+/**
+ * The gateway's limits, in one table.
+ *
+ * Every number that bounds work done for an untrusted peer lives here, with the reason for its value. Each
+ * one can be overridden by the environment variable named in `env` (read once at start by `loadConfig`).
+ * Exceeding a limit always produces an explicit SMTP reply or problem+json answer carrying a searchable code;
+ * nothing is truncated silently.
+ */
+
+export interface LimitDef {
+  /** Default value. */
+  readonly value: number;
+  /** Environment variable that overrides it. */
+  readonly env: string;
+  /** Why this value. */
+  readonly why: string;
+}
+
+const MiB = 1024 * 1024;
+
+export const LIMITS = {
+  // --- SMTP ingress -------------------------------------------------------------------------------------
+  maxMessageBytes: {
+    value: 25 * MiB,
+    env: 'LIMIT_MAX_MESSAGE_BYTES',
+    why: 'Mon espace santé refuses messages over 25 MB (CNAM ENS v1.3 §6); advertised in EHLO SIZE and enforced while streaming.',
+  },
+  maxRecipients: {
+    value: 100,
+    env: 'LIMIT_MAX_RECIPIENTS',
+    why: 'SPEC §3: 100 recipients per message; RFC 5321 §4.5.3.1.8 minimum is 100.',
+  },
+  maxMimeParts: {
+    value: 1000,
+    env: 'LIMIT_MAX_MIME_PARTS',
+    why: 'SPEC §3: bounds parser work on hostile MIME trees (deep nesting, part bombs).',
+  },
+  maxHeaderBytes: {
+    value: 1 * MiB,
+    env: 'LIMIT_MAX_HEADER_BYTES',
+    why: 'SPEC §3: a header block larger than this is an attack, not a letter.',
+  },
+  maxConnectionsPerCertificate: {
+    value: 50,
+    env: 'LIMIT_MAX_CONNECTIONS_PER_CERT',
+    why: 'Fair sharing between operators: a bulk sender gets many sessions but cannot take all of them.',
+  },
+  maxConnections: {
+    value: 500,
+    env: 'LIMIT_MAX_CONNECTIONS',
+    why: 'Total concurrent SMTP sessions per gateway process; above it new sessions get 421 and retry.',
+  },
+  maxCommandsPerConnection: {
+    value: 10_000,
+    env: 'LIMIT_MAX_COMMANDS_PER_CONNECTION',
+    why: 'Bounds a session that loops on commands; enough for 1000 messages of 100 recipients... per connection of real senders.',
+  },
+  maxMessagesPerConnection: {
+    value: 1000,
+    env: 'LIMIT_MAX_MESSAGES_PER_CONNECTION',
+    why: 'Forces long-lived bulk sessions to reconnect now and then, so load spreads over processes.',
+  },
+  idleTimeoutMs: {
+    value: 5 * 60_000,
+    env: 'LIMIT_IDLE_TIMEOUT_MS',
+    why: 'RFC 5321 §4.5.3.2.7 server timeout is at least 5 minutes.',
+  },
+  messagesPerMinutePerDomain: {
+    value: 6000,
+    env: 'LIMIT_MESSAGES_PER_MINUTE_PER_DOMAIN',
+    why: 'Protects patients and the store from a runaway sender; a hospital pre-admission batch is well below this.',
+  },
+
+  // --- Processing -------------------------------------------------------------------------------------------
+  workerConcurrency: {
+    value: 4,
+    env: 'LIMIT_WORKER_CONCURRENCY',
+    why: 'Parallel deliveries per worker process; parsing is CPU-bound, 2 per core keeps I/O overlapped.',
+  },
+  workerAttempts: {
+    value: 25,
+    env: 'LIMIT_WORKER_ATTEMPTS',
+    why: 'Retries of a delivery job (exponential backoff from 1 s, capped) before it is marked failed and a DSN is due.',
+  },
+  maxAttachmentsPerMessage: {
+    value: 200,
+    env: 'LIMIT_MAX_ATTACHMENTS',
+    why: 'More attachments than this is not a clinical message; refused rather than filed.',
+  },
+  maxTextBodyBytes: {
+    value: 2 * MiB,
+    env: 'LIMIT_MAX_TEXT_BODY_BYTES',
+    why: 'The readable body kept for display; the raw message is kept whole anyway.',
+  },
+  blobChunkBytes: {
+    value: 256 * 1024,
+    env: 'LIMIT_BLOB_CHUNK_BYTES',
+    why: 'Encrypted blobs are stored in chunks of this size, so no message or document is ever held whole in memory.',
+  },
+  orphanBlobAgeMs: {
+    value: 60 * 60_000,
+    env: 'LIMIT_ORPHAN_BLOB_AGE_MS',
+    why: 'Chunks written for a message whose transaction never committed are collected after this age.',
+  },
+  outboxSweepMs: {
+    value: 1000,
+    env: 'LIMIT_OUTBOX_SWEEP_MS',
+    why: 'How often committed-but-not-enqueued work is looked for (besides the immediate kick after each commit).',
+  },
+  staleEnqueueMs: {
+    value: 10 * 60_000,
+    env: 'LIMIT_STALE_ENQUEUE_MS',
+    why: 'A delivery enqueued this long ago and still not done is enqueued again (its job may have been lost with Redis).',
+  },
+
+  // --- Patient access --------------------------------------------------------------------------------------
+  provisionalCodeValidityMs: {
+    value: 42 * 24 * 3600_000,
+    env: 'LIMIT_PROVISIONAL_CODE_VALIDITY_MS',
+    why: 'SPEC §6.1: the provisional code is valid 6 weeks.',
+  },
+  loginCodeValidityMs: {
+    value: 10 * 60_000,
+    env: 'LIMIT_LOGIN_CODE_VALIDITY_MS',
+    why: 'The e-mailed one-time code is short-lived.',
+  },
+  loginCodeMaxAttempts: {
+    value: 5,
+    env: 'LIMIT_LOGIN_CODE_MAX_ATTEMPTS',
+    why: 'Six digits with 5 tries gives a 1 in 200 000 chance per challenge.',
+  },
+  loginFailuresBeforeLock: {
+    value: 5,
+    env: 'LIMIT_LOGIN_FAILURES_BEFORE_LOCK',
+    why: 'Consecutive wrong passwords or codes before the account is throttled.',
+  },
+  loginLockMs: {
+    value: 15 * 60_000,
+    env: 'LIMIT_LOGIN_LOCK_MS',
+    why: 'Throttle period after too many failures (brute-force defence, SPEC §6.2).',
+  },
+  sessionIdleMs: {
+    value: 30 * 60_000,
+    env: 'LIMIT_SESSION_IDLE_MS',
+    why: 'A patient session expires after this much inactivity.',
+  },
+  sessionAbsoluteMs: {
+    value: 12 * 3600_000,
+    env: 'LIMIT_SESSION_ABSOLUTE_MS',
+    why: 'A patient session never lasts longer than this.',
+  },
+  minPasswordLength: {
+    value: 12,
+    env: 'LIMIT_MIN_PASSWORD_LENGTH',
+    why: 'ANSSI guidance for passwords backed by a second factor.',
+  },
+  apiPageSize: {
+    value: 50,
+    env: 'LIMIT_API_PAGE_SIZE',
+    why: 'Items per page of cursor-paginated lists.',
+  },
+  importMaxBytes: {
+    value: 50 * MiB,
+    env: 'LIMIT_IMPORT_MAX_BYTES',
+    why: 'Largest CSV accepted by the provisioning import.',
+  },
+} as const satisfies Record<string, LimitDef>;
+
+export type LimitName = keyof typeof LIMITS;
+export type Limits = { readonly [K in LimitName]: number };
+
+/** Resolves every limit from the environment, falling back to its default; a malformed value is an error. */
+export function resolveLimits(env: NodeJS.ProcessEnv = process.env): Limits {
+  const out: Record<string, number> = {};
+  for (const [name, def] of Object.entries(LIMITS) as [LimitName, LimitDef][]) {
+    const raw = env[def.env];
+    if (raw === undefined || raw === '') {
+      out[name] = def.value;
+      continue;
+    }
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${def.env} must be a non-negative number, got "${raw}"`);
+    out[name] = n;
+  }
+  return out as Limits;
+}

@@ -1,0 +1,111 @@
+/**
+ * Process settings, each read from one environment variable with a documented default.
+ *
+ * No variable set means: embedded PGlite under $DATA_DIR/pg, a private redis-server on a unix socket under
+ * $DATA_DIR, a development PKI generated under $DATA_DIR/pki, notification e-mails written as .eml files under
+ * $DATA_DIR/notifications. The README's configuration table is this list.
+ */
+import path from 'node:path';
+import { resolveLimits, type Limits } from './limits.js';
+
+export interface SettingDef {
+  readonly env: string;
+  readonly default: string;
+  readonly doc: string;
+}
+
+export const SETTINGS = {
+  dataDir: { env: 'DATA_DIR', default: './data', doc: 'Where embedded state lives: PGlite, Redis socket, PKI, keys, notifications.' },
+  smtpHost: { env: 'SMTP_HOST', default: '127.0.0.1', doc: 'SMTP ingress listen address.' },
+  smtpPort: { env: 'SMTP_PORT', default: '2525', doc: 'SMTP ingress port (25 in production).' },
+  smtpHostname: { env: 'SMTP_HOSTNAME', default: 'mx.patient.mssante.fr', doc: 'Name announced in the SMTP greeting.' },
+  apiHost: { env: 'API_HOST', default: '127.0.0.1', doc: 'HTTP API listen address.' },
+  apiPort: { env: 'API_PORT', default: '8080', doc: 'HTTP API port.' },
+  databaseUrl: { env: 'DATABASE_URL', default: '', doc: 'PostgreSQL URL; empty means embedded PGlite in $DATA_DIR/pg.' },
+  redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL; empty means a private redis-server child on a unix socket under $DATA_DIR.' },
+  redisPrefix: { env: 'REDIS_PREFIX', default: 'mesgw', doc: 'Key prefix of every BullMQ queue (lets several deployments share one Redis).' },
+  notifySmtpUrl: { env: 'NOTIFY_SMTP_URL', default: '', doc: 'SMTP URL for patient notification e-mails; empty writes .eml files under $DATA_DIR/notifications.' },
+  notifyFrom: { env: 'NOTIFY_FROM', default: 'Mon espace santé <ne-pas-repondre@monespacesante.example>', doc: 'From address of patient notification e-mails.' },
+  patientDomain: { env: 'PATIENT_DOMAIN', default: 'patient.mssante.fr', doc: 'The mail domain served: <INS>@this domain.' },
+  pkiDir: { env: 'PKI_DIR', default: '', doc: 'Folder of ca.crt, server.crt, server.key (default $DATA_DIR/pki; generated when absent).' },
+  trustAnchors: { env: 'TRUST_ANCHORS', default: '', doc: 'PEM file of trusted CAs for peers (default $PKI_DIR/ca.crt; IGC-Santé chain in production).' },
+  crlFile: { env: 'CRL_FILE', default: '', doc: 'Optional PEM CRL file(s), comma-separated; revoked peer certificates are refused.' },
+  whitelistFile: { env: 'WHITELIST_FILE', default: '', doc: 'ANS ListeBlancheMSSante XML (default $PKI_DIR/whitelist.xml).' },
+  masterKeyFile: { env: 'MASTER_KEY_FILE', default: '', doc: 'File holding the key-encryption key (32 bytes, base64); default $DATA_DIR/keys/master.key, generated when absent. Keep it outside the database and its backups.' },
+  adminTokenFile: { env: 'ADMIN_TOKEN_FILE', default: '', doc: 'File holding the operator API token (default $DATA_DIR/admin.token, generated when absent).' },
+  logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'pino log level. Health data is never logged at info.' },
+  roles: { env: 'ROLES', default: 'smtp,api,worker', doc: 'Which parts this process runs (comma-separated subset of smtp,api,worker).' },
+  cookieSecure: { env: 'COOKIE_SECURE', default: 'auto', doc: 'Secure flag of the session cookie: true, false, or auto (true unless the API listens on loopback).' },
+} as const satisfies Record<string, SettingDef>;
+
+export type Role = 'smtp' | 'api' | 'worker';
+
+export interface Config {
+  dataDir: string;
+  smtp: { host: string; port: number; hostname: string };
+  api: { host: string; port: number };
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  notifySmtpUrl: string | undefined;
+  notifyFrom: string;
+  patientDomain: string;
+  pkiDir: string;
+  trustAnchorsFile: string;
+  crlFiles: string[];
+  whitelistFile: string;
+  masterKeyFile: string;
+  adminTokenFile: string;
+  logLevel: string;
+  roles: Set<Role>;
+  cookieSecure: boolean;
+  limits: Limits;
+}
+
+function read(env: NodeJS.ProcessEnv, key: keyof typeof SETTINGS): string {
+  const def = SETTINGS[key];
+  const v = env[def.env];
+  return v === undefined || v === '' ? def.default : v;
+}
+
+function port(env: NodeJS.ProcessEnv, key: 'smtpPort' | 'apiPort'): number {
+  const raw = read(env, key);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${SETTINGS[key].env} must be a TCP port, got "${raw}"`);
+  return n;
+}
+
+/** Builds the whole configuration from the environment; throws a readable error on a malformed value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(read(env, 'dataDir'));
+  const pkiDir = path.resolve(read(env, 'pkiDir') || path.join(dataDir, 'pki'));
+  const roles = new Set<Role>();
+  for (const r of read(env, 'roles').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (r !== 'smtp' && r !== 'api' && r !== 'worker') throw new Error(`ROLES: unknown role "${r}" (use smtp, api, worker)`);
+    roles.add(r);
+  }
+  const apiHost = read(env, 'apiHost');
+  const cookieRaw = read(env, 'cookieSecure');
+  const loopback = apiHost === '127.0.0.1' || apiHost === '::1' || apiHost === 'localhost';
+  return {
+    dataDir,
+    smtp: { host: read(env, 'smtpHost'), port: port(env, 'smtpPort'), hostname: read(env, 'smtpHostname') },
+    api: { host: apiHost, port: port(env, 'apiPort') },
+    databaseUrl: read(env, 'databaseUrl') || undefined,
+    redisUrl: read(env, 'redisUrl') || undefined,
+    redisPrefix: read(env, 'redisPrefix'),
+    notifySmtpUrl: read(env, 'notifySmtpUrl') || undefined,
+    notifyFrom: read(env, 'notifyFrom'),
+    patientDomain: read(env, 'patientDomain').toLowerCase(),
+    pkiDir,
+    trustAnchorsFile: path.resolve(read(env, 'trustAnchors') || path.join(pkiDir, 'ca.crt')),
+    crlFiles: read(env, 'crlFile').split(',').map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
+    whitelistFile: path.resolve(read(env, 'whitelistFile') || path.join(pkiDir, 'whitelist.xml')),
+    masterKeyFile: path.resolve(read(env, 'masterKeyFile') || path.join(dataDir, 'keys', 'master.key')),
+    adminTokenFile: path.resolve(read(env, 'adminTokenFile') || path.join(dataDir, 'admin.token')),
+    logLevel: read(env, 'logLevel'),
+    roles,
+    cookieSecure: cookieRaw === 'auto' ? !loopback : cookieRaw === 'true',
+    limits: resolveLimits(env),
+  };
+}

@@ -1,0 +1,17 @@
+/** Access: patients' profiles and authentication; the pure rules are in ./rules. */
+export * from './rules/index.js';
+export { findProfileByIns, type ProfileRef } from './profile-lookup.js';
+export {
+  importPatients,
+  activatePatient,
+  startLogin,
+  verifyLogin,
+  authenticateSession,
+  endSession,
+  readIdentity,
+  PatientAccessError,
+  type PatientIdentity,
+  type ImportResult,
+  type LoginChallenge,
+  type PatientSession,
+} from './patients.js';

@@ -1,0 +1,274 @@
+/**
+ * Patients' profiles and authentication (SPEC §6.1–6.2), over the database.
+ *
+ * - Import: upsert by INS, in one transaction per file (all rows or none); identity traits are sealed; the
+ *   provisional code is stored hashed and valid `provisionalCodeValidityMs` from the import.
+ * - Activation: provisional code + birth date, for a pending or created profile, then a password (policy
+ *   checked); the code is consumed.
+ * - Login: password, then a 6-digit code sent by e-mail (stored hashed, short-lived, limited attempts).
+ *   Wrong INS and wrong password get one and the same answer; consecutive failures lock the profile for
+ *   `loginLockMs`. Sessions are random 256-bit tokens stored by their SHA-256, with idle and absolute expiry.
+ * Errors are PatientAccessError with a French message for the patient and an HTTP status.
+ */
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Limits } from '../config/index.js';
+import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
+import type { Keyring } from '../vault/index.js';
+import { openValue, sealValue } from '../vault/index.js';
+import {
+  canActivate,
+  checkPasswordPolicy,
+  generateLoginCode,
+  generateToken,
+  hashSecret,
+  hashToken,
+  isProfileState,
+  parseIns,
+  verifySecret,
+  type PatientImportRow,
+} from './rules/index.js';
+
+export interface PatientIdentity {
+  familyName: string;
+  givenNames: string;
+  birthDate: string;
+  email: string;
+}
+
+export type PatientAccessErrorKind =
+  | 'invalid-credentials'
+  | 'locked'
+  | 'activation-refused'
+  | 'weak-password'
+  | 'invalid-code'
+  | 'invalid-session';
+
+const STATUS: Record<PatientAccessErrorKind, number> = {
+  'invalid-credentials': 401,
+  locked: 429,
+  'activation-refused': 400,
+  'weak-password': 400,
+  'invalid-code': 401,
+  'invalid-session': 401,
+};
+
+export class PatientAccessError extends Error {
+  readonly status: number;
+  constructor(
+    readonly kind: PatientAccessErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PatientAccessError';
+    this.status = STATUS[kind];
+  }
+}
+
+const identityContext = (ins: string) => `patient-identity:${ins}`;
+const BAD_CREDENTIALS = 'Identifiant ou mot de passe incorrect.';
+const LOCKED = 'Trop de tentatives. Réessayez plus tard.';
+// A valid scrypt hash of a random secret: verifying against it costs the same as a real check, so that an
+// unknown INS is not told apart by timing.
+let dummyHash: Promise<string> | null = null;
+
+export interface ImportResult {
+  created: number;
+  updated: number;
+}
+
+export async function importPatients(db: Db, keyring: Keyring, limits: Limits, rows: PatientImportRow[]): Promise<ImportResult> {
+  const prepared = await Promise.all(
+    rows.map(async (r) => ({
+      row: r,
+      codeHash: r.provisionalCode ? await hashSecret(r.provisionalCode) : null,
+    })),
+  );
+  let created = 0;
+  let updated = 0;
+  const expires = new Date(Date.now() + limits.provisionalCodeValidityMs);
+  await db.transaction(async (tx) => {
+    for (const { row, codeHash } of prepared) {
+      const identity: PatientIdentity = {
+        familyName: row.familyName,
+        givenNames: row.givenNames,
+        birthDate: row.birthDate,
+        email: row.email,
+      };
+      const sealed = sealValue(keyring, identity, identityContext(row.ins));
+      const [res] = await tx
+        .insert(schema.patients)
+        .values({
+          ins: row.ins,
+          state: row.state,
+          identity: sealed,
+          provisionalCodeHash: codeHash,
+          provisionalCodeExpiresAt: codeHash ? expires : null,
+        })
+        .onConflictDoUpdate({
+          target: schema.patients.ins,
+          set: {
+            state: row.state,
+            identity: sealed,
+            updatedAt: new Date(),
+            ...(codeHash ? { provisionalCodeHash: codeHash, provisionalCodeExpiresAt: expires } : {}),
+          },
+        })
+        .returning({ inserted: sql<boolean>`(xmax = 0)` });
+      if (res?.inserted) created++;
+      else updated++;
+    }
+  });
+  return { created, updated };
+}
+
+export function readIdentity(keyring: Keyring, ins: string, sealed: Buffer): PatientIdentity {
+  return openValue<PatientIdentity>(keyring, sealed, identityContext(ins));
+}
+
+async function findByIns(db: Db, rawIns: string) {
+  const parsed = parseIns(rawIns.trim());
+  if (!parsed.ok) return undefined;
+  const [row] = await db.select().from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
+  return row;
+}
+
+export async function activatePatient(
+  db: Db,
+  keyring: Keyring,
+  limits: Limits,
+  input: { ins: string; provisionalCode: string; birthDate: string; password: string },
+): Promise<void> {
+  const refused = new PatientAccessError(
+    'activation-refused',
+    "Activation impossible : vérifiez votre code provisoire et votre date de naissance.",
+  );
+  const p = await findByIns(db, input.ins);
+  if (p && p.lockedUntil && p.lockedUntil > new Date()) throw new PatientAccessError('locked', LOCKED);
+  if (!p || !isProfileState(p.state) || !canActivate(p.state) || !p.provisionalCodeHash || !p.provisionalCodeExpiresAt) {
+    await verifySecret(input.provisionalCode, await getDummyHash());
+    throw refused;
+  }
+  const codeOk = await verifySecret(input.provisionalCode, p.provisionalCodeHash);
+  const birthOk = readIdentity(keyring, p.ins, p.identity).birthDate === input.birthDate;
+  if (!codeOk || !birthOk || p.provisionalCodeExpiresAt <= new Date()) {
+    await recordFailure(db, p.id, p.failedLogins, limits);
+    throw refused;
+  }
+  const policy = checkPasswordPolicy(input.password, limits.minPasswordLength);
+  if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
+  const passwordHash = await hashSecret(input.password);
+  await db
+    .update(schema.patients)
+    .set({
+      state: 'active',
+      passwordHash,
+      activatedAt: new Date(),
+      provisionalCodeHash: null,
+      provisionalCodeExpiresAt: null,
+      failedLogins: 0,
+      lockedUntil: null,
+      updatedAt: new Date(),
+    })
+    .where(eq(schema.patients.id, p.id));
+}
+
+async function getDummyHash(): Promise<string> {
+  dummyHash ??= hashSecret(generateToken(16));
+  return dummyHash;
+}
+
+async function recordFailure(db: Db, patientId: string, previous: number, limits: Limits): Promise<void> {
+  const failures = previous + 1;
+  await db
+    .update(schema.patients)
+    .set({
+      failedLogins: failures >= limits.loginFailuresBeforeLock ? 0 : failures,
+      lockedUntil: failures >= limits.loginFailuresBeforeLock ? new Date(Date.now() + limits.loginLockMs) : null,
+    })
+    .where(eq(schema.patients.id, patientId));
+}
+
+export interface LoginChallenge {
+  challengeId: string;
+  /** The code to send by e-mail; never returned to the HTTP client. */
+  code: string;
+  email: string;
+}
+
+export async function startLogin(db: Db, keyring: Keyring, limits: Limits, input: { ins: string; password: string }): Promise<LoginChallenge> {
+  const p = await findByIns(db, input.ins);
+  if (p && p.lockedUntil && p.lockedUntil > new Date()) throw new PatientAccessError('locked', LOCKED);
+  if (!p || p.state !== 'active' || !p.passwordHash) {
+    await verifySecret(input.password, await getDummyHash());
+    throw new PatientAccessError('invalid-credentials', BAD_CREDENTIALS);
+  }
+  if (!(await verifySecret(input.password, p.passwordHash))) {
+    await recordFailure(db, p.id, p.failedLogins, limits);
+    throw new PatientAccessError('invalid-credentials', BAD_CREDENTIALS);
+  }
+  const code = generateLoginCode();
+  const [c] = await db
+    .insert(schema.loginChallenges)
+    .values({ patientId: p.id, codeHash: hashToken(code), expiresAt: new Date(Date.now() + limits.loginCodeValidityMs) })
+    .returning({ id: schema.loginChallenges.id });
+  await db.update(schema.patients).set({ failedLogins: 0 }).where(eq(schema.patients.id, p.id));
+  return { challengeId: c!.id, code, email: readIdentity(keyring, p.ins, p.identity).email };
+}
+
+export interface PatientSession {
+  token: string;
+  patientId: string;
+  expiresAt: Date;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function verifyLogin(db: Db, limits: Limits, input: { challengeId: string; code: string }): Promise<PatientSession> {
+  const invalid = new PatientAccessError('invalid-code', 'Code incorrect ou expiré.');
+  if (!UUID.test(input.challengeId)) throw invalid;
+  const [c] = await db.select().from(schema.loginChallenges).where(eq(schema.loginChallenges.id, input.challengeId));
+  if (!c || c.usedAt || c.expiresAt <= new Date() || c.attempts >= limits.loginCodeMaxAttempts) throw invalid;
+  // Count the attempt first, so parallel guesses cannot exceed the limit.
+  const [counted] = await db
+    .update(schema.loginChallenges)
+    .set({ attempts: sql`${schema.loginChallenges.attempts} + 1` })
+    .where(and(eq(schema.loginChallenges.id, c.id), sql`${schema.loginChallenges.attempts} < ${limits.loginCodeMaxAttempts}`))
+    .returning({ attempts: schema.loginChallenges.attempts });
+  if (!counted) throw invalid;
+  if (hashToken(input.code.trim()) !== c.codeHash) throw invalid;
+  const [used] = await db
+    .update(schema.loginChallenges)
+    .set({ usedAt: new Date() })
+    .where(and(eq(schema.loginChallenges.id, c.id), isNull(schema.loginChallenges.usedAt)))
+    .returning({ id: schema.loginChallenges.id });
+  if (!used) throw invalid;
+  const token = generateToken(32);
+  const expiresAt = new Date(Date.now() + limits.sessionAbsoluteMs);
+  await db.insert(schema.sessions).values({ tokenHash: hashToken(token), patientId: c.patientId, expiresAt });
+  return { token, patientId: c.patientId, expiresAt };
+}
+
+/** The patient of a live session, or null; extends its idle window. */
+export async function authenticateSession(db: Db, limits: Limits, token: string): Promise<string | null> {
+  if (!token || token.length > 200) return null;
+  const now = new Date();
+  const idleCutoff = new Date(now.getTime() - limits.sessionIdleMs);
+  const [s] = await db
+    .update(schema.sessions)
+    .set({ lastSeenAt: now })
+    .where(
+      and(
+        eq(schema.sessions.tokenHash, hashToken(token)),
+        isNull(schema.sessions.revokedAt),
+        gt(schema.sessions.expiresAt, now),
+        gt(schema.sessions.lastSeenAt, idleCutoff),
+      ),
+    )
+    .returning({ patientId: schema.sessions.patientId });
+  return s?.patientId ?? null;
+}
+
+export async function endSession(db: Db, token: string): Promise<void> {
+  await db.update(schema.sessions).set({ revokedAt: new Date() }).where(eq(schema.sessions.tokenHash, hashToken(token)));
+}

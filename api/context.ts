@@ -1,0 +1,15 @@
+/** What the HTTP layer needs from the rest of the gateway: it calls the modules, never SQL or queues itself. */
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/index.js';
+import type { Notifier } from '../gateway/notify/index.js';
+import type { BlobStore, Keyring } from '../vault/index.js';
+
+export interface ApiContext {
+  config: Config;
+  db: Db;
+  keyring: Keyring;
+  blobs: BlobStore;
+  notifier: Notifier;
+  adminToken: string;
+  ready: () => Promise<boolean>;
+}

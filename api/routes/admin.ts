@@ -1,0 +1,78 @@
+/**
+ * Operator endpoints (bearer admin token): provisioning by CSV and delivery counts. Never any message or
+ * document content. The CLI uses them when a running gateway holds the embedded database.
+ */
+import crypto from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { importPatients, parsePatientCsv } from '../../access/index.js';
+import { deliveryStats } from '../../mailbox/index.js';
+import type { ApiContext } from '../context.js';
+import { ApiProblem, ProblemSchema } from '../problem.js';
+
+function requireAdmin(ctx: ApiContext, req: FastifyRequest): void {
+  const auth = req.headers.authorization ?? '';
+  const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
+  const a = Buffer.from(crypto.createHash('sha256').update(token).digest());
+  const b = Buffer.from(crypto.createHash('sha256').update(ctx.adminToken).digest());
+  if (!token || !crypto.timingSafeEqual(a, b)) throw new ApiProblem(401, 'API-ADMIN-01', 'Operator token required');
+}
+
+export const adminRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: ctx.config.limits.importMaxBytes }, (_req, body, done) =>
+      done(null, body),
+    );
+
+    app.post(
+      '/v1/admin/patients/import',
+      {
+        bodyLimit: ctx.config.limits.importMaxBytes,
+        schema: {
+          tags: ['admin'],
+          summary: 'Provision patient profiles from CSV (all rows or none)',
+          consumes: ['text/csv'],
+          body: Type.String(),
+          response: {
+            200: Type.Object({ created: Type.Integer(), updated: Type.Integer() }),
+            401: ProblemSchema,
+            422: Type.Object({
+              type: Type.String(),
+              title: Type.String(),
+              status: Type.Integer(),
+              code: Type.String(),
+              errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
+            }),
+          },
+        },
+      },
+      async (req, reply) => {
+        requireAdmin(ctx, req);
+        const parsed = parsePatientCsv(req.body);
+        if (parsed.errors.length > 0) {
+          return reply
+            .code(422)
+            .type('application/problem+json')
+            .send({ type: 'about:blank', title: 'Invalid CSV', status: 422, code: 'API-ADMIN-02', errors: parsed.errors });
+        }
+        return importPatients(ctx.db, ctx.keyring, ctx.config.limits, parsed.rows);
+      },
+    );
+
+    app.get(
+      '/v1/admin/deliveries/stats',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Deliveries by status',
+          response: { 200: Type.Record(Type.String(), Type.Integer()), 401: ProblemSchema },
+        },
+      },
+      async (req) => {
+        requireAdmin(ctx, req);
+        return deliveryStats(ctx.db);
+      },
+    );
+  };

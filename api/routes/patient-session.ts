@@ -1,0 +1,98 @@
+/** Patient activation, login with an e-mailed one-time code, logout. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { activatePatient, endSession, startLogin, verifyLogin } from '../../access/index.js';
+import { loginCodeNotice } from '../../gateway/notify/index.js';
+import type { ApiContext } from '../context.js';
+import { ApiProblem, ProblemSchema } from '../problem.js';
+import { SESSION_COOKIE, sessionToken } from './session-auth.js';
+
+export const patientSessionRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const limits = ctx.config.limits;
+    const problems = { 400: ProblemSchema, 401: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
+
+    app.post(
+      '/v1/patient/activate',
+      {
+        schema: {
+          tags: ['patient'],
+          summary: 'Activate a profile with the provisional code and birth date, and choose a password',
+          body: Type.Object({
+            ins: Type.String({ minLength: 15, maxLength: 15 }),
+            provisionalCode: Type.String({ minLength: 1, maxLength: 64 }),
+            birthDate: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+            password: Type.String({ minLength: 1, maxLength: 256 }),
+          }),
+          response: { 204: Type.Null(), ...problems },
+        },
+      },
+      async (req, reply) => {
+        await activatePatient(ctx.db, ctx.keyring, limits, req.body);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/patient/login',
+      {
+        schema: {
+          tags: ['patient'],
+          summary: 'First factor: password; a one-time code is sent to the personal e-mail address',
+          body: Type.Object({
+            ins: Type.String({ minLength: 15, maxLength: 15 }),
+            password: Type.String({ minLength: 1, maxLength: 256 }),
+          }),
+          response: { 200: Type.Object({ challengeId: Type.String() }), ...problems },
+        },
+      },
+      async (req) => {
+        const c = await startLogin(ctx.db, ctx.keyring, limits, req.body);
+        try {
+          await ctx.notifier.send(loginCodeNotice(c.email, c.code, Math.round(limits.loginCodeValidityMs / 60_000)));
+        } catch (err) {
+          req.log.error({ err: (err as Error).message }, 'login code e-mail failed');
+          throw new ApiProblem(503, 'API-NOTIFY-01', 'Notification unavailable', "L'envoi du code a échoué. Réessayez dans quelques minutes.");
+        }
+        return { challengeId: c.challengeId };
+      },
+    );
+
+    app.post(
+      '/v1/patient/login/verify',
+      {
+        schema: {
+          tags: ['patient'],
+          summary: 'Second factor: the e-mailed code; returns a session (cookie and bearer token)',
+          body: Type.Object({
+            challengeId: Type.String({ maxLength: 64 }),
+            code: Type.String({ minLength: 1, maxLength: 16 }),
+          }),
+          response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String() }), ...problems },
+        },
+      },
+      async (req, reply) => {
+        const s = await verifyLogin(ctx.db, limits, req.body);
+        reply.setCookie(SESSION_COOKIE, s.token, {
+          httpOnly: true,
+          secure: ctx.config.cookieSecure,
+          sameSite: 'strict',
+          path: '/',
+          expires: s.expiresAt,
+        });
+        return { token: s.token, expiresAt: s.expiresAt.toISOString() };
+      },
+    );
+
+    app.post(
+      '/v1/patient/logout',
+      { schema: { tags: ['patient'], summary: 'End the session', response: { 204: Type.Null() } } },
+      async (req, reply) => {
+        const token = sessionToken(req);
+        if (token) await endSession(ctx.db, token);
+        reply.clearCookie(SESSION_COOKIE, { path: '/' });
+        return reply.code(204).send(null);
+      },
+    );
+  };

@@ -1,0 +1,95 @@
+/**
+ * Operator CLI: `npm run cli -- <command>`.
+ *   pki init [--force]          development PKI + whitelist under $PKI_DIR (default $DATA_DIR/pki)
+ *   patients import FILE.csv    provision profiles (all rows or none)
+ *   migrate                     apply database migrations and exit
+ *   replies                     print the SMTP reply-code table (Markdown, for the README)
+ * With embedded PGlite, a running gateway holds the database: commands that need it then go through the
+ * gateway's operator API (admin token in $DATA_DIR/admin.token) instead of opening the files a second time.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { initDevelopmentPki } from '../certs/index.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { lockHolder, openDatabase, pgliteLockFile } from '../db/index.js';
+import { importPatients, parsePatientCsv } from '../access/index.js';
+import { REPLIES } from '../gateway/ingress/replies.js';
+import { loadKeyring } from '../vault/index.js';
+import { ensureAdminToken } from './gateway.js';
+
+class CliError extends Error {}
+
+async function importViaApi(config: Config, csv: string): Promise<void> {
+  const token = await ensureAdminToken(config.adminTokenFile);
+  const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
+  const res = await fetch(`http://${host}:${config.api.port}/v1/admin/patients/import`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv', authorization: `Bearer ${token}` },
+    body: csv,
+  });
+  const body = (await res.json()) as { created?: number; updated?: number; errors?: { line: number; message: string }[]; detail?: string };
+  if (res.status === 422 && body.errors) {
+    for (const e of body.errors) console.error(`line ${e.line}: ${e.message}`);
+    throw new CliError(`${body.errors.length} error(s): nothing imported`);
+  }
+  if (!res.ok) throw new CliError(`the gateway refused the import (HTTP ${res.status}): ${body.detail ?? ''}`);
+  console.log(`imported through the running gateway: ${body.created} created, ${body.updated} updated`);
+}
+
+async function patientsImport(config: Config, file: string | undefined): Promise<void> {
+  if (!file) throw new CliError('usage: patients import FILE.csv');
+  const csv = await fs.readFile(file, 'utf8');
+  if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
+    await importViaApi(config, csv);
+    return;
+  }
+  const parsed = parsePatientCsv(csv);
+  if (parsed.errors.length) {
+    for (const e of parsed.errors) console.error(`line ${e.line}: ${e.message}`);
+    throw new CliError(`${parsed.errors.length} error(s): nothing imported`);
+  }
+  const keyring = await loadKeyring(config.masterKeyFile, !process.env.MASTER_KEY_FILE);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    const r = await importPatients(database.db, keyring, config.limits, parsed.rows);
+    console.log(`imported: ${r.created} created, ${r.updated} updated`);
+  } finally {
+    await database.close();
+  }
+}
+
+function repliesTable(): string {
+  const lines = ['| code | enhanced | suffix | text | when |', '|---|---|---|---|---|'];
+  for (const r of Object.values(REPLIES)) lines.push(`| ${r.code} | ${r.enhanced} | \`${r.suffix}\` | ${r.text} | ${r.when} |`);
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const config = loadConfig();
+  const [cmd, sub, ...rest] = argv;
+  if (cmd === 'pki' && sub === 'init') {
+    const p = await initDevelopmentPki(config.pkiDir, { force: rest.includes('--force'), gatewayHostname: config.smtp.hostname });
+    console.log(`development PKI in ${path.relative(process.cwd(), p.dir) || '.'}`);
+    return;
+  }
+  if (cmd === 'patients' && sub === 'import') return patientsImport(config, rest[0]);
+  if (cmd === 'migrate') {
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+    await database.close();
+    console.log('migrations applied');
+    return;
+  }
+  if (cmd === 'replies') {
+    console.log(repliesTable());
+    return;
+  }
+  throw new CliError('commands: pki init [--force] | patients import FILE.csv | migrate | replies');
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`mes-gateway cli: ${err.message}`);
+    process.exit(err instanceof CliError ? 2 : 1);
+  },
+);

@@ -1,0 +1,199 @@
+/**
+ * Composition of one gateway process: database, Redis, keys, PKI and whitelist, then the parts named in
+ * ROLES (SMTP ingress, HTTP API, delivery worker + outbox relay). `close()` stops accepting first, then lets
+ * in-flight work finish, then closes the stores, so SIGINT/SIGTERM never cut a transaction in half; a kill -9
+ * is covered by the durable accept and the outbox instead.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ConnectionOptions, Queue, Worker } from "bullmq";
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApi } from '../api/index.js';
+import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
+import type { Config } from '../config/index.js';
+import { openDatabase, type Database } from '../db/index.js';
+import { startIngress, type Ingress } from '../gateway/ingress/server.js';
+import { createNotifier, type Notifier } from '../gateway/notify/index.js';
+import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
+import { OutboxRelay, type DeliveryJob } from './outbox-relay.js';
+import { openRedis, type RedisHandle } from './redis.js';
+import { createInboundQueue, startInboundWorker } from './worker.js';
+
+export interface GatewayHandle {
+  config: Config;
+  database: Database;
+  keyring: Keyring;
+  blobs: BlobStore;
+  smtpPort: number | null;
+  apiPort: number | null;
+  relay: OutboxRelay | null;
+  queue: Queue<DeliveryJob>;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function ensureAdminToken(file: string): Promise<string> {
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    await fs.writeFile(file, `${crypto.randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return (await fs.readFile(file, 'utf8')).trim();
+}
+
+/** Generates the development PKI only where the default location is used and nothing is there yet. */
+export async function ensurePki(config: Config): Promise<void> {
+  try {
+    await fs.access(path.join(config.pkiDir, 'server.crt'));
+    await fs.access(config.trustAnchorsFile);
+    return;
+  } catch {
+    /* generate below */
+  }
+  await initDevelopmentPki(config.pkiDir, { gatewayHostname: config.smtp.hostname });
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.ins', '*.code'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: req.url.split('?')[0], id: req.id }),
+    },
+  });
+}
+
+export async function startGateway(config: Config, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const cleanups: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err: (err as Error).message }, 'close step failed'));
+  };
+  try {
+    await ensurePki(config);
+    const keyring = await loadKeyring(config.masterKeyFile, !process.env.MASTER_KEY_FILE);
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    cleanups.push(() => database.close());
+    logger.info({ db: database.kind }, 'database open, migrations applied');
+    const redis: RedisHandle = await openRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+    cleanups.push(() => redis.stop());
+    logger.info({ redis: redis.describe }, 'redis ready');
+    const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes);
+    const queue = createInboundQueue(redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerAttempts);
+    cleanups.push(() => queue.close());
+
+    let relay: OutboxRelay | null = null;
+    let worker: Worker | null = null;
+    if (config.roles.has('worker')) {
+      relay = new OutboxRelay(database.db, queue, {
+        sweepMs: config.limits.outboxSweepMs,
+        staleMs: config.limits.staleEnqueueMs,
+        logger: logger.child({ part: 'outbox' }),
+      });
+      worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger);
+      const w = worker;
+      cleanups.push(() => w.close());
+      const r = relay;
+      cleanups.push(() => r.stop());
+      relay.start();
+      const gc = setInterval(() => {
+        blobs.collectOrphans(config.limits.orphanBlobAgeMs).then(
+          (n) => n && logger.info({ n }, 'orphan blobs collected'),
+          (err: Error) => logger.warn({ err: err.message }, 'orphan collection failed'),
+        );
+      }, Math.max(60_000, config.limits.orphanBlobAgeMs / 4));
+      gc.unref();
+      cleanups.push(async () => clearInterval(gc));
+    }
+
+    let smtp: Ingress | null = null;
+    if (config.roles.has('smtp')) {
+      const trust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
+      let whitelist: Whitelist | null = await loadWhitelistFile(config.whitelistFile);
+      const refresh = setInterval(() => {
+        loadWhitelistFile(config.whitelistFile).then(
+          (w) => (whitelist = w),
+          (err: Error) => logger.error({ err: err.message }, 'whitelist reload failed; keeping the last good copy'),
+        );
+      }, 3600_000);
+      refresh.unref();
+      cleanups.push(async () => clearInterval(refresh));
+      smtp = await startIngress({
+        host: config.smtp.host,
+        port: config.smtp.port,
+        hostname: config.smtp.hostname,
+        patientDomain: config.patientDomain,
+        tls: {
+          key: await fs.readFile(path.join(config.pkiDir, 'server.key')),
+          cert: await fs.readFile(path.join(config.pkiDir, 'server.crt')),
+          ca: trust.ca,
+          crl: trust.crl,
+        },
+        limits: config.limits,
+        db: database.db,
+        blobs,
+        whitelist: () => whitelist,
+        onAccepted: () => relay?.kick(),
+        logger,
+      });
+      const s = smtp;
+      cleanups.push(() => s.close());
+    }
+
+    let api: FastifyInstance | null = null;
+    let notifier: Notifier | null = null;
+    if (config.roles.has('api')) {
+      const adminToken = await ensureAdminToken(config.adminTokenFile);
+      notifier = createNotifier({ smtpUrl: config.notifySmtpUrl, dir: path.join(config.dataDir, 'notifications'), from: config.notifyFrom });
+      const n = notifier;
+      cleanups.push(async () => n.close());
+      api = await buildApi(
+        {
+          config,
+          db: database.db,
+          keyring,
+          blobs,
+          notifier,
+          adminToken,
+          ready: async () => {
+            await database.db.execute('select 1' as never);
+            return true;
+          },
+        },
+        logger,
+      );
+      await api.listen({ host: config.api.host, port: config.api.port });
+      const a = api;
+      cleanups.push(() => a.close());
+    }
+
+    const apiAddress = api?.server.address();
+    return {
+      config,
+      database,
+      keyring,
+      blobs,
+      smtpPort: smtp?.port ?? null,
+      apiPort: apiAddress && typeof apiAddress === 'object' ? apiAddress.port : null,
+      relay,
+      queue,
+      logger,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Drains the PostgreSQL outbox into BullMQ, so that Redis never holds the only copy of any work.
+ *
+ * - Each outbox row names an accepted message; every still-queued delivery of it becomes a job whose id is the
+ *   delivery id, then the row is deleted. A crash between the two re-adds the same job ids, which BullMQ ignores
+ *   while the job exists, and the worker skips a delivery already done: duplicates are harmless by design.
+ * - Independently, deliveries still queued long after their enqueue time (Redis lost them, or they were never
+ *   enqueued) are enqueued again, at start and then periodically.
+ * - Runs at start, after every local accept (kick), and every `outboxSweepMs`. Several relays (processes) may
+ *   run at once: they only ever produce duplicate adds.
+ */
+import { and, asc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
+
+export interface DeliveryJob {
+  deliveryId: string;
+}
+
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private lastStaleSweep = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly queue: Queue<DeliveryJob>,
+    private readonly opts: { sweepMs: number; staleMs: number; logger: Logger },
+  ) {}
+
+  start(): void {
+    this.kick();
+    this.timer = setInterval(() => this.kick(), this.opts.sweepMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => {});
+  }
+
+  /** Asks for a drain now; coalesces with a drain already running. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drainLoop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Resolves once everything committed so far has been handed to the queue (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.running?.catch(() => {});
+    await this.drainOnce(true);
+  }
+
+  private async drainLoop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.drainOnce(false);
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message }, 'outbox drain failed; will retry');
+        return;
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async drainOnce(forceStale: boolean): Promise<void> {
+    for (;;) {
+      const rows = await this.db.select().from(schema.outbox).orderBy(asc(schema.outbox.id)).limit(200);
+      if (rows.length === 0) break;
+      const messageIds = rows.map((r) => r.refId);
+      const dels = await this.db
+        .select({ id: schema.deliveries.id })
+        .from(schema.deliveries)
+        .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')));
+      await this.enqueue(dels.map((d) => d.id));
+      await this.db.delete(schema.outbox).where(inArray(schema.outbox.id, rows.map((r) => r.id)));
+      if (rows.length < 200) break;
+    }
+    const now = Date.now();
+    if (forceStale || now - this.lastStaleSweep >= Math.min(this.opts.staleMs, 60_000)) {
+      this.lastStaleSweep = now;
+      const cutoff = new Date(now - this.opts.staleMs);
+      const stale = await this.db
+        .select({ id: schema.deliveries.id })
+        .from(schema.deliveries)
+        .where(
+          and(
+            eq(schema.deliveries.status, 'queued'),
+            or(isNull(schema.deliveries.enqueuedAt), lt(schema.deliveries.enqueuedAt, cutoff)),
+          ),
+        )
+        .limit(5000);
+      if (stale.length) {
+        this.opts.logger.info({ count: stale.length }, 're-enqueueing deliveries not done');
+        await this.enqueue(stale.map((d) => d.id));
+      }
+    }
+  }
+
+  private async enqueue(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      await this.queue.addBulk(batch.map((id) => ({ name: 'deliver', data: { deliveryId: id }, opts: { jobId: id } })));
+      await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch));
+    }
+  }
+}

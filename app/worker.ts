@@ -1,0 +1,60 @@
+/**
+ * The BullMQ side of inbound processing: one job per delivery (job id = delivery id), retried with
+ * exponential backoff; a permanent failure (malformed message, limits) or the last attempt marks the delivery
+ * failed. The domain work and its idempotency live in mailbox/deliver-inbound.ts.
+ */
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import { deliverInbound, markDeliveryFailed, PermanentDeliveryError, type DeliverDeps } from '../mailbox/index.js';
+import type { DeliveryJob } from './outbox-relay.js';
+
+export const INBOUND_QUEUE = 'inbound-delivery';
+
+export function createInboundQueue(connection: ConnectionOptions, prefix: string, attempts: number): Queue<DeliveryJob> {
+  return new Queue<DeliveryJob>(INBOUND_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      attempts,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    },
+  });
+}
+
+export function startInboundWorker(
+  deps: DeliverDeps,
+  connection: ConnectionOptions,
+  prefix: string,
+  concurrency: number,
+  logger: Logger,
+): Worker<DeliveryJob> {
+  const log = logger.child({ part: 'worker' });
+  const worker = new Worker<DeliveryJob>(
+    INBOUND_QUEUE,
+    async (job) => {
+      try {
+        const outcome = await deliverInbound(deps, job.data.deliveryId);
+        log.info({ delivery: job.data.deliveryId, outcome }, 'delivery processed');
+        return outcome;
+      } catch (err) {
+        if (err instanceof PermanentDeliveryError) {
+          await markDeliveryFailed(deps.db, job.data.deliveryId, err.message);
+          throw new UnrecoverableError(err.message);
+        }
+        throw err;
+      }
+    },
+    { connection, prefix, concurrency, maxStalledCount: 5 },
+  );
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    log.warn({ delivery: job.data.deliveryId, attempt: job.attemptsMade, err: err.message }, 'delivery attempt failed');
+    if (job.attemptsMade >= (job.opts.attempts ?? 1) && !(err instanceof UnrecoverableError)) {
+      void markDeliveryFailed(deps.db, job.data.deliveryId, err.message).catch(() => {});
+    }
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  return worker;
+}

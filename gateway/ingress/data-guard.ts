@@ -1,0 +1,46 @@
+/**
+ * Checks the DATA byte stream as it passes, without buffering it: bare LF line endings (SMTP smuggling
+ * defence: every LF must follow a CR), the size of the header block, and the message size. The first
+ * violation is remembered and reported; the caller stops storing and drains the rest.
+ */
+export type DataViolation = 'bare-lf' | 'header-too-big' | 'too-big';
+
+export class DataGuard {
+  private prev = 0x0a; // as if preceded by a line end, so a leading LF alone is caught
+  private inHeader = true;
+  private headerBytes = 0;
+  private state = 0; // progress through "\r\n\r\n" (end of header block)
+  bytes = 0;
+  violation: DataViolation | null = null;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxHeaderBytes: number,
+  ) {}
+
+  /** Inspects one chunk; returns the violation (the first one seen) or null. */
+  inspect(chunk: Buffer): DataViolation | null {
+    if (this.violation) return this.violation;
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) return (this.violation = 'too-big');
+    let idx = chunk.indexOf(0x0a);
+    while (idx !== -1) {
+      const before = idx > 0 ? chunk[idx - 1] : this.prev;
+      if (before !== 0x0d) return (this.violation = 'bare-lf');
+      idx = chunk.indexOf(0x0a, idx + 1);
+    }
+    if (this.inHeader) {
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i];
+        this.state = b === (this.state % 2 === 0 ? 0x0d : 0x0a) ? this.state + 1 : b === 0x0d ? 1 : 0;
+        if (this.state === 4) {
+          this.inHeader = false;
+          break;
+        }
+        if (++this.headerBytes > this.maxHeaderBytes) return (this.violation = 'header-too-big');
+      }
+    }
+    if (chunk.length > 0) this.prev = chunk[chunk.length - 1]!;
+    return null;
+  }
+}

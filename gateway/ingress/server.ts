@@ -1,0 +1,309 @@
+/**
+ * SMTP ingress (SPEC §2–3): professionals' MSSanté servers deliver to <INS>@patient.mssante.fr.
+ *
+ * Guarantees:
+ * - Nothing is accepted without STARTTLS and a client certificate that chains to the trust anchors, is valid
+ *   now and not revoked (CRL when configured), and whose subject DN the whitelist lists for the MAIL FROM domain.
+ * - RCPT: INS syntax and key, then profile state; unknown, pending and opposed get the same reply.
+ * - DATA is streamed: checked for bare LF, header size and SIZE as it passes, encrypted and written chunk by
+ *   chunk, never held whole in memory. `250 2.0.0 <queue id>` is sent only after the message, one delivery
+ *   per recipient and an outbox row are committed in one transaction (accept.ts). Any failure before that
+ *   COMMIT answers 451 4.3.0: the sender keeps the message and retries; what was written is an unreferenced
+ *   blob that the collector deletes. A crash after COMMIT loses nothing: the outbox relay enqueues it.
+ * Logs carry queue ids, sizes, sending domains and certificate fingerprints; never an INS, subject or body.
+ */
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { describePeer, isSenderAuthorised, type PeerCertificate, type Whitelist } from '../../certs/index.js';
+import type { Limits } from '../../config/index.js';
+import type { Db } from '../../db/index.js';
+import { findProfileByIns } from '../../access/profile-lookup.js';
+import { mailAcceptance } from '../../access/rules/profile-state.js';
+import { parsePatientAddress } from '../../access/rules/ins.js';
+import type { BlobStore } from '../../vault/index.js';
+import { BlobTooLargeError } from '../../vault/index.js';
+import { commitAcceptedMessage, newQueueId } from './accept.js';
+import { DataGuard, type DataViolation } from './data-guard.js';
+import { applyLibraryReplyPolicy } from './library-replies.js';
+import { REPLIES, replyText, smtpReject, SmtpReplyError } from './replies.js';
+
+applyLibraryReplyPolicy();
+
+export interface IngressOptions {
+  host: string;
+  port: number;
+  hostname: string;
+  patientDomain: string;
+  tls: { key: string | Buffer; cert: string | Buffer; ca: string[]; crl?: string[] };
+  limits: Limits;
+  db: Db;
+  blobs: BlobStore;
+  whitelist: () => Whitelist | null;
+  /** Called after each commit so the outbox relay enqueues without waiting for its next sweep. */
+  onAccepted?: (messageId: string) => void;
+  logger: Logger;
+}
+
+export interface Ingress {
+  port: number;
+  close(): Promise<void>;
+}
+
+interface TransactionState {
+  patients: Map<string, string>; // canonical INS -> patient id
+}
+
+class DomainRateLimiter {
+  private windows = new Map<string, { start: number; count: number }>();
+  constructor(private readonly perMinute: number) {}
+  allow(domain: string): boolean {
+    const now = Date.now();
+    const w = this.windows.get(domain);
+    if (!w || now - w.start >= 60_000) {
+      this.windows.set(domain, { start: now, count: 1 });
+      if (this.windows.size > 10_000) this.windows.clear();
+      return true;
+    }
+    w.count++;
+    return w.count <= this.perMinute;
+  }
+}
+
+const VIOLATION_REPLY: Record<DataViolation, keyof typeof REPLIES> = {
+  'bare-lf': 'bareLf',
+  'header-too-big': 'headerTooBig',
+  'too-big': 'messageTooBig',
+};
+
+export async function startIngress(o: IngressOptions): Promise<Ingress> {
+  const peers = new WeakMap<SMTPServerSession, PeerCertificate | null>();
+  const transactions = new WeakMap<object, TransactionState>();
+  const messagesBySession = new WeakMap<SMTPServerSession, number>();
+  const connectionsByCert = new Map<string, number>();
+  const rate = new DomainRateLimiter(o.limits.messagesPerMinutePerDomain);
+  const log = o.logger.child({ part: 'smtp-in' });
+
+  const txState = (session: SMTPServerSession): TransactionState => {
+    let s = transactions.get(session.envelope);
+    if (!s) {
+      s = { patients: new Map() };
+      transactions.set(session.envelope, s);
+    }
+    return s;
+  };
+
+  const server = new SMTPServer({
+    name: o.hostname,
+    banner: "MSSante patient gateway",
+    secure: false,
+    key: o.tls.key,
+    cert: o.tls.cert,
+    ca: o.tls.ca,
+    crl: o.tls.crl,
+    requestCert: true,
+    rejectUnauthorized: false, // verified in onSecure/onMailFrom so the peer gets a readable SMTP reply
+    minVersion: 'TLSv1.2',
+    ciphers:
+      'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:' +
+      'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:' +
+      'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256',
+    honorCipherOrder: true,
+    size: o.limits.maxMessageBytes,
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    hideENHANCEDSTATUSCODES: false,
+    hide8BITMIME: false,
+    hidePIPELINING: false,
+    hideSMTPUTF8: false,
+    hideDSN: true,
+    maxClients: o.limits.maxConnections,
+    socketTimeout: o.limits.idleTimeoutMs,
+    closeTimeout: 5_000,
+    logger: false,
+    onSecure(socket, session, callback) {
+      const peer = describePeer(socket as TLSSocket);
+      peers.set(session, peer);
+      if (peer) {
+        const n = (connectionsByCert.get(peer.fingerprint256) ?? 0) + 1;
+        connectionsByCert.set(peer.fingerprint256, n);
+        if (n > o.limits.maxConnectionsPerCertificate) return callback(smtpReject('tooManyConnectionsForCert'));
+      }
+      callback();
+    },
+    onClose(session) {
+      const peer = peers.get(session);
+      if (peer) {
+        const n = (connectionsByCert.get(peer.fingerprint256) ?? 1) - 1;
+        if (n <= 0) connectionsByCert.delete(peer.fingerprint256);
+        else connectionsByCert.set(peer.fingerprint256, n);
+      }
+    },
+    onMailFrom(address: SMTPServerAddress, session, callback) {
+      try {
+        if (!session.secure) throw smtpReject('starttlsRequired');
+        const peer = peers.get(session);
+        if (!peer) throw smtpReject('clientCertRequired');
+        if (!peer.authorized) {
+          log.warn({ fp: peer.fingerprint256, err: peer.authorizationError }, 'untrusted client certificate');
+          throw smtpReject('clientCertUntrusted', peer.authorizationError ? `(${peer.authorizationError})` : undefined);
+        }
+        const sent = messagesBySession.get(session) ?? 0;
+        if (sent >= o.limits.maxMessagesPerConnection) throw smtpReject('tooManyMessages');
+        if (address.address === '') throw smtpReject('nullSenderRefused');
+        const at = address.address.lastIndexOf('@');
+        const domain = at > 0 ? address.address.slice(at + 1).toLowerCase() : '';
+        if (!domain) throw smtpReject('senderSyntax');
+        const list = o.whitelist();
+        if (!list) throw smtpReject('whitelistUnavailable');
+        const verdict = isSenderAuthorised(list, domain, peer.subjectDn);
+        if (verdict === 'domain-not-listed') throw smtpReject('senderDomainNotListed');
+        if (verdict !== 'ok') {
+          log.warn({ domain, fp: peer.fingerprint256 }, 'certificate not listed for sender domain');
+          throw smtpReject('senderCertNotListed');
+        }
+        if (!rate.allow(domain)) throw smtpReject('senderRateLimited');
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      void (async () => {
+        const tx = txState(session);
+        if (tx.patients.size >= o.limits.maxRecipients) throw smtpReject('tooManyRecipients');
+        const parsed = parsePatientAddress(address.address, o.patientDomain);
+        if (parsed.kind === 'not-patient-domain') throw smtpReject('relayDenied');
+        if (!parsed.result.ok) throw smtpReject('invalidIns');
+        const ins = parsed.result.ins;
+        let profile;
+        try {
+          profile = await findProfileByIns(o.db, ins);
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'profile lookup failed');
+          throw smtpReject('recipientTempFail');
+        }
+        const verdict = mailAcceptance(profile?.state);
+        if (verdict === 'closed') throw smtpReject('mailboxClosed');
+        if (verdict !== 'accept' || !profile) throw smtpReject('unknownRecipient');
+        tx.patients.set(ins, profile.id);
+      })().then(
+        () => callback(),
+        (err: Error) => callback(err),
+      );
+    },
+    onData(stream: SMTPServerDataStream, session, callback) {
+      void receive(stream, session).then(
+        (text) => callback(null, text),
+        (err: Error) => callback(err),
+      );
+    },
+  });
+
+  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const started = Date.now();
+    const tx = txState(session);
+    const peer = peers.get(session);
+    if (tx.patients.size === 0 || !peer) {
+      await drain(stream);
+      throw smtpReject('noRecipients');
+    }
+    const guard = new DataGuard(o.limits.maxMessageBytes, o.limits.maxHeaderBytes);
+    const queueId = newQueueId();
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const received = traceHeader(session, o.hostname, queueId, peer);
+    const iterator = stream.iterator({ destroyOnReturn: false });
+
+    async function* checked(): AsyncGenerator<Buffer> {
+      yield received;
+      for (;;) {
+        const { value, done } = await iterator.next();
+        if (done) return;
+        const chunk = value as Buffer;
+        const v = guard.inspect(chunk);
+        if (v) throw new SmtpReplyError(REPLIES[VIOLATION_REPLY[v]]);
+        yield chunk;
+      }
+    }
+
+    let raw;
+    try {
+      raw = await o.blobs.write(checked(), 'raw-message');
+    } catch (err) {
+      await drain(stream);
+      if (err instanceof SmtpReplyError) {
+        log.info({ queueId, bytes: guard.bytes, reason: err.reply.suffix }, 'message refused');
+        throw err;
+      }
+      if (err instanceof BlobTooLargeError) throw smtpReject('messageTooBig');
+      log.error({ queueId, err: (err as Error).message }, 'storing the message failed');
+      throw smtpReject('storeFailed');
+    }
+    if (stream.sizeExceeded) throw smtpReject('messageTooBig');
+
+    const at = mailFrom.lastIndexOf('@');
+    let result;
+    try {
+      result = await commitAcceptedMessage(
+        o.db,
+        raw,
+        {
+          mailFrom,
+          sendingDomain: mailFrom.slice(at + 1).toLowerCase(),
+          peerDn: peer.subjectDn,
+          peerFingerprint: peer.fingerprint256,
+          clientAddress: session.remoteAddress,
+          patientIds: [...tx.patients.values()],
+        },
+        queueId,
+      );
+    } catch (err) {
+      log.error({ queueId, err: (err as Error).message }, 'accept transaction failed');
+      throw smtpReject('storeFailed');
+    }
+    messagesBySession.set(session, (messagesBySession.get(session) ?? 0) + 1);
+    log.info(
+      { queueId, size: raw.size, rcpts: result.deliveryIds.length, ms: Date.now() - started, fp: peer.fingerprint256 },
+      'message accepted',
+    );
+    o.onAccepted?.(result.messageId);
+    return `${REPLIES.accepted.enhanced} ${queueId} ${REPLIES.accepted.text} [${REPLIES.accepted.suffix}]`;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.warn({ err: err.message }, 'smtp server error'));
+  const port = (server.server.address() as AddressInfo).port;
+  log.info({ host: o.host, port }, 'SMTP ingress listening');
+
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  for await (const _ of stream) {
+    /* discard: the reply waits for the end of DATA */
+  }
+}
+
+function traceHeader(session: SMTPServerSession, hostname: string, queueId: string, peer: PeerCertificate): Buffer {
+  const helo = (session.hostNameAppearsAs || 'unknown').replace(/[^\w.-]/g, '');
+  const cipher = session.tlsOptions ? `${session.tlsOptions.version ?? ''} ${session.tlsOptions.name ?? ''}`.trim() : 'none';
+  const date = new Date().toUTCString().replace('GMT', '+0000');
+  return Buffer.from(
+    `Received: from ${helo} ([${session.remoteAddress}])\r\n` +
+      `\tby ${hostname} with ESMTPS (${cipher}) id ${queueId}\r\n` +
+      `\t(peer certificate sha256 ${peer.fingerprint256.replace(/:/g, '').slice(0, 32)});\r\n` +
+      `\t${date}\r\n`,
+  );
+}
+
+export { replyText };

@@ -1,0 +1,94 @@
+/**
+ * Envelope encryption with AES-256-GCM: a random data key per blob or sealed value, wrapped by a master key.
+ *
+ * Every ciphertext is authenticated, and its additional data binds it to its place (blob id, chunk number,
+ * last-chunk flag, or the row it belongs to), so that swapping, truncating or replaying ciphertexts fails to
+ * open with EnvelopeError instead of yielding wrong plaintext.
+ */
+import crypto from 'node:crypto';
+import type { Keyring } from './keyring.js';
+
+const IV = 12;
+const TAG = 16;
+const VERSION = 1;
+
+export class EnvelopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvelopeError';
+  }
+}
+
+export interface WrappedKey {
+  keyId: string;
+  wrapped: Buffer;
+}
+
+export function newDataKey(): Buffer {
+  return crypto.randomBytes(32);
+}
+
+function gcmSeal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+  const iv = crypto.randomBytes(IV);
+  const c = crypto.createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(aad);
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return Buffer.concat([iv, c.getAuthTag(), ct]);
+}
+
+function gcmOpen(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
+  if (sealed.length < IV + TAG) throw new EnvelopeError('ciphertext too short');
+  const d = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV));
+  d.setAAD(aad);
+  d.setAuthTag(sealed.subarray(IV, IV + TAG));
+  try {
+    return Buffer.concat([d.update(sealed.subarray(IV + TAG)), d.final()]);
+  } catch {
+    throw new EnvelopeError('authentication failed (wrong key, tampered or misplaced ciphertext)');
+  }
+}
+
+export function wrapDataKey(keyring: Keyring, dataKey: Buffer): WrappedKey {
+  const kek = keyring.current;
+  return { keyId: kek.id, wrapped: gcmSeal(kek.key, dataKey, Buffer.from(`dek:${kek.id}`)) };
+}
+
+export function unwrapDataKey(keyring: Keyring, w: WrappedKey): Buffer {
+  return gcmOpen(keyring.get(w.keyId).key, w.wrapped, Buffer.from(`dek:${w.keyId}`));
+}
+
+export function sealChunk(dataKey: Buffer, plaintext: Buffer, aad: string): Buffer {
+  return gcmSeal(dataKey, plaintext, Buffer.from(aad));
+}
+
+export function openChunk(dataKey: Buffer, sealed: Buffer, aad: string): Buffer {
+  return gcmOpen(dataKey, sealed, Buffer.from(aad));
+}
+
+/**
+ * Seals a small value (a JSON document of a row) with its own data key:
+ * version(1) | keyIdLen(1) | keyId | wrappedLen(2) | wrapped | iv | tag | ciphertext.
+ */
+export function sealValue(keyring: Keyring, value: unknown, context: string): Buffer {
+  const dek = newDataKey();
+  const w = wrapDataKey(keyring, dek);
+  const body = gcmSeal(dek, Buffer.from(JSON.stringify(value), 'utf8'), Buffer.from(`value:${context}`));
+  const kid = Buffer.from(w.keyId, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt8(VERSION, 0);
+  head.writeUInt8(kid.length, 1);
+  head.writeUInt16BE(w.wrapped.length, 2);
+  return Buffer.concat([head.subarray(0, 2), kid, head.subarray(2, 4), w.wrapped, body]);
+}
+
+export function openValue<T>(keyring: Keyring, sealed: Buffer, context: string): T {
+  if (sealed.length < 4 || sealed.readUInt8(0) !== VERSION) throw new EnvelopeError('unknown sealed value format');
+  const kidLen = sealed.readUInt8(1);
+  const keyId = sealed.subarray(2, 2 + kidLen).toString('utf8');
+  const wlen = sealed.readUInt16BE(2 + kidLen);
+  const wstart = 4 + kidLen;
+  const wrapped = sealed.subarray(wstart, wstart + wlen);
+  const dek = unwrapDataKey(keyring, { keyId, wrapped });
+  const plain = gcmOpen(dek, sealed.subarray(wstart + wlen), Buffer.from(`value:${context}`));
+  return JSON.parse(plain.toString('utf8')) as T;
+}

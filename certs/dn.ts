@@ -167,7 +167,7 @@ export function parseDn(input: string): ParsedDn {
     const typeStart = i;
     while (i < n && input[i] !== '=' && input[i] !== ',' && input[i] !== '+') i++;
     if (i === n || input[i] !== '=') {
-      throw new DnParseError(i === typeStart && i === n ? 'Expected an attribute after separator' : "Expected '='", input, i);
+      throw new DnParseError("Expected '='", input, i);
     }
     const type = canonicalType(input.slice(typeStart, i), input, typeStart);
     i++; // '='

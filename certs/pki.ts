@@ -124,7 +124,13 @@ export const OPERATOR_SUBJECTS = {
     C: 'FR',
   },
   // L= instead of ST=, as some real whitelist entries have.
-  'cabinet-b.mssante.fr': { CN: 'smtp.cabinet-b.mssante.fr', OU: '1999000001', O: 'CABINET B TEST', L: 'Lyon', C: 'FR' },
+  'cabinet-b.mssante.fr': {
+    CN: 'smtp.cabinet-b.mssante.fr',
+    OU: '1999000001',
+    O: 'CABINET B TEST',
+    L: 'Lyon',
+    C: 'FR',
+  },
 } as const satisfies Record<string, CertificateSubject>;
 
 /** RFC 4514 string of a subject, in the case written (most specific first). */
@@ -234,7 +240,12 @@ function buildCertificate(opts: BuildOptions): string {
   const extensions: object[] = [];
   if (opts.ca) {
     extensions.push(
-      { name: 'basicConstraints', cA: true, critical: true, ...(opts.ca.pathLen === undefined ? {} : { pathLenConstraint: opts.ca.pathLen }) },
+      {
+        name: 'basicConstraints',
+        cA: true,
+        critical: true,
+        ...(opts.ca.pathLen === undefined ? {} : { pathLenConstraint: opts.ca.pathLen }),
+      },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     );
   } else {
@@ -245,7 +256,11 @@ function buildCertificate(opts: BuildOptions): string {
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     );
     if (usages.length > 0) {
-      extensions.push({ name: 'extKeyUsage', serverAuth: usages.includes('serverAuth'), clientAuth: usages.includes('clientAuth') });
+      extensions.push({
+        name: 'extKeyUsage',
+        serverAuth: usages.includes('serverAuth'),
+        clientAuth: usages.includes('clientAuth'),
+      });
     }
     if (sans.length > 0) {
       extensions.push({
@@ -322,15 +337,18 @@ const OID_AKI = '2.5.29.35';
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_CRL_REASON = '2.5.29.21';
 
-const seq = (value: forge.asn1.Asn1[]): forge.asn1.Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
-const oid = (id: string): forge.asn1.Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(id).getBytes());
+const universal = (type: number, value: string): forge.asn1.Asn1 =>
+  asn1.create(asn1.Class.UNIVERSAL, type, false, value);
+const seq = (value: forge.asn1.Asn1[]): forge.asn1.Asn1 =>
+  asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
+const oid = (id: string): forge.asn1.Asn1 => universal(asn1.Type.OID, asn1.oidToDer(id).getBytes());
 const der = (node: forge.asn1.Asn1): string => asn1.toDer(node).getBytes();
 
 // RFC 5280 §4.1.2.5: UTCTime up to 2049, GeneralizedTime from 2050.
 function time(date: Date): forge.asn1.Asn1 {
   return date.getUTCFullYear() < 2050
-    ? asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date))
-    : asn1.create(asn1.Class.UNIVERSAL, asn1.Type.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
+    ? universal(asn1.Type.UTCTIME, asn1.dateToUtcTime(date))
+    : universal(asn1.Type.GENERALIZEDTIME, asn1.dateToGeneralizedTime(date));
 }
 
 function integerFromHex(hex: string): forge.asn1.Asn1 {
@@ -338,11 +356,11 @@ function integerFromHex(hex: string): forge.asn1.Asn1 {
   if (clean.length % 2) clean = `0${clean}`;
   let bytes = forge.util.hexToBytes(clean);
   if (bytes.charCodeAt(0) & 0x80) bytes = `\x00${bytes}`;
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, bytes);
+  return universal(asn1.Type.INTEGER, bytes);
 }
 
 function extension(id: string, value: forge.asn1.Asn1): forge.asn1.Asn1 {
-  return seq([oid(id), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, der(value))]);
+  return seq([oid(id), universal(asn1.Type.OCTETSTRING, der(value))]);
 }
 
 // The issuer Name is copied byte for byte from the CA certificate, so that CRL lookup by issuer cannot be
@@ -359,11 +377,11 @@ function subjectNameAsn1(certPem: string): forge.asn1.Asn1 {
 export function createCrl(opts: CreateCrlOptions): string {
   const thisUpdate = opts.thisUpdate ?? new Date();
   const nextUpdate = opts.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * DAY);
-  const algorithm = seq([oid(OID_SHA256_RSA), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '')]);
+  const algorithm = seq([oid(OID_SHA256_RSA), universal(asn1.Type.NULL, '')]);
   const issuer = pki.certificateFromPem(opts.issuerCertPem);
 
   const tbsFields: forge.asn1.Asn1[] = [
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(1).getBytes()), // v2
+    universal(asn1.Type.INTEGER, asn1.integerToDer(1).getBytes()), // v2
     algorithm,
     subjectNameAsn1(opts.issuerCertPem),
     time(thisUpdate),
@@ -377,7 +395,7 @@ export function createCrl(opts: CreateCrlOptions): string {
         revoked.map((entry) => {
           const fields = [integerFromHex(entry.serial), time(entry.revokedAt ?? thisUpdate)];
           if (entry.reason !== undefined) {
-            const reason = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.ENUMERATED, false, String.fromCharCode(entry.reason));
+            const reason = universal(asn1.Type.ENUMERATED, String.fromCharCode(entry.reason));
             fields.push(seq([extension(OID_CRL_REASON, reason)]));
           }
           return seq(fields);
@@ -386,15 +404,16 @@ export function createCrl(opts: CreateCrlOptions): string {
     );
   }
   const aki = seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, issuerKeyIdentifier(issuer))]);
-  const crlNumber = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(opts.crlNumber ?? 1).getBytes());
-  tbsFields.push(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [seq([extension(OID_AKI, aki), extension(OID_CRL_NUMBER, crlNumber)])]));
+  const crlNumber = universal(asn1.Type.INTEGER, asn1.integerToDer(opts.crlNumber ?? 1).getBytes());
+  const crlExtensions = seq([extension(OID_AKI, aki), extension(OID_CRL_NUMBER, crlNumber)]);
+  tbsFields.push(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [crlExtensions]));
 
   const tbsDer = der(seq(tbsFields));
   const signature = cryptoSign('sha256', Buffer.from(tbsDer, 'binary'), opts.issuerKeyPem).toString('binary');
   const crl = seq([
     asn1.fromDer(tbsDer),
     algorithm,
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\x00${signature}`),
+    universal(asn1.Type.BITSTRING, `\x00${signature}`),
   ]);
   return pemLf(forge.pem.encode({ type: 'X509 CRL', body: der(crl) }));
 }
@@ -498,73 +517,78 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
   return withLock(dir, async () => {
     // Another process may have finished while we waited for the lock.
     if (!opts.force && existsSync(paths.ca)) return paths;
-    for (const sub of ['operators', 'untrusted', 'extra']) await mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    for (const sub of ['operators', 'untrusted', 'extra']) {
+      await mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    }
 
     const hostname = opts.gatewayHostname ?? DEFAULT_GATEWAY_HOSTNAME;
-    const [rootKey, issuingKey, serverKey, hopitalKey, cabinetKey, untrustedRootKey, untrustedClientKey, expiredKey, revokedKey] =
-      await Promise.all(Array.from({ length: 9 }, () => newKeyPair()));
+    const keyNames = [
+      'root',
+      'issuing',
+      'server',
+      'hopital',
+      'cabinet',
+      'untrustedRoot',
+      'impostor',
+      'expired',
+      'revoked',
+    ] as const;
+    const generated = await Promise.all(keyNames.map(() => newKeyPair()));
+    type KeyName = (typeof keyNames)[number];
+    const key = (name: KeyName): KeyPairPem => generated[keyNames.indexOf(name)]!;
     const now = new Date();
 
     const rootCertPem = buildCertificate({
       subject: ROOT_SUBJECT,
-      publicKeyPem: rootKey!.publicKeyPem,
-      signingKeyPem: rootKey!.privateKeyPem,
+      publicKeyPem: key('root').publicKeyPem,
+      signingKeyPem: key('root').privateKeyPem,
       ca: {},
       ...caValidity(now),
     });
     const issuingCertPem = buildCertificate({
       subject: ISSUING_CA_SUBJECT,
-      publicKeyPem: issuingKey!.publicKeyPem,
+      publicKeyPem: key('issuing').publicKeyPem,
       issuerCertPem: rootCertPem,
-      signingKeyPem: rootKey!.privateKeyPem,
+      signingKeyPem: key('root').privateKeyPem,
       ca: { pathLen: 0 },
       ...caValidity(now),
     });
-    const issuer = { issuerCertPem: issuingCertPem, issuerKeyPem: issuingKey!.privateKeyPem };
-    const chain = (leaf: IssuedCertificate): string => leaf.certPem + issuingCertPem;
-
-    const gwSubject = gatewaySubject(hostname);
-    const server = issueWithKey({ ...issuer, subject: gwSubject, sans: [hostname, 'localhost', '127.0.0.1', '::1'] }, serverKey!);
-    const hopitalSubject = OPERATOR_SUBJECTS['hopital-a.mssante.fr'];
-    const cabinetSubject = OPERATOR_SUBJECTS['cabinet-b.mssante.fr'];
-    const hopital = issueWithKey({ ...issuer, subject: hopitalSubject, sans: [hopitalSubject.CN, 'localhost', '127.0.0.1'] }, hopitalKey!);
-    const cabinet = issueWithKey({ ...issuer, subject: cabinetSubject, sans: [cabinetSubject.CN, 'localhost', '127.0.0.1'] }, cabinetKey!);
-
     const untrustedRootPem = buildCertificate({
       subject: UNTRUSTED_ROOT_SUBJECT,
-      publicKeyPem: untrustedRootKey!.publicKeyPem,
-      signingKeyPem: untrustedRootKey!.privateKeyPem,
+      publicKeyPem: key('untrustedRoot').publicKeyPem,
+      signingKeyPem: key('untrustedRoot').privateKeyPem,
       ca: {},
       ...caValidity(now),
     });
-    // Same subject as hopital-a's operator certificate: only the chain tells them apart.
-    const impostor = issueWithKey(
-      {
-        issuerCertPem: untrustedRootPem,
-        issuerKeyPem: untrustedRootKey!.privateKeyPem,
-        subject: hopitalSubject,
-        sans: [hopitalSubject.CN, 'localhost', '127.0.0.1'],
-      },
-      untrustedClientKey!,
-    );
-    const expired = issueWithKey(
-      {
-        ...issuer,
-        subject: hopitalSubject,
-        sans: [hopitalSubject.CN, 'localhost', '127.0.0.1'],
-        notBefore: new Date(now.getTime() - 400 * DAY),
-        notAfter: new Date(now.getTime() - 30 * DAY),
-      },
-      expiredKey!,
-    );
-    const revoked = issueWithKey({ ...issuer, subject: hopitalSubject, sans: [hopitalSubject.CN, 'localhost', '127.0.0.1'] }, revokedKey!);
+
+    const trusted = { issuerCertPem: issuingCertPem, issuerKeyPem: key('issuing').privateKeyPem };
+    const chain = (leaf: IssuedCertificate): string => leaf.certPem + issuingCertPem;
+    const operatorLeaf = (subject: CertificateSubject, keyName: KeyName, extra: Partial<IssueCertificateOptions> = {}) =>
+      issueWithKey({ ...trusted, subject, sans: [subject.CN, 'localhost', '127.0.0.1'], ...extra }, key(keyName));
+
+    const gwSubject = gatewaySubject(hostname);
+    const hopitalSubject = OPERATOR_SUBJECTS['hopital-a.mssante.fr'];
+    const cabinetSubject = OPERATOR_SUBJECTS['cabinet-b.mssante.fr'];
+    const server = operatorLeaf(gwSubject, 'server', { sans: [hostname, 'localhost', '127.0.0.1', '::1'] });
+    const hopital = operatorLeaf(hopitalSubject, 'hopital');
+    const cabinet = operatorLeaf(cabinetSubject, 'cabinet');
+    // The negative fixtures all carry hopital-a's whitelisted subject, so that each one fails for one reason only.
+    const impostor = operatorLeaf(hopitalSubject, 'impostor', {
+      issuerCertPem: untrustedRootPem,
+      issuerKeyPem: key('untrustedRoot').privateKeyPem,
+    });
+    const expired = operatorLeaf(hopitalSubject, 'expired', {
+      notBefore: new Date(now.getTime() - 400 * DAY),
+      notAfter: new Date(now.getTime() - 30 * DAY),
+    });
+    const revoked = operatorLeaf(hopitalSubject, 'revoked');
 
     const crl = crlBundle(
       {
         rootCertPem,
-        rootKeyPem: rootKey!.privateKeyPem,
+        rootKeyPem: key('root').privateKeyPem,
         issuingCertPem,
-        issuingKeyPem: issuingKey!.privateKeyPem,
+        issuingKeyPem: key('issuing').privateKeyPem,
         revokedCertPem: revoked.certPem,
       },
       now,
@@ -574,7 +598,11 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
       [
         { domain: 'hopital-a.mssante.fr', dn: subjectToDn(hopitalSubject), description: 'Hôpital A (développement)' },
         { domain: 'cabinet-b.mssante.fr', dn: subjectToDn(cabinetSubject), description: 'Cabinet B (développement)' },
-        { domain: 'patient.mssante.fr', dn: subjectToDn(gwSubject), description: 'Domaine de messagerie MSSanté Usagers (passerelle de développement)' },
+        {
+          domain: 'patient.mssante.fr',
+          dn: subjectToDn(gwSubject),
+          description: 'Domaine de messagerie MSSanté Usagers (passerelle de développement)',
+        },
       ],
       now,
     );
@@ -582,9 +610,9 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
     const KEY = 0o600;
     const CERT = 0o644;
     const files: [string, string, number][] = [
-      [paths.rootKey, rootKey!.privateKeyPem, KEY],
+      [paths.rootKey, key('root').privateKeyPem, KEY],
       [paths.root, rootCertPem, CERT],
-      [paths.issuingCaKey, issuingKey!.privateKeyPem, KEY],
+      [paths.issuingCaKey, key('issuing').privateKeyPem, KEY],
       [paths.issuingCa, issuingCertPem, CERT],
       [paths.server.key, server.keyPem, KEY],
       [paths.server.cert, chain(server), CERT],
@@ -613,8 +641,9 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
 /** Re-signs `crl.pem` of a development PKI (its CRLs expire 7 days after issue). */
 export async function renewDevelopmentCrl(dir: string, now: Date = new Date()): Promise<string> {
   const paths = pkiPaths(dir);
+  const files = [paths.root, paths.rootKey, paths.issuingCa, paths.issuingCaKey, paths.revoked.cert];
   const [rootCertPem, rootKeyPem, issuingCertPem, issuingKeyPem, revokedCertPem] = await Promise.all(
-    [paths.root, paths.rootKey, paths.issuingCa, paths.issuingCaKey, paths.revoked.cert].map((f) => readFile(f, 'utf8')),
+    files.map((f) => readFile(f, 'utf8')),
   );
   const crl = crlBundle(
     {

@@ -68,10 +68,12 @@ export async function loadTrustMaterial(opts: { caFile: string; crlFiles?: strin
     try {
       cert = new X509Certificate(pem);
     } catch (err) {
-      throw new TrustMaterialError(`${opts.caFile}: certificate #${index + 1} does not parse: ${(err as Error).message}`);
+      const reason = (err as Error).message;
+      throw new TrustMaterialError(`${opts.caFile}: certificate #${index + 1} does not parse: ${reason}`);
     }
     if (!cert.ca) {
-      throw new TrustMaterialError(`${opts.caFile}: certificate #${index + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA`);
+      const name = cert.subject.replace(/\n/g, ', ');
+      throw new TrustMaterialError(`${opts.caFile}: certificate #${index + 1} (${name}) is not a CA`);
     }
     return cert;
   });
@@ -86,7 +88,9 @@ export async function loadTrustMaterial(opts: { caFile: string; crlFiles?: strin
         const bytes = derOfPem(block);
         // node:crypto has no CRL parser; checking the outer SEQUENCE catches truncated or non-DER blocks early,
         // node:tls reports anything subtler when the secure context is created.
-        if (bytes.length < 16 || bytes[0] !== 0x30) throw new TrustMaterialError(`${file}: CRL #${index + 1} is not DER`);
+        if (bytes.length < 16 || bytes[0] !== 0x30) {
+          throw new TrustMaterialError(`${file}: CRL #${index + 1} is not DER`);
+        }
       });
       crl.push(...blocks);
     }
@@ -118,7 +122,8 @@ export function describePeer(socket: TLSSocket): PeerCertificate | null {
   // At run time node sets a string code here, although the typings say Error.
   const error = socket.authorizationError as unknown;
   if (!peer.authorized && error) {
-    peer.authorizationError = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+    peer.authorizationError =
+      error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
   }
   return peer;
 }

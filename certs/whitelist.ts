@@ -13,9 +13,10 @@
  *
  * Failure semantics: `parseWhitelist` throws `WhitelistFormatError` when the document is not well-formed XML,
  * declares a DTD, has a root other than ListeBlancheMSSante, or yields no usable entry. Individual entries
- * with no domain or an unparseable DN are left out and reported in `skipped` (one bad line in a 6 500-entry
- * list must not take every domain offline, and must not be silently trusted either). `buildWhitelistXml`
- * throws on an empty domain, an unparseable DN or characters XML 1.0 cannot carry.
+ * with no domain, an unparseable DN or repeated Nom/DN elements are left out and reported in `skipped` (one
+ * bad line in a 6 500-entry list must not take every domain offline, and must not be silently trusted
+ * either). `buildWhitelistXml` throws on an empty domain, an unparseable DN or characters XML 1.0 cannot
+ * carry.
  */
 import { readFile } from 'node:fs/promises';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -139,6 +140,12 @@ export function parseWhitelist(xml: string): Whitelist {
 
   items.forEach((item, index) => {
     const fields = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    // Two names or two DNs in one entry make its meaning ambiguous: neither is trusted.
+    const repeated = ['Nom', 'DNCertificatOperateur'].filter((name) => Array.isArray(fields[name]));
+    if (repeated.length > 0) {
+      skipped.push({ index, reason: `several ${repeated.join(' and ')} elements` });
+      return;
+    }
     const rawDomain = optionalText(fields.Nom);
     const dn = optionalText(fields.DNCertificatOperateur);
     if (!rawDomain) {
@@ -196,8 +203,9 @@ export function isSenderAuthorised(list: Whitelist, domain: string, peerDn: stri
 }
 
 // XML 1.0 Char production: anything else cannot be represented, even escaped.
-// eslint-disable-next-line no-control-regex
-const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const INVALID_XML_CHARS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function escapeXml(value: string): string {
   if (INVALID_XML_CHARS.test(value)) throw new WhitelistFormatError('Value contains characters XML 1.0 cannot carry');
@@ -231,8 +239,8 @@ export function buildWhitelistXml(entries: WhitelistInputEntry[], generatedAt: D
     try {
       normalised = normalizeDn(entry.dn);
     } catch (err) {
-      if (err instanceof DnParseError) throw new WhitelistFormatError(`Invalid DN for domain ${domain}: ${err.message}`);
-      throw err;
+      if (!(err instanceof DnParseError)) throw err;
+      throw new WhitelistFormatError(`Invalid DN for domain ${domain}: ${err.message}`);
     }
     if (normalised === '') throw new WhitelistFormatError(`Empty DN for domain ${domain}`);
     const updatedAt = entry.updatedAt ?? generatedAt;

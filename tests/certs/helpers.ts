@@ -3,13 +3,13 @@
  * The handshake resolves with what the server saw; it rejects if the server reports a TLS error or nothing
  * happens within 5 s, so a hang cannot pass as a result.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { describePeer, splitPem, type PeerCertificate } from '../../certs/index.js';
+import { describePeer, splitPem, type CertKeyPaths, type PeerCertificate } from '../../certs/index.js';
 
 export async function makeTempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
@@ -18,6 +18,15 @@ export async function makeTempDir(prefix: string): Promise<{ dir: string; cleanu
 
 export async function readCerts(file: string): Promise<X509Certificate[]> {
   return splitPem(await readFile(file, 'utf8'), 'CERTIFICATE').map((pem) => new X509Certificate(pem));
+}
+
+/** Issued by `issuer` in both senses: names chain and the signature verifies with its key. */
+export const issuedBy = (leaf: X509Certificate, issuer: X509Certificate): boolean =>
+  leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
+
+export async function keyMatches(pair: CertKeyPaths): Promise<boolean> {
+  const [leaf] = await readCerts(pair.cert);
+  return leaf!.checkPrivateKey(createPrivateKey(await readFile(pair.key)));
 }
 
 export interface HandshakeResult {

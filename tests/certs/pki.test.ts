@@ -1,7 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, unlink, utimes } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   dnFromX509,
@@ -14,20 +12,13 @@ import {
   type CertKeyPaths,
   type PkiPaths,
 } from '../../certs/index.js';
-import { makeTempDir, readCerts } from './helpers.js';
+import { issuedBy, keyMatches, makeTempDir, readCerts } from './helpers.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DAY = 86_400_000;
 const YEAR = 365.25 * DAY;
 
-const issuedBy = (leaf: X509Certificate, issuer: X509Certificate): boolean =>
-  leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
-
-async function keyMatches(pair: CertKeyPaths): Promise<boolean> {
-  const [leaf] = await readCerts(pair.cert);
-  return leaf!.checkPrivateKey(createPrivateKey(await readFile(pair.key)));
-}
 
 describe('initDevelopmentPki', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -182,76 +173,5 @@ describe('initDevelopmentPki', () => {
     expect(again).toEqual(paths);
     expect(await readFile(paths.ca, 'utf8')).toBe(before);
     expect((await stat(paths.ca)).mtimeMs).toBe(mtime);
-  });
-});
-
-describe('initDevelopmentPki regeneration', () => {
-  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-  beforeAll(async () => {
-    tmp = await makeTempDir('certs-pki-regen');
-  });
-  afterAll(async () => tmp.cleanup());
-
-  it('concurrent calls on one folder produce one consistent PKI', async () => {
-    const [a, b] = await Promise.all([
-      initDevelopmentPki(tmp.dir, { gatewayHostname: 'mx.test.example' }),
-      initDevelopmentPki(tmp.dir, { gatewayHostname: 'mx.test.example' }),
-    ]);
-    expect(a).toEqual(b);
-    const [, issuing] = await readCerts(a.ca);
-    for (const pair of [a.server, a.operators['hopital-a.mssante.fr'], a.expired]) {
-      expect(await keyMatches(pair)).toBe(true);
-      expect(issuedBy((await readCerts(pair.cert))[0]!, issuing!)).toBe(true);
-    }
-    const [server] = await readCerts(a.server.cert);
-    expect(server!.checkHost('mx.test.example')).toBe('mx.test.example');
-    expect(dnFromX509(server!)).toMatch(/^CN=mx\.test\.example,/);
-  });
-
-  it('waits while another process holds the init lock, takes over a stale lock, and force regenerates', async () => {
-    const { dir, cleanup } = await makeTempDir('certs-pki-lock');
-    try {
-      const lock = path.join(dir, '.init.lock');
-      await mkdir(lock);
-      let done = false;
-      const pending = initDevelopmentPki(dir).then((p) => {
-        done = true;
-        return p;
-      });
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      expect(done).toBe(false);
-      expect(existsSync(path.join(dir, 'ca.crt'))).toBe(false);
-      await rm(lock, { recursive: true });
-      const paths = await pending;
-      expect(existsSync(paths.ca)).toBe(true);
-      expect(existsSync(lock)).toBe(false);
-
-      // A lock older than 60 s is considered left by a crashed process.
-      await mkdir(lock);
-      const old = new Date(Date.now() - 120_000);
-      await utimes(lock, old, old);
-      const ca = await readFile(paths.ca, 'utf8');
-      await initDevelopmentPki(dir, { force: true });
-      expect(existsSync(lock)).toBe(false);
-      // force replaced the whole PKI, consistently.
-      expect(await readFile(paths.ca, 'utf8')).not.toBe(ca);
-      expect(await keyMatches(paths.server)).toBe(true);
-      const [, issuing] = await readCerts(paths.ca);
-      expect(issuedBy((await readCerts(paths.server.cert))[0]!, issuing!)).toBe(true);
-    } finally {
-      await cleanup();
-    }
-  });
-
-  it('a folder without ca.crt (interrupted run) is regenerated', async () => {
-    const paths = await initDevelopmentPki(tmp.dir);
-    const oldServer = await readFile(paths.server.cert, 'utf8');
-    await unlink(paths.ca);
-    await initDevelopmentPki(tmp.dir);
-    const newServer = await readFile(paths.server.cert, 'utf8');
-    expect(newServer).not.toBe(oldServer);
-    const [, issuing] = await readCerts(paths.ca);
-    expect(issuedBy((await readCerts(paths.server.cert))[0]!, issuing!)).toBe(true);
-
   });
 });

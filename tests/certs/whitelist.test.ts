@@ -139,6 +139,16 @@ describe('parseWhitelist variants and errors', () => {
     expect(list.entries[0]!.normalizedDn).toBe('CN=a,OU=0123,O=a,C=fr');
   });
 
+  it('skips an entry with two DNs rather than picking one', () => {
+    const twoDns = domaine('b.mssante.fr', 'CN=b1,O=B,C=FR').replace(
+      '</DNCertificatOperateur>',
+      '</DNCertificatOperateur><DNCertificatOperateur>CN=b2,O=B,C=FR</DNCertificatOperateur>',
+    );
+    const list = parseWhitelist(wrap(domaine('a.mssante.fr', 'CN=a,O=A,C=FR') + twoDns));
+    expect(list.byDomain.has('b.mssante.fr')).toBe(false);
+    expect(list.skipped).toEqual([{ index: 1, reason: 'several DNCertificatOperateur elements' }]);
+  });
+
   it('refuses a wrong root element with a clear message', () => {
     const xml = wrap(domaine('a.mssante.fr', 'CN=a,O=A,C=FR'), '<WhiteList>', '</WhiteList>');
     expect(() => parseWhitelist(xml)).toThrow(WhitelistFormatError);

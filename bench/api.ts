@@ -12,6 +12,17 @@ export interface DeliveryStats {
   failed: number;
 }
 
+/** fetch, with a network failure turned into a message that says where and what to check. */
+async function call(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const why = e.name === 'TimeoutError' ? 'timed out' : (e.cause?.code ?? e.cause?.message ?? e.message);
+    throw new Error(`${init.method ?? 'GET'} ${url}: ${why} (is the gateway running with this API address?)`);
+  }
+}
+
 export class OperatorApi {
   private readonly base: string;
   constructor(
@@ -31,7 +42,7 @@ export class OperatorApi {
   async importPatients(inses: string[]): Promise<{ created: number; updated: number }> {
     const rows = inses.map((ins, k) => `${ins},BANC-ESSAI,Patient,1980-01-01,bench.${FIRST_SEED + k}@example.org,created,`);
     const csv = ['ins,family_name,given_names,birth_date,email,state,provisional_code', ...rows].join('\n');
-    const res = await fetch(`${this.base}/v1/admin/patients/import`, {
+    const res = await call(`${this.base}/v1/admin/patients/import`, {
       method: 'POST',
       headers: { 'content-type': 'text/csv', authorization: `Bearer ${this.token}` },
       body: csv,
@@ -43,7 +54,8 @@ export class OperatorApi {
   }
 
   async stats(timeoutMs = 5_000): Promise<DeliveryStats> {
-    const res = await fetch(`${this.base}/v1/admin/deliveries/stats`, {
+    const res = await call(`${this.base}/v1/admin/deliveries/stats`, {
+      method: 'GET',
       headers: { authorization: `Bearer ${this.token}` },
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -50,11 +50,6 @@ export const LIMITS = {
     env: 'LIMIT_MAX_CONNECTIONS',
     why: 'Total concurrent SMTP sessions per gateway process; above it new sessions get 421 and retry.',
   },
-  maxCommandsPerConnection: {
-    value: 10_000,
-    env: 'LIMIT_MAX_COMMANDS_PER_CONNECTION',
-    why: 'Bounds a session that loops on commands; enough for 1000 messages of 100 recipients... per connection of real senders.',
-  },
   maxMessagesPerConnection: {
     value: 1000,
     env: 'LIMIT_MAX_MESSAGES_PER_CONNECTION',

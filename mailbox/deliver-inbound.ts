@@ -186,7 +186,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
       .for('update');
     if (current?.status === 'delivered') return 'already-delivered' as const;
     const mailboxMessageId = crypto.randomUUID();
-    await tx.insert(schema.mailboxMessages).values({
+    const inserted = await tx.insert(schema.mailboxMessages).values({
       id: mailboxMessageId,
       patientId: row.patientId,
       deliveryId,
@@ -195,7 +195,14 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
       content: sealValue(deps.keyring, content, contentContext(mailboxMessageId)),
       attachmentCount: attachments.length,
       receivedAt: row.receivedAt,
-    });
+    })
+      .onConflictDoNothing({ target: schema.mailboxMessages.deliveryId })
+      .returning({ id: schema.mailboxMessages.id });
+    if (inserted.length === 0) {
+      // Already in the mailbox (whatever the status says): never a second copy.
+      await tx.update(schema.deliveries).set({ status: 'delivered', doneAt: new Date() }).where(eq(schema.deliveries.id, deliveryId));
+      return 'already-delivered' as const;
+    }
     for (const [position, a] of attachments.entries()) {
       await a.stored.persist(tx);
       const documentId = crypto.randomUUID();

@@ -1,6 +1,8 @@
 // End to end on real PostgreSQL, real Redis and real mutual TLS: the SMTP ingress's accept/refuse decisions,
 // then the patient reading the message and downloading its attachment through the API.
 import crypto from 'node:crypto';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { RawSmtp } from '../support/raw-smtp.js';
@@ -172,6 +174,79 @@ describe('SMTP ingress', () => {
       expect(await c.reply()).toMatch(/^250 2\.0\.0 /);
     } finally {
       c.close();
+    }
+  });
+
+  it('refuses a message announced over SIZE at MAIL FROM with 552 5.3.4', async () => {
+    const c = await RawSmtp.connect(t.gw.smtpPort!, t.pki, 'hopital-a.mssante.fr');
+    try {
+      expect(await c.cmd('MAIL FROM:<dr.house@hopital-a.mssante.fr> SIZE=30000000')).toMatch(/^552 5\.3\.4 .*\[GW-DATA-01\]/);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('refuses a 26 MiB message while streaming, without buffering it', async () => {
+    const sendBig = async () => {
+      const c = await RawSmtp.connect(t.gw.smtpPort!, t.pki, 'hopital-a.mssante.fr');
+      try {
+        expect(await c.cmd('MAIL FROM:<dr.house@hopital-a.mssante.fr>')).toMatch(/^250/);
+        expect(await c.cmd(`RCPT TO:<${to(insCreated)}>`)).toMatch(/^250/);
+        expect(await c.cmd('DATA')).toMatch(/^354/);
+        await c.write('From: dr.house@hopital-a.mssante.fr\r\nSubject: big\r\n\r\n');
+        const line = `${'A'.repeat(76)}\r\n`;
+        const block = Buffer.from(line.repeat(Math.floor(65536 / line.length)));
+        const total = 26 * 1024 * 1024 + 1;
+        for (let sent = 0; sent < total; sent += block.length) await c.write(block);
+        await c.write('.\r\n');
+        expect(await c.reply(60_000)).toMatch(/^552 5\.3\.4 .*\[GW-DATA-01\]/);
+      } finally {
+        c.close();
+      }
+    };
+    // Live memory (after a full GC) of the whole process, client and gateway together: garbage is not growth.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const mem = () => {
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    await sendBig(); // warm-up: connection pools and buffers reach their working size once
+    const baseline = mem();
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, mem())), 100);
+    try {
+      await sendBig();
+    } finally {
+      clearInterval(sampler);
+    }
+    // A buffered message would add its 26 MiB; streaming keeps the growth to a few chunks.
+    expect(peak - baseline).toBeLessThan(8 * 1024 * 1024);
+  });
+});
+
+describe('embedded PGlite smoke', () => {
+  it('accepts, processes and serves a message on the zero-setup defaults', async () => {
+    const e = await startTestGateway({ embedded: true });
+    try {
+      const ins = makeTestIns(4242);
+      await importPatientsCsv(e, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-PGLITE,Iris,1991-02-03,iris@example.org,created,PROV-IRIS-01\n`);
+      const pdf = crypto.randomBytes(300_000);
+      const base = { port: e.gw.smtpPort!, pki: e.pki, cert: 'hopital-a.mssante.fr' as const, from: 'dr.x@hopital-a.mssante.fr' };
+      const r = await sendMail({ ...base, to: [to(ins)], attachments: [{ filename: 'ordonnance.pdf', content: pdf }] });
+      expect(r.response).toMatch(/^250 2\.0\.0 /);
+      expect((await sendMail({ ...base, to: [to(makeTestIns(4243))] })).response).toMatch(/^550 5\.1\.1 /);
+      const token = await loginPatient(e, { ins, email: 'iris@example.org', birthDate: '1991-02-03', provisionalCode: 'PROV-IRIS-01', password: 'Motdepasse-tres-long-9' });
+      const api = apiClient(e.gw.apiPort!, token);
+      const items = await waitFor(async () => {
+        const l = await api.json<{ items: { id: string; attachments: { id: string }[] }[] }>('GET', '/v1/me/messages');
+        return l.body.items.length ? l.body.items : null;
+      }, 30_000, 'the message on PGlite');
+      const dl = await api.call('GET', `/v1/me/messages/${items[0]!.id}/attachments/${items[0]!.attachments[0]!.id}`);
+      expect(Buffer.from(await dl.arrayBuffer()).equals(pdf)).toBe(true);
+    } finally {
+      await e.close();
     }
   });
 });

@@ -121,13 +121,20 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     let smtp: Ingress | null = null;
     if (config.roles.has('smtp')) {
       const trust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
-      let whitelist: Whitelist | null = await loadWhitelistFile(config.whitelistFile);
+      const checkAge = (w: Whitelist) => {
+        if (w.generatedAt && Date.now() - w.generatedAt.getTime() > config.limits.whitelistMaxAgeMs) {
+          logger.error({ alert: 'WHITELIST-STALE', generatedAt: w.generatedAt.toISOString() }, 'the authorised domain list is stale');
+        }
+        return w;
+      };
+      let whitelist: Whitelist | null = checkAge(await loadWhitelistFile(config.whitelistFile));
+      logger.info({ entries: whitelist.entries.length, skipped: whitelist.skipped.length }, 'whitelist loaded');
       const refresh = setInterval(() => {
         loadWhitelistFile(config.whitelistFile).then(
-          (w) => (whitelist = w),
-          (err: Error) => logger.error({ err: err.message }, 'whitelist reload failed; keeping the last good copy'),
+          (w) => (whitelist = checkAge(w)),
+          (err: Error) => logger.error({ alert: 'WHITELIST-RELOAD', err: err.message }, 'whitelist reload failed; keeping the last good copy'),
         );
-      }, 3600_000);
+      }, config.limits.whitelistReloadMs);
       refresh.unref();
       cleanups.push(async () => clearInterval(refresh));
       smtp = await startIngress({

@@ -25,7 +25,15 @@ export class RedisMissingError extends Error {
   }
 }
 
-async function findRedisServer(): Promise<string> {
+async function findRedisServer(explicit?: string): Promise<string> {
+  if (explicit) {
+    try {
+      await fs.access(explicit, fs.constants.X_OK);
+      return explicit;
+    } catch {
+      throw new RedisMissingError();
+    }
+  }
   const candidates = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/usr/sbin', '/usr/local/bin']);
   for (const dir of candidates) {
     const p = path.join(dir, 'redis-server');
@@ -93,13 +101,13 @@ async function killStaleChild(pidFile: string): Promise<void> {
   }
 }
 
-export async function openRedis(opts: { redisUrl?: string; dataDir: string }): Promise<RedisHandle> {
+export async function openRedis(opts: { redisUrl?: string; dataDir: string; binary?: string }): Promise<RedisHandle> {
   if (opts.redisUrl) {
     const connection = { ...optionsFromUrl(opts.redisUrl), maxRetriesPerRequest: null };
     await ping(connection, 10_000);
     return { connection, describe: 'external', stop: async () => {} };
   }
-  const bin = await findRedisServer();
+  const bin = await findRedisServer(opts.binary);
   const dir = path.join(opts.dataDir, 'redis');
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const socket = path.join(dir, 'redis.sock');

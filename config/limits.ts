@@ -66,6 +66,17 @@ export const LIMITS = {
     why: 'Protects patients and the store from a runaway sender; a hospital pre-admission batch is well below this.',
   },
 
+  whitelistMaxAgeMs: {
+    value: 48 * 3600_000,
+    env: 'LIMIT_WHITELIST_MAX_AGE_MS',
+    why: 'The ANS list is regenerated daily; older than two days means our refresh is broken: alert (the last good copy stays in use).',
+  },
+  whitelistReloadMs: {
+    value: 3600_000,
+    env: 'LIMIT_WHITELIST_RELOAD_MS',
+    why: 'How often the whitelist file is re-read (a daily download job replaces it; a bad file keeps the last good copy).',
+  },
+
   // --- Processing -------------------------------------------------------------------------------------------
   workerConcurrency: {
     value: 4,

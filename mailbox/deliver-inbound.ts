@@ -84,6 +84,17 @@ export async function parseAndStore(raw: Readable, deps: DeliverDeps): Promise<{
     skipTextLinks: true,
     maxHtmlLengthToParse: deps.limits.maxTextBodyBytes,
   });
+  // mailparser has no node-count limit: count MIME nodes as its splitter hands them over (a private hook,
+  // confined here) and stop a hostile tree before it costs more work.
+  let nodes = 0;
+  const hooked = parser as unknown as { processChunk: (data: { type: string }, cb: (err?: Error) => void) => void };
+  const processChunk = hooked.processChunk.bind(parser);
+  hooked.processChunk = (data, cb) => {
+    if (data.type === 'node' && ++nodes > deps.limits.maxMimeParts) {
+      return cb(new PermanentDeliveryError(`more than ${deps.limits.maxMimeParts} MIME parts`));
+    }
+    return processChunk(data, cb);
+  };
   const attachments: ParsedAttachment[] = [];
   const pending: Promise<void>[] = [];
   let text: MessageText | null = null;

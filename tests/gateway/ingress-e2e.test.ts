@@ -221,8 +221,9 @@ describe('SMTP ingress', () => {
     } finally {
       clearInterval(sampler);
     }
-    // A buffered message would add its 26 MiB; streaming keeps the growth to a few chunks.
-    expect(peak - baseline).toBeLessThan(8 * 1024 * 1024);
+    // A buffered message would add its 26 MiB; streaming keeps the growth to a few chunks plus noise from the
+    // rest of the process (workers, pools): less than half the message size.
+    expect(peak - baseline).toBeLessThan(12 * 1024 * 1024);
   });
 });
 

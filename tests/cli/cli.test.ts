@@ -1,0 +1,97 @@
+// The operator CLI as an operator runs it: `pki init` files, and `patients import` with embedded PGlite both
+// when no gateway runs (direct) and while one holds the database (through its API).
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { sendMail, waitFor } from '../support/harness.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const run = promisify(execFile);
+
+const cli = (env: Record<string, string>, ...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', 'app/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env } });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+describe('operator CLI', () => {
+  it('pki init writes the documented files', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-cli-'));
+    try {
+      await cli({ DATA_DIR: dir }, 'pki', 'init');
+      const pki = path.join(dir, 'pki');
+      for (const f of [
+        'ca.crt',
+        'server.crt',
+        'server.key',
+        'operators/hopital-a.mssante.fr.crt',
+        'operators/hopital-a.mssante.fr.key',
+        'operators/cabinet-b.mssante.fr.crt',
+        'operators/cabinet-b.mssante.fr.key',
+        'untrusted/client.crt',
+        'untrusted/client.key',
+        'whitelist.xml',
+      ]) {
+        await expect(fs.access(path.join(pki, f)), f).resolves.toBeUndefined();
+      }
+      const xml = await fs.readFile(path.join(pki, 'whitelist.xml'), 'utf8');
+      for (const d of ['hopital-a.mssante.fr', 'cabinet-b.mssante.fr', 'patient.mssante.fr']) expect(xml).toContain(`<Nom>${d}</Nom>`);
+      expect((await fs.stat(path.join(pki, 'server.key'))).mode & 0o077).toBe(0);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('patients import works with and without a running gateway on embedded PGlite', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-cli-'));
+    const smtpPort = await freePort();
+    const apiPort = await freePort();
+    const env = { DATA_DIR: dir, SMTP_PORT: String(smtpPort), API_PORT: String(apiPort), LOG_LEVEL: 'warn' };
+    const header = 'ins,family_name,given_names,birth_date,email,state,provisional_code';
+    const first = makeTestIns(880_001);
+    const second = makeTestIns(880_002);
+    await fs.writeFile(path.join(dir, 'a.csv'), `${header}\n${first},TEST-CLI,Un,1970-01-01,un@example.org,created,\n`);
+    await fs.writeFile(path.join(dir, 'b.csv'), `${header}\n${second},TEST-CLI,Deux,1970-01-02,deux@example.org,created,\n`);
+    await fs.writeFile(path.join(dir, 'bad.csv'), `${header}\n123,TEST-CLI,Trois,1970-01-02,trois@example.org,created,\n`);
+
+    const direct = await cli(env, 'patients', 'import', path.join(dir, 'a.csv'));
+    expect(direct.stdout).toMatch(/imported: 1 created, 0 updated/);
+    const bad = await cli(env, 'patients', 'import', path.join(dir, 'bad.csv')).catch((e: { code: number; stderr: string }) => e);
+    expect((bad as { code: number }).code).toBe(2);
+    expect((bad as { stderr: string }).stderr).toMatch(/line 2: .*ins/i);
+
+    const gw = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env }, stdio: 'ignore' });
+    try {
+      await waitFor(async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok;
+        } catch {
+          return false;
+        }
+      }, 90_000, 'the gateway');
+      const via = await cli(env, 'patients', 'import', path.join(dir, 'b.csv'));
+      expect(via.stdout).toMatch(/through the running gateway: 1 created/);
+      const base = { port: smtpPort, pki: path.join(dir, 'pki'), cert: 'hopital-a.mssante.fr' as const, from: 'dr@hopital-a.mssante.fr' };
+      expect((await sendMail({ ...base, to: [`${first}@patient.mssante.fr`] })).ok).toBe(true);
+      expect((await sendMail({ ...base, to: [`${second}@patient.mssante.fr`] })).ok).toBe(true);
+    } finally {
+      const exited = new Promise((r) => gw.once('exit', r));
+      gw.kill('SIGTERM');
+      await exited;
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -2,7 +2,6 @@
 // when no gateway runs (direct) and while one holds the database (through its API).
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { sendMail, waitFor } from '../support/harness.js';
+import { freePort } from '../support/ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
@@ -17,15 +17,6 @@ const run = promisify(execFile);
 const cli = (env: Record<string, string>, ...args: string[]) =>
   run(process.execPath, ['--import', 'tsx', 'app/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env } });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('operator CLI', () => {
   it('pki init writes the documented files', async () => {

@@ -4,7 +4,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,18 +14,10 @@ import { openDatabase, schema } from '../../db/index.js';
 import { contentContext, type MessageContent } from '../../mailbox/index.js';
 import { loadKeyring, openValue } from '../../vault/index.js';
 import { apiClient, createTestDatabase, sendMail, waitFor } from '../support/harness.js';
+import { freePort } from '../support/ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function startChild(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {

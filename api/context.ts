@@ -1,4 +1,5 @@
 /** What the HTTP layer needs from the rest of the gateway: it calls the modules, never SQL or queues itself. */
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
@@ -11,5 +12,6 @@ export interface ApiContext {
   blobs: BlobStore;
   notifier: Notifier;
   adminToken: string;
+  metrics?: Registry;
   ready: () => Promise<boolean>;
 }

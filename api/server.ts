@@ -81,6 +81,11 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready' });
   });
 
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    if (!ctx.metrics) return reply.code(404).send();
+    return reply.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
+  });
+
   await app.register(patientSessionRoutes(ctx));
   await app.register(mailboxRoutes(ctx));
   await app.register(adminRoutes(ctx));

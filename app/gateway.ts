@@ -17,6 +17,7 @@ import { openDatabase, type Database } from '../db/index.js';
 import { startIngress, type Ingress } from '../gateway/ingress/server.js';
 import { createNotifier, type Notifier } from '../gateway/notify/index.js';
 import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { OutboxRelay, type DeliveryJob } from './outbox-relay.js';
 import { openRedis, type RedisHandle } from './redis.js';
 import { createInboundQueue, startInboundWorker } from './worker.js';
@@ -92,6 +93,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     logger.info({ redis: redis.describe }, 'redis ready');
     const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes);
     const queue = createInboundQueue(redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerAttempts);
+    const metrics: GatewayMetrics = createMetrics();
+    metrics.watchQueue(queue);
     cleanups.push(() => queue.close());
 
     let relay: OutboxRelay | null = null;
@@ -102,7 +105,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         staleMs: config.limits.staleEnqueueMs,
         logger: logger.child({ part: 'outbox' }),
       });
-      worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger);
+      worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
       const w = worker;
       cleanups.push(() => w.close());
       const r = relay;
@@ -152,7 +155,12 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         db: database.db,
         blobs,
         whitelist: () => whitelist,
-        onAccepted: () => relay?.kick(),
+        onAccepted: (_id, bytes, seconds) => {
+          metrics.smtpAccepted(bytes, seconds);
+          metrics.smtpReply(250, 'GW-DATA-00');
+          relay?.kick();
+        },
+        onRefused: (code, suffix) => metrics.smtpReply(code, suffix),
         logger,
       });
       const s = smtp;
@@ -174,6 +182,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           blobs,
           notifier,
           adminToken,
+          metrics: metrics.registry,
           ready: async () => {
             await database.db.execute('select 1' as never);
             return true;

@@ -6,6 +6,7 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { deliverInbound, markDeliveryFailed, PermanentDeliveryError, type DeliverDeps } from '../mailbox/index.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { DeliveryJob } from './outbox-relay.js';
 
 export const INBOUND_QUEUE = 'inbound-delivery';
@@ -29,16 +30,20 @@ export function startInboundWorker(
   prefix: string,
   concurrency: number,
   logger: Logger,
+  metrics?: GatewayMetrics,
 ): Worker<DeliveryJob> {
   const log = logger.child({ part: 'worker' });
   const worker = new Worker<DeliveryJob>(
     INBOUND_QUEUE,
     async (job) => {
+      const started = Date.now();
       try {
         const outcome = await deliverInbound(deps, job.data.deliveryId);
+        metrics?.deliveryProcessed(outcome, (Date.now() - started) / 1000);
         log.info({ delivery: job.data.deliveryId, outcome }, 'delivery processed');
         return outcome;
       } catch (err) {
+        metrics?.deliveryProcessed(err instanceof PermanentDeliveryError ? 'failed-permanently' : 'error', (Date.now() - started) / 1000);
         if (err instanceof PermanentDeliveryError) {
           await markDeliveryFailed(deps.db, job.data.deliveryId, err.message);
           throw new UnrecoverableError(err.message);

@@ -42,7 +42,9 @@ export interface IngressOptions {
   blobs: BlobStore;
   whitelist: () => Whitelist | null;
   /** Called after each commit so the outbox relay enqueues without waiting for its next sweep. */
-  onAccepted?: (messageId: string) => void;
+  onAccepted?: (messageId: string, bytes: number, seconds: number) => void;
+  /** Called for every refusal (metrics). */
+  onRefused?: (code: number, suffix: string) => void;
   logger: Logger;
 }
 
@@ -84,6 +86,10 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   const connectionsByCert = new Map<string, number>();
   const rate = new DomainRateLimiter(o.limits.messagesPerMinutePerDomain);
   const log = o.logger.child({ part: 'smtp-in' });
+
+  const refused = (err: Error) => {
+    if (err instanceof SmtpReplyError) o.onRefused?.(err.reply.code, err.reply.suffix);
+  };
 
   const txState = (session: SMTPServerSession): TransactionState => {
     let s = transactions.get(session.envelope);
@@ -166,6 +172,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         if (!rate.allow(domain)) throw smtpReject('senderRateLimited');
         callback();
       } catch (err) {
+        refused(err as Error);
         callback(err as Error);
       }
     },
@@ -190,13 +197,19 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         tx.patients.set(ins, profile.id);
       })().then(
         () => callback(),
-        (err: Error) => callback(err),
+        (err: Error) => {
+          refused(err);
+          callback(err);
+        },
       );
     },
     onData(stream: SMTPServerDataStream, session, callback) {
       void receive(stream, session).then(
         (text) => callback(null, text),
-        (err: Error) => callback(err),
+        (err: Error) => {
+          refused(err);
+          callback(err);
+        },
       );
     },
   });
@@ -267,7 +280,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
       { queueId, size: raw.size, rcpts: result.deliveryIds.length, ms: Date.now() - started, fp: peer.fingerprint256 },
       'message accepted',
     );
-    o.onAccepted?.(result.messageId);
+    o.onAccepted?.(result.messageId, raw.size, (Date.now() - started) / 1000);
     return `${REPLIES.accepted.enhanced} ${queueId} ${REPLIES.accepted.text} [${REPLIES.accepted.suffix}]`;
   }
 

@@ -10,7 +10,7 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { eq } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -189,56 +189,40 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
 
   const { content, attachments } = await parseAndStore(deps.blobs.read(row.rawBlobId), deps);
 
-  return db.transaction(async (tx) => {
-    const [current] = await tx
-      .select({ status: schema.deliveries.status })
-      .from(schema.deliveries)
-      .where(eq(schema.deliveries.id, deliveryId))
-      .for('update');
-    if (current?.status === 'delivered') return 'already-delivered' as const;
-    const mailboxMessageId = crypto.randomUUID();
-    const inserted = await tx.insert(schema.mailboxMessages).values({
-      id: mailboxMessageId,
-      patientId: row.patientId,
-      deliveryId,
-      inboundMessageId: row.messageId,
-      folder: 'inbox',
-      content: sealValue(deps.keyring, content, contentContext(mailboxMessageId)),
-      attachmentCount: attachments.length,
-      receivedAt: row.receivedAt,
-    })
-      .onConflictDoNothing({ target: schema.mailboxMessages.deliveryId })
-      .returning({ id: schema.mailboxMessages.id });
-    if (inserted.length === 0) {
-      // Already in the mailbox (whatever the status says): never a second copy.
-      await tx.update(schema.deliveries).set({ status: 'delivered', doneAt: new Date() }).where(eq(schema.deliveries.id, deliveryId));
-      return 'already-delivered' as const;
+  // One statement (data-modifying CTEs, atomic like a transaction, one round trip): the mailbox message, unless
+  // this delivery is already in the mailbox (unique delivery_id); then, only if it was inserted, the attachments'
+  // blobs (when small enough to be still unwritten) and documents; and the delivery's status.
+  const mailboxMessageId = crypto.randomUUID();
+  const parts: SQL[] = [
+    sql`mm AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at)
+              VALUES (${mailboxMessageId}, ${row.patientId}, ${deliveryId}, ${row.messageId}, 'inbox',
+                      ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${attachments.length}, ${row.receivedAt.toISOString()})
+              ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
+  ];
+  for (const [position, a] of attachments.entries()) {
+    const documentId = crypto.randomUUID();
+    const meta: AttachmentMeta = { filename: a.filename, declaredType: a.mediaType };
+    const n = (name: string) => sql.raw(`${name}${position}`);
+    if (a.stored.inline) {
+      const b = a.stored.inline.blob;
+      const c = a.stored.inline.chunk;
+      parts.push(
+        sql`${n('b')} AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
+                 SELECT ${b.id}::uuid, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, 1, true FROM mm)`,
+        sql`${n('c')} AS (INSERT INTO blob_chunks (blob_id, seq, data) SELECT ${c.blobId}::uuid, 0, ${c.data}::bytea FROM mm)`,
+      );
     }
-    for (const [position, a] of attachments.entries()) {
-      await a.stored.persist(tx);
-      const documentId = crypto.randomUUID();
-      const meta: AttachmentMeta = { filename: a.filename, declaredType: a.mediaType };
-      await tx.insert(schema.documents).values({
-        id: documentId,
-        patientId: row.patientId,
-        mailboxMessageId,
-        position,
-        blobId: a.stored.blobId,
-        rubric: DEFAULT_RUBRIC,
-        meta: sealValue(deps.keyring, meta, documentContext(documentId)),
-        mediaType: a.mediaType,
-        size: a.stored.size,
-        sha256: a.stored.sha256,
-        authorKind: 'professional',
-        originKind: 'message',
-      });
-    }
-    await tx
-      .update(schema.deliveries)
-      .set({ status: 'delivered', doneAt: new Date(), lastError: null })
-      .where(eq(schema.deliveries.id, deliveryId));
-    return 'delivered' as const;
-  });
+    parts.push(
+      sql`${n('d')} AS (INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
+               SELECT ${documentId}::uuid, ${row.patientId}::uuid, mm.id, ${position}::int, ${a.stored.blobId}::uuid, ${DEFAULT_RUBRIC}::text,
+                      ${sealValue(deps.keyring, meta, documentContext(documentId))}::bytea, ${a.mediaType}::text, ${a.stored.size}::bigint,
+                      ${a.stored.sha256}::text, 'professional', 'message' FROM mm)`,
+    );
+  }
+  parts.push(sql`u AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${deliveryId})`);
+  const result = await db.execute<{ inserted: number }>(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`);
+  const rows = (Array.isArray(result) ? result : (result as unknown as { rows: { inserted: number }[] }).rows) as { inserted: number }[];
+  return Number(rows[0]?.inserted ?? 0) === 1 ? 'delivered' : 'already-delivered';
 }
 
 export async function markDeliveryFailed(db: Db, deliveryId: string, reason: string): Promise<void> {

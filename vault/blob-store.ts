@@ -26,6 +26,16 @@ export interface StoredBlob {
   sha256: string;
   /** Runs the remaining writes inside the caller's transaction (a no-op for a blob already committed). */
   persist(tx: Tx): Promise<void>;
+  /**
+   * For a blob that fits in one chunk: the rows still to write, so a caller can write them in its own single
+   * statement (see gateway/ingress/accept.ts); null when the blob is already committed.
+   */
+  inline: InlineBlobRows | null;
+}
+
+export interface InlineBlobRows {
+  blob: typeof schema.blobs.$inferInsert;
+  chunk: typeof schema.blobChunks.$inferInsert;
 }
 
 export class BlobTooLargeError extends Error {
@@ -92,23 +102,18 @@ export class BlobStore {
     if (!rowWritten && (ready === null || tail.length === 0)) {
       // Fits in one chunk: everything is written in the caller's transaction.
       const only = ready ?? tail;
-      const data = sealChunk(dek, only, aad(blobId, 0, true));
+      const inline: InlineBlobRows = {
+        blob: { id: blobId, purpose, wrappedKey: wrapped.wrapped, keyId: wrapped.keyId, size, sha256, chunkCount: 1, complete: true },
+        chunk: { blobId, seq: 0, data: sealChunk(dek, only, aad(blobId, 0, true)) },
+      };
       return {
         blobId,
         size,
         sha256,
+        inline,
         persist: async (tx) => {
-          await tx.insert(schema.blobs).values({
-            id: blobId,
-            purpose,
-            wrappedKey: wrapped.wrapped,
-            keyId: wrapped.keyId,
-            size,
-            sha256,
-            chunkCount: 1,
-            complete: true,
-          });
-          await tx.insert(schema.blobChunks).values({ blobId, seq: 0, data });
+          await tx.insert(schema.blobs).values(inline.blob);
+          await tx.insert(schema.blobChunks).values(inline.chunk);
         },
       };
     }
@@ -118,7 +123,7 @@ export class BlobStore {
       .update(schema.blobs)
       .set({ size, sha256, chunkCount: seq, complete: true })
       .where(eq(schema.blobs.id, blobId));
-    return { blobId, size, sha256, persist: async () => {} };
+    return { blobId, size, sha256, inline: null, persist: async () => {} };
   }
 
   /** A stream of the decrypted blob; fails with EnvelopeError on any tampering. */

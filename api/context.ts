@@ -1,6 +1,7 @@
 /** What the HTTP layer needs from the rest of the gateway: it calls the modules, never SQL or queues itself. */
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
+import type { ReportDeps } from '../mailbox/reports-out.js';
 import type { Db } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
@@ -12,6 +13,9 @@ export interface ApiContext {
   blobs: BlobStore;
   notifier: Notifier;
   adminToken: string;
+  isMssanteDomain: (domain: string) => boolean;
+  reportDeps: ReportDeps;
+  kickOutbox: () => void;
   metrics?: Registry;
   ready: () => Promise<boolean>;
 }

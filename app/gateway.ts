@@ -18,6 +18,10 @@ import { startIngress, type Ingress } from '../gateway/ingress/server.js';
 import { createNotifier, type Notifier } from '../gateway/notify/index.js';
 import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { parseRetrySchedule, parseRoutes } from '../config/relay.js';
+import { queueDsnForFailedDelivery, type ReportDeps } from '../mailbox/reports-out.js';
+import { NotificationDispatcher } from './notification-dispatcher.js';
+import { createOutboundQueue, startOutboundWorker } from './outbound-worker.js';
 import { OutboxRelay, type DeliveryJob } from './outbox-relay.js';
 import { openRedis, type RedisHandle } from './redis.js';
 import { createInboundQueue, startInboundWorker } from './worker.js';
@@ -97,6 +101,35 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     metrics.watchQueue(queue);
     cleanups.push(() => queue.close());
 
+    const checkAge = (w: Whitelist) => {
+      if (w.generatedAt && Date.now() - w.generatedAt.getTime() > config.limits.whitelistMaxAgeMs) {
+        logger.error({ alert: 'WHITELIST-STALE', generatedAt: w.generatedAt.toISOString() }, 'the authorised domain list is stale');
+      }
+      return w;
+    };
+    let whitelist: Whitelist | null = checkAge(await loadWhitelistFile(config.whitelistFile));
+    logger.info({ entries: whitelist.entries.length, skipped: whitelist.skipped.length }, 'whitelist loaded');
+    const refresh = setInterval(() => {
+      loadWhitelistFile(config.whitelistFile).then(
+        (w) => (whitelist = checkAge(w)),
+        (err: Error) => logger.error({ alert: 'WHITELIST-RELOAD', err: err.message }, 'whitelist reload failed; keeping the last good copy'),
+      );
+    }, config.limits.whitelistReloadMs);
+    refresh.unref();
+    cleanups.push(async () => clearInterval(refresh));
+    const isMssanteDomain = (domain: string) => {
+      const d = domain.toLowerCase();
+      return d !== config.patientDomain && (whitelist?.byDomain.has(d) ?? false);
+    };
+
+    const schedule = parseRetrySchedule(config.relay.retrySchedule || undefined);
+    const outboundQueue = createOutboundQueue(redis.connection as ConnectionOptions, config.redisPrefix, schedule);
+    cleanups.push(() => outboundQueue.close());
+    metrics.watchQueue(outboundQueue);
+    const notifier: Notifier = createNotifier({ smtpUrl: config.notifySmtpUrl, dir: path.join(config.dataDir, 'notifications'), from: config.notifyFrom });
+    cleanups.push(async () => notifier.close());
+    const reportDeps: ReportDeps = { db: database.db, blobs, keyring, patientDomain: config.patientDomain, reportingMta: config.smtp.hostname, isMssanteDomain };
+
     let relay: OutboxRelay | null = null;
     let worker: Worker | null = null;
     if (config.roles.has('worker')) {
@@ -104,8 +137,37 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         sweepMs: config.limits.outboxSweepMs,
         staleMs: config.limits.staleEnqueueMs,
         logger: logger.child({ part: 'outbox' }),
+        outboundQueue,
       });
-      worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
+      const outWorker = startOutboundWorker(
+        {
+          db: database.db,
+          blobs,
+          keyring,
+          whitelist: () => whitelist,
+          tls: {
+            cert: await fs.readFile(config.relay.certFile),
+            key: await fs.readFile(config.relay.keyFile),
+            ca: (await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles })).ca,
+          },
+          routes: parseRoutes(config.relay.routes || undefined),
+          heloName: config.smtp.hostname,
+          schedule,
+          maxConnectionsPerDestination: config.relay.maxConnections,
+        },
+        redis.connection as ConnectionOptions,
+        config.redisPrefix,
+        logger,
+      );
+      cleanups.push(() => outWorker.close());
+      const dispatcher = new NotificationDispatcher(database.db, keyring, notifier, {
+        windowSeconds: config.notifyWindowSeconds,
+        tickMs: 1000,
+        logger: logger.child({ part: 'notify' }),
+      });
+      dispatcher.start();
+      cleanups.push(() => dispatcher.stop());
+      worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits, isMssanteDomain, onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
       const w = worker;
       cleanups.push(() => w.close());
       const r = relay;
@@ -124,22 +186,6 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     let smtp: Ingress | null = null;
     if (config.roles.has('smtp')) {
       const trust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
-      const checkAge = (w: Whitelist) => {
-        if (w.generatedAt && Date.now() - w.generatedAt.getTime() > config.limits.whitelistMaxAgeMs) {
-          logger.error({ alert: 'WHITELIST-STALE', generatedAt: w.generatedAt.toISOString() }, 'the authorised domain list is stale');
-        }
-        return w;
-      };
-      let whitelist: Whitelist | null = checkAge(await loadWhitelistFile(config.whitelistFile));
-      logger.info({ entries: whitelist.entries.length, skipped: whitelist.skipped.length }, 'whitelist loaded');
-      const refresh = setInterval(() => {
-        loadWhitelistFile(config.whitelistFile).then(
-          (w) => (whitelist = checkAge(w)),
-          (err: Error) => logger.error({ alert: 'WHITELIST-RELOAD', err: err.message }, 'whitelist reload failed; keeping the last good copy'),
-        );
-      }, config.limits.whitelistReloadMs);
-      refresh.unref();
-      cleanups.push(async () => clearInterval(refresh));
       smtp = await startIngress({
         host: config.smtp.host,
         port: config.smtp.port,
@@ -168,12 +214,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     }
 
     let api: FastifyInstance | null = null;
-    let notifier: Notifier | null = null;
     if (config.roles.has('api')) {
       const adminToken = await ensureAdminToken(config.adminTokenFile);
-      notifier = createNotifier({ smtpUrl: config.notifySmtpUrl, dir: path.join(config.dataDir, 'notifications'), from: config.notifyFrom });
-      const n = notifier;
-      cleanups.push(async () => n.close());
       api = await buildApi(
         {
           config,
@@ -183,6 +225,9 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           notifier,
           adminToken,
           metrics: metrics.registry,
+          isMssanteDomain,
+          reportDeps,
+          kickOutbox: () => relay?.kick(),
           ready: async () => {
             await database.db.execute('select 1' as never);
             return true;

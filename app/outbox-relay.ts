@@ -14,9 +14,14 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
+import { OUTBOX_TOPIC_OUTBOUND } from '../mailbox/outbound.js';
 
 export interface DeliveryJob {
   deliveryId: string;
+}
+
+export interface OutboundJob {
+  outboundId: string;
 }
 
 export class OutboxRelay {
@@ -29,7 +34,7 @@ export class OutboxRelay {
   constructor(
     private readonly db: Db,
     private readonly queue: Queue<DeliveryJob>,
-    private readonly opts: { sweepMs: number; staleMs: number; logger: Logger },
+    private readonly opts: { sweepMs: number; staleMs: number; logger: Logger; outboundQueue: Queue<OutboundJob> },
   ) {}
 
   start(): void {
@@ -78,12 +83,16 @@ export class OutboxRelay {
     for (;;) {
       const rows = await this.db.select().from(schema.outbox).orderBy(asc(schema.outbox.id)).limit(200);
       if (rows.length === 0) break;
-      const messageIds = rows.map((r) => r.refId);
-      const dels = await this.db
-        .select({ id: schema.deliveries.id })
-        .from(schema.deliveries)
-        .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')));
-      await this.enqueue(dels.map((d) => d.id));
+      const messageIds = rows.filter((r) => r.topic !== OUTBOX_TOPIC_OUTBOUND).map((r) => r.refId);
+      if (messageIds.length) {
+        const dels = await this.db
+          .select({ id: schema.deliveries.id })
+          .from(schema.deliveries)
+          .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')));
+        await this.enqueue(dels.map((d) => d.id));
+      }
+      const outboundRows = rows.filter((r) => r.topic === OUTBOX_TOPIC_OUTBOUND);
+      if (outboundRows.length) await this.enqueueOutbound(outboundRows.map((r) => r.refId));
       await this.db.delete(schema.outbox).where(inArray(schema.outbox.id, rows.map((r) => r.id)));
       if (rows.length < 200) break;
     }
@@ -105,6 +114,28 @@ export class OutboxRelay {
         this.opts.logger.info({ count: stale.length }, 're-enqueueing deliveries not done');
         await this.enqueue(stale.map((d) => d.id));
       }
+      {
+        const staleOut = await this.db
+          .select({ id: schema.outboundMessages.id })
+          .from(schema.outboundMessages)
+          .where(
+            and(
+              eq(schema.outboundMessages.status, 'queued'),
+              or(isNull(schema.outboundMessages.enqueuedAt), lt(schema.outboundMessages.enqueuedAt, cutoff)),
+            ),
+          )
+          .limit(5000);
+        if (staleOut.length) await this.enqueueOutbound(staleOut.map((o) => o.id));
+      }
+    }
+  }
+
+  private async enqueueOutbound(ids: string[]): Promise<void> {
+    const q = this.opts.outboundQueue;
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      await q.addBulk(batch.map((id) => ({ name: 'send', data: { outboundId: id }, opts: { jobId: id } })));
+      await this.db.update(schema.outboundMessages).set({ enqueuedAt: new Date() }).where(inArray(schema.outboundMessages.id, batch));
     }
   }
 

@@ -25,7 +25,7 @@ export function createInboundQueue(connection: ConnectionOptions, prefix: string
 }
 
 export function startInboundWorker(
-  deps: DeliverDeps,
+  deps: DeliverDeps & { onPermanentFailure?: (deliveryId: string, reason: string) => Promise<void> },
   connection: ConnectionOptions,
   prefix: string,
   concurrency: number,
@@ -46,6 +46,7 @@ export function startInboundWorker(
         metrics?.deliveryProcessed(err instanceof PermanentDeliveryError ? 'failed-permanently' : 'error', (Date.now() - started) / 1000);
         if (err instanceof PermanentDeliveryError) {
           await markDeliveryFailed(deps.db, job.data.deliveryId, err.message);
+          await deps.onPermanentFailure?.(job.data.deliveryId, err.message).catch((e: Error) => log.error({ err: e.message }, 'DSN not queued'));
           throw new UnrecoverableError(err.message);
         }
         throw err;
@@ -57,7 +58,9 @@ export function startInboundWorker(
     if (!job) return;
     log.warn({ delivery: job.data.deliveryId, attempt: job.attemptsMade, err: err.message }, 'delivery attempt failed');
     if (job.attemptsMade >= (job.opts.attempts ?? 1) && !(err instanceof UnrecoverableError)) {
-      void markDeliveryFailed(deps.db, job.data.deliveryId, err.message).catch(() => {});
+      void markDeliveryFailed(deps.db, job.data.deliveryId, err.message)
+        .then(() => deps.onPermanentFailure?.(job.data.deliveryId, err.message))
+        .catch(() => {});
     }
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));

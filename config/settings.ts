@@ -25,6 +25,12 @@ export const SETTINGS = {
   redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL; empty means a private redis-server child on a unix socket under $DATA_DIR.' },
   redisPrefix: { env: 'REDIS_PREFIX', default: 'mesgw', doc: 'Key prefix of every BullMQ queue (lets several deployments share one Redis).' },
   notifySmtpUrl: { env: 'NOTIFY_SMTP_URL', default: '', doc: 'SMTP URL for patient notification e-mails; empty writes .eml files under $DATA_DIR/notifications.' },
+  notifyWindowSeconds: { env: 'NOTIFY_WINDOW_SECONDS', default: '900', doc: 'Grouping window of new-message e-mails: at most one per patient per window.' },
+  relayRoutes: { env: 'RELAY_ROUTES', default: '', doc: 'Static outbound routes `domain=host:port,...` (development, tests); other domains are routed by MX.' },
+  relayRetryScheduleMs: { env: 'RELAY_RETRY_SCHEDULE_MS', default: '', doc: 'Delays between outbound attempts, comma-separated ms (default: 5, 7, 8, 25, 75, 120 min then 4 h, over 48 h).' },
+  relayMaxConnections: { env: 'RELAY_MAX_CONNECTIONS', default: '5', doc: 'Concurrent outbound sessions per destination, per process.' },
+  relayCertFile: { env: 'RELAY_CERT_FILE', default: '', doc: 'Client certificate presented by the outbound relay (default $PKI_DIR/server.crt).' },
+  relayKeyFile: { env: 'RELAY_KEY_FILE', default: '', doc: 'Its key (default $PKI_DIR/server.key).' },
   notifyFrom: { env: 'NOTIFY_FROM', default: 'Mon espace santé <ne-pas-repondre@monespacesante.example>', doc: 'From address of patient notification e-mails.' },
   patientDomain: { env: 'PATIENT_DOMAIN', default: 'patient.mssante.fr', doc: 'The mail domain served: <INS>@this domain.' },
   pkiDir: { env: 'PKI_DIR', default: '', doc: 'Folder of ca.crt, server.crt, server.key (default $DATA_DIR/pki; generated when absent).' },
@@ -49,6 +55,8 @@ export interface Config {
   redisPrefix: string;
   notifySmtpUrl: string | undefined;
   notifyFrom: string;
+  notifyWindowSeconds: number;
+  relay: { routes: string; retrySchedule: string; maxConnections: number; certFile: string; keyFile: string };
   patientDomain: string;
   pkiDir: string;
   trustAnchorsFile: string;
@@ -75,6 +83,13 @@ function port(env: NodeJS.ProcessEnv, key: 'smtpPort' | 'apiPort'): number {
   return n;
 }
 
+function positive(env: NodeJS.ProcessEnv, key: 'notifyWindowSeconds' | 'relayMaxConnections'): number {
+  const raw = read(env, key);
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${SETTINGS[key].env} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
 /** Builds the whole configuration from the environment; throws a readable error on a malformed value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(read(env, 'dataDir'));
@@ -96,6 +111,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: read(env, 'redisPrefix'),
     notifySmtpUrl: read(env, 'notifySmtpUrl') || undefined,
     notifyFrom: read(env, 'notifyFrom'),
+    notifyWindowSeconds: positive(env, 'notifyWindowSeconds'),
+    relay: {
+      routes: read(env, 'relayRoutes'),
+      retrySchedule: read(env, 'relayRetryScheduleMs'),
+      maxConnections: positive(env, 'relayMaxConnections'),
+      certFile: path.resolve(read(env, 'relayCertFile') || path.join(pkiDir, 'server.crt')),
+      keyFile: path.resolve(read(env, 'relayKeyFile') || path.join(pkiDir, 'server.key')),
+    },
     patientDomain: read(env, 'patientDomain').toLowerCase(),
     pkiDir,
     trustAnchorsFile: path.resolve(read(env, 'trustAnchors') || path.join(pkiDir, 'ca.crt')),

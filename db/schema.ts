@@ -147,15 +147,121 @@ export const mailboxMessages = pgTable(
       .references(() => deliveries.id)
       .unique(),
     inboundMessageId: uuid('inbound_message_id').references(() => inboundMessages.id),
+    /** inbox | sent */
     folder: text('folder').notNull().default('inbox'),
+    /** message (from a professional or the patient) | notice (from the gateway: delivery failure...) */
+    kind: text('kind').notNull().default('message'),
     /** Sealed JSON {subject, fromName, fromAddress, replyTo, text, html, messageId, inReplyTo, references, date}. */
     content: bytea('content').notNull(),
     attachmentCount: integer('attachment_count').notNull().default(0),
+    /** The professional this message is from (inbox) or to (sent). */
+    contactId: uuid('contact_id').references(() => contacts.id),
+    /** Message-ID header, for threading and matching receipts. */
+    messageIdHeader: text('message_id_header'),
+    threadKey: text('thread_key'),
+    /** X-MSS-MES: FIN: this message alone may not be answered. */
+    noReply: boolean('no_reply').notNull().default(false),
+    /** Set when the professional later ended the exchange ([FIN]). */
+    closedAt: tstz('closed_at'),
+    /** Disposition-Notification-To, when the sender asked for a read receipt. */
+    mdnTo: text('mdn_to'),
+    mdnQueuedAt: tstz('mdn_queued_at'),
+    /** For the sent folder: the outbound message and its delivery status (queued | sent | delayed | failed). */
+    outboundId: uuid('outbound_id'),
     receivedAt: tstz('received_at').notNull().defaultNow(),
     readAt: tstz('read_at'),
     deletedAt: tstz('deleted_at'),
   },
-  (t) => [index('mailbox_patient_received_idx').on(t.patientId, t.receivedAt, t.id)],
+  (t) => [
+    index('mailbox_patient_received_idx').on(t.patientId, t.receivedAt, t.id),
+    index('mailbox_patient_msgid_idx').on(t.patientId, t.messageIdHeader),
+    index('mailbox_contact_idx').on(t.contactId),
+  ],
+);
+
+/**
+ * The professionals a patient may write to: added when a professional's message is delivered (its Reply-To when
+ * that is an MSSanté address, else its From); ended by [FIN], reopened by a later message.
+ */
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    address: text('address').notNull(),
+    /** Sealed JSON {headerName}: the display name the professional's mail carried. */
+    meta: bytea('meta').notNull(),
+    endedAt: tstz('ended_at'),
+    lastMessageAt: tstz('last_message_at').notNull().defaultNow(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('contacts_patient_address_uq').on(t.patientId, t.address)],
+);
+
+/** The professionals' directory (importable): MSSanté address -> RPPS, profession, display name. */
+export const professionals = pgTable('professionals', {
+  address: text('address').primaryKey(),
+  rpps: text('rpps'),
+  professionCode: text('profession_code'),
+  displayName: text('display_name').notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Messages leaving the gateway: patients' replies, read receipts (MDN), delivery reports (DSN). */
+export const outboundMessages = pgTable(
+  'outbound_messages',
+  {
+    id: uuid('id').primaryKey(),
+    patientId: uuid('patient_id').references(() => patients.id),
+    /** patient | mdn | dsn */
+    kind: text('kind').notNull(),
+    /** Empty for the null sender (MDN, DSN). */
+    envelopeFrom: text('envelope_from').notNull(),
+    rcpt: text('rcpt').notNull(),
+    rawBlobId: uuid('raw_blob_id')
+      .notNull()
+      .references(() => blobs.id),
+    messageIdHeader: text('message_id_header').notNull(),
+    /** queued | sent | failed */
+    status: text('status').notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    lastResponse: text('last_response'),
+    enqueuedAt: tstz('enqueued_at'),
+    doneAt: tstz('done_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('outbound_status_idx').on(t.status, t.enqueuedAt), index('outbound_msgid_idx').on(t.messageIdHeader)],
+);
+
+/** Grouping of new-message notification e-mails: at most one per patient per window. */
+export const notificationState = pgTable('notification_state', {
+  patientId: uuid('patient_id')
+    .primaryKey()
+    .references(() => patients.id),
+  lastSentAt: tstz('last_sent_at'),
+  pendingSince: tstz('pending_since'),
+});
+
+/** What happened in a patient's space, by anyone other than the patient; append-only, hash-chained per patient. */
+export const activityEvents = pgTable(
+  'activity_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    kind: text('kind').notNull(),
+    /** Who acted (a professional's address, 'system'...). */
+    actor: text('actor').notNull(),
+    /** Sealed JSON with the details (document, reason...). */
+    detail: bytea('detail'),
+    prevHash: text('prev_hash'),
+    hash: text('hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('activity_patient_idx').on(t.patientId, t.id)],
 );
 
 /** A document in the patient's vault (attachments of delivered messages, uploads). */

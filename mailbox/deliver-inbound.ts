@@ -10,7 +10,9 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { activityInsert } from '../access/activity.js';
+import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalizeMessageId, parseDeliveryStatus, threadKeyFor } from './rules/index.js';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -31,7 +33,24 @@ export interface DeliverDeps {
   blobs: BlobStore;
   keyring: Keyring;
   limits: Limits;
+  /** Whether a mail domain is an authorised MSSanté domain (the whitelist). */
+  isMssanteDomain: (domain: string) => boolean;
 }
+
+/** Report parts kept in memory (small, capped) instead of being filed as documents. */
+export interface ReportParts {
+  deliveryStatus?: string;
+  dispositionNotification?: string;
+  rfc822Headers?: string;
+}
+
+const REPORT_TYPES: Record<string, keyof ReportParts> = {
+  'message/delivery-status': 'deliveryStatus',
+  'message/global-delivery-status': 'deliveryStatus',
+  'message/disposition-notification': 'dispositionNotification',
+  'text/rfc822-headers': 'rfc822Headers',
+};
+const MAX_REPORT_PART = 64 * 1024;
 
 export interface MessageContent {
   subject: string;
@@ -58,7 +77,7 @@ interface ParsedAttachment {
   mediaType: string;
 }
 
-export type DeliverOutcome = 'delivered' | 'already-delivered' | 'skipped';
+export type DeliverOutcome = 'delivered' | 'already-delivered' | 'skipped' | 'exchange-ended' | 'report';
 
 export const contentContext = (mailboxMessageId: string) => `mailbox-message:${mailboxMessageId}`;
 export const documentContext = (documentId: string) => `document:${documentId}`;
@@ -76,14 +95,19 @@ function safeFilename(name: string | undefined, index: number): string {
 }
 
 /** Parses a raw message stream, streaming each attachment into the vault as it goes. */
-export async function parseAndStore(raw: Readable, deps: DeliverDeps): Promise<{ content: MessageContent; attachments: ParsedAttachment[] }> {
+export async function parseAndStore(
+  raw: Readable,
+  deps: Pick<DeliverDeps, 'blobs' | 'limits'>,
+): Promise<{ content: MessageContent; attachments: ParsedAttachment[]; reports: ReportParts }> {
   const parser = new MailParser({
     skipHtmlToText: false,
     skipTextToHtml: true,
     skipImageLinks: true,
     skipTextLinks: true,
     maxHtmlLengthToParse: deps.limits.maxTextBodyBytes,
+    keepDeliveryStatus: true,
   });
+  const reports: ReportParts = {};
   // mailparser has no node-count limit: count MIME nodes as its splitter hands them over (a private hook,
   // confined here) and stop a hostile tree before it costs more work.
   let nodes = 0;
@@ -110,6 +134,20 @@ export async function parseAndStore(raw: Readable, deps: DeliverDeps): Promise<{
       return;
     }
     const att = data as unknown as { content: Readable; filename?: string; contentType?: string; release(): void };
+    const reportKey = REPORT_TYPES[(att.contentType ?? '').toLowerCase()];
+    if (reportKey) {
+      const parts: Buffer[] = [];
+      let size = 0;
+      att.content.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size <= MAX_REPORT_PART) parts.push(d);
+      });
+      att.content.on('end', () => {
+        reports[reportKey] = Buffer.concat(parts).toString('utf8');
+        att.release();
+      });
+      return;
+    }
     const index = attachments.length + pending.length;
     if (index >= deps.limits.maxAttachmentsPerMessage) {
       failure ??= new PermanentDeliveryError(`more than ${deps.limits.maxAttachmentsPerMessage} attachments`);
@@ -152,7 +190,7 @@ export async function parseAndStore(raw: Readable, deps: DeliverDeps): Promise<{
   const keep: Record<string, string> = {};
   for (const name of ['x-mss-mes', 'disposition-notification-to', 'x-mss-codecda', 'x-mss-ins', 'x-mss-nil']) {
     const v = h.get(name);
-    if (v !== undefined) keep[name] = typeof v === 'string' ? v : JSON.stringify(v);
+    if (v !== undefined) keep[name] = typeof v === 'string' ? v : ((v as { text?: string }).text ?? JSON.stringify(v));
   }
   const content: MessageContent = {
     subject: String(h.get('subject') ?? ''),
@@ -167,7 +205,18 @@ export async function parseAndStore(raw: Readable, deps: DeliverDeps): Promise<{
     date: date instanceof Date ? date.toISOString() : null,
     headers: keep,
   };
-  return { content, attachments: attachments.filter(Boolean) };
+  return { content, attachments: attachments.filter(Boolean), reports };
+}
+
+/** The first e-mail address in a header value (e.g. Disposition-Notification-To), lower-cased. */
+export function firstEmail(value: string | undefined): string | null {
+  const m = /[^\s<>"',;:()]+@[a-z0-9.-]+\.[a-z]{2,}/i.exec(value ?? '');
+  return m ? m[0].toLowerCase() : null;
+}
+
+
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Promise<DeliverOutcome> {
@@ -179,26 +228,74 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
       messageId: schema.deliveries.messageId,
       rawBlobId: schema.inboundMessages.rawBlobId,
       receivedAt: schema.inboundMessages.receivedAt,
+      mailFrom: schema.inboundMessages.mailFrom,
     })
     .from(schema.deliveries)
     .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
     .where(eq(schema.deliveries.id, deliveryId));
   if (!row) return 'skipped'; // a job whose delivery does not exist (another deployment's Redis prefix?)
-  if (row.status === 'delivered') return 'already-delivered';
-  if (row.status === 'failed') return 'skipped';
+  if (row.status !== 'queued') return row.status === 'failed' ? 'skipped' : 'already-delivered';
 
-  const { content, attachments } = await parseAndStore(deps.blobs.read(row.rawBlobId), deps);
+  const { content, attachments, reports } = await parseAndStore(deps.blobs.read(row.rawBlobId), deps);
 
-  // One statement (data-modifying CTEs, atomic like a transaction, one round trip): the mailbox message, unless
-  // this delivery is already in the mailbox (unique delivery_id); then, only if it was inserted, the attachments'
-  // blobs (when small enough to be still unwritten) and documents; and the delivery's status.
+  if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) {
+    return applyReport(deps, deliveryId, row.patientId, reports);
+  }
+
+  const contactAddress = contactAddressFor({ from: content.fromAddress || null, replyTo: content.replyTo }, deps.isMssanteDomain);
+  const actor = contactAddress ?? content.fromAddress ?? row.mailFrom;
+
+  if (isEndOfExchange(content.subject)) {
+    // [FIN]: not delivered; every earlier message from this professional is closed, the contact ended.
+    const parts: SQL[] = [
+      sql`u AS (UPDATE deliveries SET status = 'ended', done_at = now() WHERE id = ${deliveryId} AND status = 'queued' RETURNING id)`,
+      sql`c AS (UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId} AND address = ${contactAddress ?? ''}
+                AND EXISTS (SELECT 1 FROM u) RETURNING id)`,
+      sql`m AS (UPDATE mailbox_messages SET closed_at = now() WHERE contact_id IN (SELECT id FROM c) AND closed_at IS NULL)`,
+      sql`a AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind: 'exchange-ended', actor }, new Date(), sql`EXISTS (SELECT 1 FROM u)`)})`,
+    ];
+    const res = rowsOf<{ n: number }>(await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS n FROM u`));
+    return Number(res[0]?.n ?? 0) === 1 ? 'exchange-ended' : 'already-delivered';
+  }
+
+  const messageIdHeader = normalizeMessageId(content.messageId);
+  const referenced = [content.inReplyTo, ...content.references].map((x) => normalizeMessageId(x)).filter((x): x is string => !!x);
+  const known = new Map<string, string>();
+  if (referenced.length) {
+    const rows = await db
+      .select({ id: schema.mailboxMessages.messageIdHeader, thread: schema.mailboxMessages.threadKey })
+      .from(schema.mailboxMessages)
+      .where(and(eq(schema.mailboxMessages.patientId, row.patientId), inArray(schema.mailboxMessages.messageIdHeader, referenced)));
+    for (const r of rows) if (r.id && r.thread) known.set(r.id, r.thread);
+  }
   const mailboxMessageId = crypto.randomUUID();
-  const parts: SQL[] = [
-    sql`mm AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at)
+  const threadKey = threadKeyFor(
+    { messageId: messageIdHeader, inReplyTo: normalizeMessageId(content.inReplyTo), references: content.references },
+    (id) => known.get(id) ?? null,
+    messageIdHeader ?? `<${mailboxMessageId}@mailbox>`,
+  );
+  const noReply = forbidsReply(content.headers);
+  const mdnTo = firstEmail(content.headers['disposition-notification-to']);
+
+  // One statement (data-modifying CTEs, atomic like a transaction, one round trip): the contact (added or
+  // reopened), the mailbox message unless this delivery is already in the mailbox (unique delivery_id); then,
+  // only if it was inserted, the attachments' blobs (when small enough to be still unwritten) and documents, the
+  // pending notification, the activity event; and the delivery's status.
+  const parts: SQL[] = [];
+  if (contactAddress) {
+    const meta = sealValue(deps.keyring, { headerName: content.replyTo === contactAddress ? '' : content.fromName }, `contact:${row.patientId}:${contactAddress}`);
+    parts.push(sql`c AS (INSERT INTO contacts (patient_id, address, meta, last_message_at) VALUES (${row.patientId}, ${contactAddress}, ${meta}, now())
+                         ON CONFLICT (patient_id, address) DO UPDATE SET ended_at = NULL, last_message_at = now(), meta = excluded.meta
+                         RETURNING id)`);
+  }
+  parts.push(
+    sql`mm AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
+                                              contact_id, message_id_header, thread_key, no_reply, mdn_to)
               VALUES (${mailboxMessageId}, ${row.patientId}, ${deliveryId}, ${row.messageId}, 'inbox',
-                      ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${attachments.length}, ${row.receivedAt.toISOString()})
+                      ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${attachments.length}, ${row.receivedAt.toISOString()},
+                      ${contactAddress ? sql`(SELECT id FROM c)` : sql`NULL`}, ${messageIdHeader}, ${threadKey}, ${noReply}, ${mdnTo})
               ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
-  ];
+  );
   for (const [position, a] of attachments.entries()) {
     const documentId = crypto.randomUUID();
     const meta: AttachmentMeta = { filename: a.filename, declaredType: a.mediaType };
@@ -209,7 +306,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
       parts.push(
         sql`${n('b')} AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
                  SELECT ${b.id}::uuid, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, 1, true FROM mm)`,
-        sql`${n('c')} AS (INSERT INTO blob_chunks (blob_id, seq, data) SELECT ${c.blobId}::uuid, 0, ${c.data}::bytea FROM mm)`,
+        sql`${n('k')} AS (INSERT INTO blob_chunks (blob_id, seq, data) SELECT ${c.blobId}::uuid, 0, ${c.data}::bytea FROM mm)`,
       );
     }
     parts.push(
@@ -219,10 +316,44 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
                       ${a.stored.sha256}::text, 'professional', 'message' FROM mm)`,
     );
   }
-  parts.push(sql`u AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${deliveryId})`);
-  const result = await db.execute<{ inserted: number }>(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`);
-  const rows = (Array.isArray(result) ? result : (result as unknown as { rows: { inserted: number }[] }).rows) as { inserted: number }[];
-  return Number(rows[0]?.inserted ?? 0) === 1 ? 'delivered' : 'already-delivered';
+  parts.push(
+    sql`ns AS (INSERT INTO notification_state (patient_id, pending_since) SELECT ${row.patientId}::uuid, now() FROM mm
+               ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now()))`,
+    sql`ae AS (${activityInsert(
+      deps.keyring,
+      { patientId: row.patientId, kind: noReply ? 'reply-forbidden-by-sender' : 'message-received', actor, detail: { attachments: attachments.length } },
+      new Date(),
+      sql`EXISTS (SELECT 1 FROM mm)`,
+    )})`,
+    sql`u AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${deliveryId})`,
+  );
+  const result = rowsOf<{ inserted: number }>(await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`));
+  return Number(result[0]?.inserted ?? 0) === 1 ? 'delivered' : 'already-delivered';
+}
+
+/**
+ * A delivery report addressed to a patient (null sender, or multipart/report): matched by the original's
+ * Message-ID to the patient's outbound message, whose status it updates; never shown as a message. An
+ * unmatched report is dropped (status 'report'), as reports must not create conversations.
+ */
+async function applyReport(deps: DeliverDeps, deliveryId: string, patientId: string, reports: ReportParts): Promise<DeliverOutcome> {
+  const originalId = normalizeMessageId(/^message-id:\s*(.+)$/im.exec(reports.rfc822Headers ?? '')?.[1]?.trim() ?? null)
+    ?? normalizeMessageId(/^original-message-id:\s*(.+)$/im.exec(reports.dispositionNotification ?? '')?.[1]?.trim() ?? null);
+  let status: string | null = null;
+  if (reports.deliveryStatus) {
+    const outcome = dsnOutcome(parseDeliveryStatus(reports.deliveryStatus).recipients);
+    status = outcome === 'failed' ? 'failed' : outcome === 'delayed' ? 'delayed' : outcome === 'delivered' ? 'sent' : null;
+  } else if (reports.dispositionNotification) {
+    status = 'displayed';
+  }
+  const parts: SQL[] = [sql`u AS (UPDATE deliveries SET status = 'report', done_at = now() WHERE id = ${deliveryId} AND status = 'queued' RETURNING id)`];
+  if (originalId && status) {
+    parts.push(sql`o AS (UPDATE outbound_messages SET last_response = ${`report: ${status}`},
+                          status = CASE WHEN ${status} = 'failed' THEN 'failed' ELSE status END
+                        WHERE message_id_header = ${originalId} AND patient_id = ${patientId} AND EXISTS (SELECT 1 FROM u))`);
+  }
+  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+  return 'report';
 }
 
 export async function markDeliveryFailed(db: Db, deliveryId: string, reason: string): Promise<void> {

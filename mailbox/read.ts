@@ -4,6 +4,7 @@
  * not returned; only a display name. Listing is newest first with an opaque cursor (received time + id), so
  * pages stay stable while new mail arrives.
  */
+import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
@@ -11,6 +12,8 @@ import { schema } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
+import { directoryNames } from './directory.js';
+import { answerability, contactDisplayName } from './rules/index.js';
 
 export interface AttachmentSummary {
   id: string;
@@ -21,10 +24,18 @@ export interface AttachmentSummary {
 
 export interface MessageSummary {
   id: string;
+  folder: 'inbox' | 'sent';
   subject: string;
   receivedAt: string;
   read: boolean;
   from: { displayName: string };
+  /** For the sent folder: the professional written to. */
+  to: { displayName: string } | null;
+  threadId: string | null;
+  canReply: boolean;
+  closedNotice: string | null;
+  /** For the sent folder: queued | sent | failed (and the latest delivery report, when any). */
+  status: string | null;
   attachments: AttachmentSummary[];
 }
 
@@ -32,11 +43,88 @@ export interface MessageDetail extends MessageSummary {
   text: string;
 }
 
-export const UNKNOWN_PROFESSIONAL = 'Professionnel de santé';
-
-function displayName(c: MessageContent): string {
-  return c.fromName.trim() || UNKNOWN_PROFESSIONAL;
+interface Row {
+  id: string;
+  folder: string;
+  kind: string;
+  content: Buffer;
+  receivedAt: Date;
+  readAt: Date | null;
+  noReply: boolean;
+  closedAt: Date | null;
+  threadKey: string | null;
+  contactId: string | null;
+  contactAddress: string | null;
+  contactMeta: Buffer | null;
+  contactEndedAt: Date | null;
+  contactPatientId: string | null;
+  outboundStatus: string | null;
+  outboundResponse: string | null;
 }
+
+const rowColumns = {
+  id: schema.mailboxMessages.id,
+  folder: schema.mailboxMessages.folder,
+  kind: schema.mailboxMessages.kind,
+  content: schema.mailboxMessages.content,
+  receivedAt: schema.mailboxMessages.receivedAt,
+  readAt: schema.mailboxMessages.readAt,
+  noReply: schema.mailboxMessages.noReply,
+  closedAt: schema.mailboxMessages.closedAt,
+  threadKey: schema.mailboxMessages.threadKey,
+  contactId: schema.mailboxMessages.contactId,
+  contactAddress: schema.contacts.address,
+  contactMeta: schema.contacts.meta,
+  contactEndedAt: schema.contacts.endedAt,
+  contactPatientId: schema.contacts.patientId,
+  outboundStatus: schema.outboundMessages.status,
+  outboundResponse: schema.outboundMessages.lastResponse,
+};
+
+/** The professional's name as the patient sees it: directory, else the header name; never the address. */
+async function namesFor(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<string, string>> {
+  const dir = await directoryNames(db, rows.map((r) => r.contactAddress ?? '').filter(Boolean));
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    const c = openValue<MessageContent>(keyring, r.content, contentContext(r.id));
+    let headerName: string | null = r.folder === 'inbox' ? c.fromName : null;
+    if (!headerName && r.contactMeta && r.contactAddress && r.contactPatientId) {
+      headerName = openValue<{ headerName: string }>(keyring, r.contactMeta, `contact:${r.contactPatientId}:${r.contactAddress}`).headerName;
+    }
+    const name =
+      r.kind === 'notice'
+        ? 'Mon espace santé'
+        : contactDisplayName({ directoryName: r.contactAddress ? dir.get(r.contactAddress) : null, headerName, address: r.contactAddress ?? c.fromAddress });
+    out.set(r.id, name);
+  }
+  return out;
+}
+
+function summarize(keyring: Keyring, r: Row, name: string, attachments: AttachmentSummary[]): MessageSummary & { text: string } {
+  const c = openValue<MessageContent>(keyring, r.content, contentContext(r.id));
+  const inbox = r.folder !== 'sent';
+  const a =
+    inbox && r.kind === 'message'
+      ? answerability({ noReplyHeader: r.noReply, closedAt: r.closedAt, contactEnded: r.contactEndedAt !== null, contactDisplayName: name, hasContact: r.contactId !== null })
+      : { canReply: false, closedNotice: r.kind === 'notice' ? "Ce message n'autorise pas la réponse." : null };
+  return {
+    id: r.id,
+    folder: inbox ? 'inbox' : 'sent',
+    subject: c.subject,
+    receivedAt: r.receivedAt.toISOString(),
+    read: r.readAt !== null,
+    from: { displayName: inbox ? name : 'Moi' },
+    to: inbox ? null : { displayName: name },
+    threadId: r.threadKey ? crypto.createHash('sha256').update(r.threadKey).digest('base64url').slice(0, 22) : null,
+    canReply: a.canReply,
+    closedNotice: a.closedNotice,
+    status: inbox ? null : (r.outboundStatus ?? 'queued'),
+    attachments,
+    text: c.text,
+  };
+}
+
+export const UNKNOWN_PROFESSIONAL = 'Professionnel de santé';
 
 interface Cursor {
   t: string;
@@ -94,60 +182,123 @@ export async function listMessages(
   db: Db,
   keyring: Keyring,
   patientId: string,
-  opts: { cursor?: string; limit: number },
+  opts: { cursor?: string; limit: number; folder?: 'inbox' | 'sent'; threadId?: string },
 ): Promise<{ items: MessageSummary[]; next: string | null }> {
   const m = schema.mailboxMessages;
-  const conds = [eq(m.patientId, patientId), isNull(m.deletedAt)];
+  const conds = [eq(m.patientId, patientId), isNull(m.deletedAt), eq(m.folder, opts.folder ?? 'inbox')];
   if (opts.cursor) {
     const c = decodeCursor(opts.cursor);
     const t = new Date(c.t);
     conds.push(or(lt(m.receivedAt, t), and(eq(m.receivedAt, t), lt(m.id, c.i)))!);
   }
-  const rows = await db
-    .select({ id: m.id, content: m.content, receivedAt: m.receivedAt, readAt: m.readAt })
+  const rows: Row[] = await db
+    .select(rowColumns)
     .from(m)
+    .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
+    .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
     .where(and(...conds))
     .orderBy(desc(m.receivedAt), desc(m.id))
     .limit(opts.limit + 1);
   const page = rows.slice(0, opts.limit);
   const atts = await attachmentsOf(db, keyring, page.map((r) => r.id));
+  const names = await namesFor(db, keyring, page);
   const items = page.map((r) => {
-    const c = openValue<MessageContent>(keyring, r.content, contentContext(r.id));
-    return {
-      id: r.id,
-      subject: c.subject,
-      receivedAt: r.receivedAt.toISOString(),
-      read: r.readAt !== null,
-      from: { displayName: displayName(c) },
-      attachments: atts.get(r.id) ?? [],
-    };
+    const { text: _text, ...summary } = summarize(keyring, r, names.get(r.id)!, atts.get(r.id) ?? []);
+    return summary;
   });
   const last = page[page.length - 1];
   return { items, next: rows.length > opts.limit && last ? encodeCursor({ t: last.receivedAt.toISOString(), i: last.id }) : null };
 }
 
+/** Messages of one thread (both folders), oldest first. */
+export async function listThread(db: Db, keyring: Keyring, patientId: string, threadId: string): Promise<MessageSummary[]> {
+  const m = schema.mailboxMessages;
+  const rows: Row[] = await db
+    .select(rowColumns)
+    .from(m)
+    .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
+    .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
+    .where(and(eq(m.patientId, patientId), isNull(m.deletedAt)))
+    .orderBy(m.receivedAt, m.id)
+    .limit(5000);
+  const hits = rows.filter((r) => r.threadKey && crypto.createHash('sha256').update(r.threadKey).digest('base64url').slice(0, 22) === threadId);
+  const atts = await attachmentsOf(db, keyring, hits.map((r) => r.id));
+  const names = await namesFor(db, keyring, hits);
+  return hits.map((r) => {
+    const { text: _text, ...summary } = summarize(keyring, r, names.get(r.id)!, atts.get(r.id) ?? []);
+    return summary;
+  });
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function readMessage(db: Db, keyring: Keyring, patientId: string, id: string): Promise<MessageDetail | null> {
+/**
+ * One message. The first time the patient opens a message whose sender asked for a read receipt, `onFirstOpen`
+ * is called (the MDN is queued: the patient cannot refuse it).
+ */
+export async function readMessage(
+  db: Db,
+  keyring: Keyring,
+  patientId: string,
+  id: string,
+  onFirstOpen?: (messageId: string) => Promise<void>,
+): Promise<MessageDetail | null> {
   if (!UUID.test(id)) return null;
   const m = schema.mailboxMessages;
-  const [r] = await db
-    .select({ id: m.id, content: m.content, receivedAt: m.receivedAt, readAt: m.readAt })
+  const [r] = (await db
+    .select({ ...rowColumns, mdnTo: m.mdnTo, mdnQueuedAt: m.mdnQueuedAt })
     .from(m)
-    .where(and(eq(m.id, id), eq(m.patientId, patientId), isNull(m.deletedAt)));
+    .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
+    .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
+    .where(and(eq(m.id, id), eq(m.patientId, patientId), isNull(m.deletedAt)))) as (Row & { mdnTo: string | null; mdnQueuedAt: Date | null })[];
   if (!r) return null;
-  if (!r.readAt) await db.update(m).set({ readAt: sql`now()` }).where(eq(m.id, id));
-  const c = openValue<MessageContent>(keyring, r.content, contentContext(r.id));
+  if (!r.readAt) await db.update(m).set({ readAt: sql`now()` }).where(and(eq(m.id, id), isNull(m.readAt)));
+  if (r.mdnTo && !r.mdnQueuedAt && onFirstOpen) await onFirstOpen(r.id);
+  const names = await namesFor(db, keyring, [r]);
   const atts = await attachmentsOf(db, keyring, [r.id]);
-  return {
+  return { ...summarize(keyring, r, names.get(r.id)!, atts.get(r.id) ?? []), read: true };
+}
+
+/** Marks read or unread; false when the message is not the patient's. */
+export async function setRead(db: Db, patientId: string, id: string, read: boolean): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const m = schema.mailboxMessages;
+  const res = await db
+    .update(m)
+    .set({ readAt: read ? sql`coalesce(${m.readAt}, now())` : null })
+    .where(and(eq(m.id, id), eq(m.patientId, patientId), isNull(m.deletedAt)))
+    .returning({ id: m.id });
+  return res.length === 1;
+}
+
+/** Soft delete by the patient: the message leaves the folders; documents filed from it stay in the vault. */
+export async function deleteMessage(db: Db, patientId: string, id: string): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const m = schema.mailboxMessages;
+  const res = await db
+    .update(m)
+    .set({ deletedAt: sql`now()` })
+    .where(and(eq(m.id, id), eq(m.patientId, patientId), isNull(m.deletedAt)))
+    .returning({ id: m.id });
+  return res.length === 1;
+}
+
+/** The professionals the patient may write to now (not ended). */
+export async function listContacts(db: Db, keyring: Keyring, patientId: string): Promise<{ id: string; displayName: string }[]> {
+  const rows = await db
+    .select({ id: schema.contacts.id, address: schema.contacts.address, meta: schema.contacts.meta })
+    .from(schema.contacts)
+    .where(and(eq(schema.contacts.patientId, patientId), isNull(schema.contacts.endedAt)))
+    .orderBy(desc(schema.contacts.lastMessageAt));
+  const dir = await directoryNames(db, rows.map((r) => r.address));
+  return rows.map((r) => ({
     id: r.id,
-    subject: c.subject,
-    receivedAt: r.receivedAt.toISOString(),
-    read: true,
-    from: { displayName: displayName(c) },
-    attachments: atts.get(r.id) ?? [],
-    text: c.text,
-  };
+    displayName: contactDisplayName({
+      directoryName: dir.get(r.address) ?? null,
+      headerName: openValue<{ headerName: string }>(keyring, r.meta, `contact:${patientId}:${r.address}`).headerName,
+      address: r.address,
+    }),
+  }));
 }
 
 export async function openAttachment(

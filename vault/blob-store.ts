@@ -163,6 +163,7 @@ export class BlobStore {
           lt(schema.blobs.createdAt, cutoff),
           sql`NOT EXISTS (SELECT 1 FROM ${schema.inboundMessages} m WHERE m.raw_blob_id = ${schema.blobs.id})`,
           sql`NOT EXISTS (SELECT 1 FROM ${schema.documents} d WHERE d.blob_id = ${schema.blobs.id})`,
+          sql`NOT EXISTS (SELECT 1 FROM ${schema.outboundMessages} o WHERE o.raw_blob_id = ${schema.blobs.id})`,
         ),
       )
       .returning({ id: schema.blobs.id });

@@ -229,7 +229,7 @@ function parisDate(now: Date): string {
   return `${get('year').padStart(4, '0')}-${get('month')}-${get('day')}`;
 }
 
-interface CsvRecord {
+export interface CsvRecord {
   line: number;
   fields: string[];
   blank: boolean;
@@ -237,7 +237,7 @@ interface CsvRecord {
 }
 
 // Single pass, linear in the input; tracks physical lines so errors point where an editor shows the record.
-function readCsvRecords(text: string): CsvRecord[] {
+export function readCsvRecords(text: string): CsvRecord[] {
   const records: CsvRecord[] = [];
   const n = text.length;
   let i = 0;

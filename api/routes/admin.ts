@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { importPatients, parsePatientCsv } from '../../access/index.js';
-import { deliveryStats } from '../../mailbox/index.js';
+import { deliveryStats, importDirectory, parseDirectoryCsv } from '../../mailbox/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 
@@ -58,6 +58,41 @@ export const adminRoutes =
             .send({ type: 'about:blank', title: 'Invalid CSV', status: 422, code: 'API-ADMIN-02', errors: parsed.errors });
         }
         return importPatients(ctx.db, ctx.keyring, ctx.config.limits, parsed.rows);
+      },
+    );
+
+    app.post(
+      '/v1/admin/directory/import',
+      {
+        bodyLimit: ctx.config.limits.importMaxBytes,
+        schema: {
+          tags: ['admin'],
+          summary: "Import the professionals' directory (address, RPPS, profession code, display name)",
+          consumes: ['text/csv'],
+          body: Type.String(),
+          response: {
+            200: Type.Object({ imported: Type.Integer() }),
+            401: ProblemSchema,
+            422: Type.Object({
+              type: Type.String(),
+              title: Type.String(),
+              status: Type.Integer(),
+              code: Type.String(),
+              errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
+            }),
+          },
+        },
+      },
+      async (req, reply) => {
+        requireAdmin(ctx, req);
+        const parsed = parseDirectoryCsv(req.body);
+        if (parsed.errors.length > 0) {
+          return reply
+            .code(422)
+            .type('application/problem+json')
+            .send({ type: 'about:blank', title: 'Invalid CSV', status: 422, code: 'API-ADMIN-03', errors: parsed.errors });
+        }
+        return { imported: await importDirectory(ctx.db, parsed.rows) };
       },
     );
 

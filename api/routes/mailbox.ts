@@ -1,7 +1,20 @@
 /** The patient's mailbox: list, read, download an attachment (decrypted on the fly, streamed). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { InvalidCursorError, listMessages, openAttachment, readMessage } from '../../mailbox/index.js';
+import {
+  deleteMessage,
+  InvalidCursorError,
+  listContacts,
+  listMessages,
+  listThread,
+  openAttachment,
+  queueMdn,
+  readMessage,
+  replyToMessage,
+  SendRefusedError,
+  setRead,
+  writeToContact,
+} from '../../mailbox/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { requirePatient } from './session-auth.js';
@@ -14,11 +27,21 @@ const Attachment = Type.Object({
 });
 const Summary = {
   id: Type.String(),
+  folder: Type.String(),
   subject: Type.String(),
   receivedAt: Type.String(),
   read: Type.Boolean(),
   from: Type.Object({ displayName: Type.String() }),
+  to: Type.Union([Type.Object({ displayName: Type.String() }), Type.Null()]),
+  threadId: Type.Union([Type.String(), Type.Null()]),
+  canReply: Type.Boolean(),
+  closedNotice: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.String(), Type.Null()]),
   attachments: Type.Array(Attachment),
+};
+const SendBody = {
+  text: Type.String({ minLength: 1, maxLength: 100_000 }),
+  documentIds: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
 };
 
 const notFound = () => new ApiProblem(404, 'API-MSG-01', 'Not found', 'Message introuvable.');
@@ -37,7 +60,10 @@ export const mailboxRoutes =
         schema: {
           tags: ['mailbox'],
           summary: 'Messages of the inbox, newest first',
-          querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })) }),
+          querystring: Type.Object({
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            folder: Type.Optional(Type.Union([Type.Literal('inbox'), Type.Literal('sent')])),
+          }),
           response: {
             200: Type.Object({ items: Type.Array(Type.Object(Summary)), next: Type.Union([Type.String(), Type.Null()]) }),
             400: ProblemSchema,
@@ -48,7 +74,11 @@ export const mailboxRoutes =
       async (req) => {
         const patientId = await requirePatient(ctx, req);
         try {
-          return await listMessages(ctx.db, ctx.keyring, patientId, { cursor: req.query.cursor, limit: ctx.config.limits.apiPageSize });
+          return await listMessages(ctx.db, ctx.keyring, patientId, {
+            cursor: req.query.cursor,
+            limit: ctx.config.limits.apiPageSize,
+            folder: req.query.folder ?? 'inbox',
+          });
         } catch (err) {
           if (err instanceof InvalidCursorError) throw new ApiProblem(400, 'API-MSG-02', 'Invalid cursor', 'Curseur de pagination invalide.');
           throw err;
@@ -68,9 +98,127 @@ export const mailboxRoutes =
       },
       async (req) => {
         const patientId = await requirePatient(ctx, req);
-        const m = await readMessage(ctx.db, ctx.keyring, patientId, req.params.id);
+        const m = await readMessage(ctx.db, ctx.keyring, patientId, req.params.id, async (id) => {
+          // The sender asked for a read receipt: it leaves now, the patient cannot refuse it (CNAM ENS §6).
+          if (await queueMdn(ctx.reportDeps, patientId, id)) ctx.kickOutbox();
+        });
         if (!m) throw notFound();
         return m;
+      },
+    );
+
+    app.patch(
+      '/v1/me/messages/:id',
+      {
+        schema: {
+          tags: ['mailbox'],
+          summary: 'Mark a message read or unread',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          body: Type.Object({ read: Type.Boolean() }),
+          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        if (!(await setRead(ctx.db, patientId, req.params.id, req.body.read))) throw notFound();
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/v1/me/messages/:id',
+      {
+        schema: {
+          tags: ['mailbox'],
+          summary: 'Delete a message (its documents stay in the vault)',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        if (!(await deleteMessage(ctx.db, patientId, req.params.id))) throw notFound();
+        return reply.code(204).send(null);
+      },
+    );
+
+    const sendDeps = () => ({
+      db: ctx.db,
+      blobs: ctx.blobs,
+      keyring: ctx.keyring,
+      patientDomain: ctx.config.patientDomain,
+      isMssanteDomain: ctx.isMssanteDomain,
+    });
+    const refused = (err: unknown): never => {
+      if (err instanceof SendRefusedError) throw new ApiProblem(err.status, err.code, 'Not allowed', err.message);
+      throw err;
+    };
+
+    app.post(
+      '/v1/me/messages/:id/reply',
+      {
+        schema: {
+          tags: ['mailbox'],
+          summary: 'Answer a professional (only where allowed: the rules are checked now)',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          body: Type.Object(SendBody),
+          response: { 202: Type.Object({ id: Type.String() }), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const r = await replyToMessage(sendDeps(), { patientId, messageId: req.params.id, text: req.body.text, documentIds: req.body.documentIds }).catch(refused);
+        ctx.kickOutbox();
+        return reply.code(202).send(r);
+      },
+    );
+
+    app.post(
+      '/v1/me/messages',
+      {
+        schema: {
+          tags: ['mailbox'],
+          summary: 'Write to a professional who wrote first and did not end the exchange',
+          body: Type.Object({ contactId: Type.String({ maxLength: 64 }), subject: Type.String({ maxLength: 200 }), ...SendBody }),
+          response: { 202: Type.Object({ id: Type.String() }), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const r = await writeToContact(sendDeps(), { patientId, ...req.body }).catch(refused);
+        ctx.kickOutbox();
+        return reply.code(202).send(r);
+      },
+    );
+
+    app.get(
+      '/v1/me/contacts',
+      {
+        schema: {
+          tags: ['mailbox'],
+          summary: 'The professionals the patient may write to',
+          response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), displayName: Type.String() })) }), 401: ProblemSchema },
+        },
+      },
+      async (req) => {
+        const patientId = await requirePatient(ctx, req);
+        return { items: await listContacts(ctx.db, ctx.keyring, patientId) };
+      },
+    );
+
+    app.get(
+      '/v1/me/threads/:threadId',
+      {
+        schema: {
+          tags: ['mailbox'],
+          summary: 'The messages of one conversation, both folders, oldest first',
+          params: Type.Object({ threadId: Type.String({ maxLength: 64 }) }),
+          response: { 200: Type.Object({ items: Type.Array(Type.Object(Summary)) }), 401: ProblemSchema },
+        },
+      },
+      async (req) => {
+        const patientId = await requirePatient(ctx, req);
+        return { items: await listThread(ctx.db, ctx.keyring, patientId, req.params.threadId) };
       },
     );
 

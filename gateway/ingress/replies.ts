@@ -35,7 +35,7 @@ export const REPLIES = {
   // MAIL FROM
   senderDomainNotListed: r(550, '5.7.1', 'GW-MAIL-01', 'Sender domain is not an authorised MSSante domain / Domaine expediteur non autorise', 'the MAIL FROM domain is not in the whitelist'),
   senderCertNotListed: r(550, '5.7.1', 'GW-MAIL-02', 'Certificate not listed for this sender domain / Certificat non reference pour ce domaine', 'the peer certificate DN is not listed for the MAIL FROM domain'),
-  nullSenderRefused: r(550, '5.7.1', 'GW-MAIL-03', 'Null sender not accepted here / Expediteur vide refuse', 'MAIL FROM:<> (patients send nothing yet that could bounce)'),
+  nullSenderRefused: r(550, '5.7.1', 'GW-MAIL-03', 'Null sender accepted only from a listed operator / Expediteur vide refuse', 'MAIL FROM:<> from a certificate listed for no domain (reports come from listed operators)'),
   senderSyntax: r(553, '5.1.7', 'GW-MAIL-04', 'Bad sender address syntax / Adresse expediteur invalide', 'MAIL FROM address without a domain'),
   senderRateLimited: r(451, '4.7.1', 'GW-MAIL-05', 'Too many messages from this domain, slow down / Trop de messages, ralentissez', 'the sending domain exceeded its messages per minute'),
   whitelistUnavailable: r(451, '4.3.0', 'GW-MAIL-06', 'Authorised domain list unavailable, try again later / Liste blanche indisponible', 'no usable whitelist is loaded'),

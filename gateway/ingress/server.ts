@@ -157,12 +157,17 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         }
         const sent = messagesBySession.get(session) ?? 0;
         if (sent >= o.limits.maxMessagesPerConnection) throw smtpReject('tooManyMessages');
-        if (address.address === '') throw smtpReject('nullSenderRefused');
+        const list = o.whitelist();
+        if (!list) throw smtpReject('whitelistUnavailable');
+        if (address.address === '') {
+          // Null sender: delivery and read reports for patients' messages; only from a listed operator's server.
+          if (!list.entries.some((e) => e.normalizedDn === peer.subjectDn)) throw smtpReject('nullSenderRefused');
+          if (!rate.allow(`<>${peer.fingerprint256}`)) throw smtpReject('senderRateLimited');
+          return callback();
+        }
         const at = address.address.lastIndexOf('@');
         const domain = at > 0 ? address.address.slice(at + 1).toLowerCase() : '';
         if (!domain) throw smtpReject('senderSyntax');
-        const list = o.whitelist();
-        if (!list) throw smtpReject('whitelistUnavailable');
         const verdict = isSenderAuthorised(list, domain, peer.subjectDn);
         if (verdict === 'domain-not-listed') throw smtpReject('senderDomainNotListed');
         if (verdict !== 'ok') {
@@ -256,6 +261,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     if (stream.sizeExceeded) throw smtpReject('messageTooBig');
 
     const at = mailFrom.lastIndexOf('@');
+    const sendingDomain = at >= 0 ? mailFrom.slice(at + 1).toLowerCase() : '';
     let result;
     try {
       result = await commitAcceptedMessage(
@@ -263,7 +269,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         raw,
         {
           mailFrom,
-          sendingDomain: mailFrom.slice(at + 1).toLowerCase(),
+          sendingDomain,
           peerDn: peer.subjectDn,
           peerFingerprint: peer.fingerprint256,
           clientAddress: session.remoteAddress,

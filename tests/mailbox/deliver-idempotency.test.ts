@@ -34,7 +34,7 @@ describe('inbound delivery idempotency', () => {
       const rows = await db.select().from(schema.deliveries).where(eq(schema.deliveries.status, 'delivered'));
       return rows.length ? rows : null;
     }, 30_000, 'the delivery');
-    const deps = { db, blobs: t.gw.blobs, keyring: t.gw.keyring, limits: t.gw.config.limits };
+    const deps = { db, blobs: t.gw.blobs, keyring: t.gw.keyring, limits: t.gw.config.limits, isMssanteDomain: () => true };
     expect(await deliverInbound(deps, delivery!.id)).toBe('already-delivered');
     // Even if its status were lost (reset to queued), the unique delivery id keeps one copy.
     await db.update(schema.deliveries).set({ status: 'queued' }).where(eq(schema.deliveries.id, delivery!.id));

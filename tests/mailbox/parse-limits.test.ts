@@ -9,7 +9,7 @@ import { BlobStore, parseKeyFile } from '../../vault/index.js';
 import { createTestDatabase } from '../support/harness.js';
 
 let database: Database;
-let deps: Parameters<typeof parseAndStore>[1];
+let deps: Parameters<typeof parseAndStore>[1] & { db: Database['db']; keyring: ReturnType<typeof parseKeyFile> };
 
 beforeAll(async () => {
   database = await openDatabase({ databaseUrl: await createTestDatabase(), dataDir: '/nonexistent' });

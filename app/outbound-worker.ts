@@ -1,0 +1,160 @@
+/**
+ * The outbound relay's job side: one BullMQ job per outbound message (job id = outbound id). Each attempt
+ * resolves the destination (RELAY_ROUTES, else MX), delivers over STARTTLS presenting the gateway's certificate
+ * and checking the destination's (gateway/relay), at most N sessions per destination in this process.
+ * - success → `sent`;
+ * - temporary or rate-limited → retried on the schedule of config/relay.ts (≥ 48 h); when it is exhausted, or on
+ *   a permanent refusal → `failed`, and for a patient's message a readable notice is put in the patient's inbox
+ *   (one statement, so the notice exists exactly when the status says failed).
+ * A crash mid-delivery: the job's lock expires, BullMQ runs it again; the remote had not answered 250 (or we
+ * would have recorded `sent` right after), so the message is delivered once. Between a remote 250 and our
+ * recording it, a crash makes a second delivery with the same Message-ID (receivers deduplicate by it); this
+ * window is one local UPDATE.
+ */
+import crypto from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Whitelist } from '../certs/index.js';
+import { retryDelay } from '../config/relay.js';
+import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
+import { DestinationLimiter, deliverMessage, destinationKey, resolveDestination, PermanentRelayError, type RelayDestination } from '../gateway/relay/index.js';
+import { contentContext, type MessageContent } from '../mailbox/index.js';
+import type { BlobStore, Keyring } from '../vault/index.js';
+import { openValue, sealValue } from '../vault/index.js';
+import type { OutboundJob } from './outbox-relay.js';
+
+export const OUTBOUND_QUEUE = 'outbound-delivery';
+
+export function createOutboundQueue(connection: ConnectionOptions, prefix: string, schedule: number[]): Queue<OutboundJob> {
+  return new Queue<OutboundJob>(OUTBOUND_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      attempts: schedule.length + 1,
+      backoff: { type: 'relay-schedule' },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 10_000 },
+    },
+  });
+}
+
+export interface OutboundDeps {
+  db: Db;
+  blobs: BlobStore;
+  keyring: Keyring;
+  whitelist: () => Whitelist | null;
+  tls: { cert: Buffer; key: Buffer; ca: string[]; crl?: string[] };
+  routes: Map<string, RelayDestination>;
+  heloName: string;
+  schedule: number[];
+  maxConnectionsPerDestination: number;
+  timeoutMs?: number;
+}
+
+export const FAILURE_NOTICE_SUBJECT = "Votre message n'a pas pu être distribué";
+
+/** Final failure: status, and for a patient's message a notice in the patient's inbox and a pending e-mail. */
+async function fail(deps: OutboundDeps, row: typeof schema.outboundMessages.$inferSelect, response: string): Promise<void> {
+  const parts = [sql`u AS (UPDATE outbound_messages SET status = 'failed', done_at = now(), last_response = ${response.slice(0, 500)}
+                           WHERE id = ${row.id} AND status = 'queued' RETURNING id)`];
+  if (row.kind === 'patient' && row.patientId) {
+    const [sent] = await deps.db
+      .select({ id: schema.mailboxMessages.id, content: schema.mailboxMessages.content, contactId: schema.mailboxMessages.contactId, threadKey: schema.mailboxMessages.threadKey })
+      .from(schema.mailboxMessages)
+      .where(eq(schema.mailboxMessages.outboundId, row.id));
+    const original = sent ? openValue<MessageContent>(deps.keyring, sent.content, contentContext(sent.id)) : null;
+    const noticeId = crypto.randomUUID();
+    const when = original?.date ? new Date(original.date).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' }) : '';
+    const notice: MessageContent = {
+      subject: FAILURE_NOTICE_SUBJECT,
+      fromName: 'Mon espace santé',
+      fromAddress: '',
+      replyTo: null,
+      text:
+        `Votre message « ${original?.subject ?? ''} »${when ? ` envoyé le ${when}` : ''} n'a pas pu être remis au professionnel.\n\n` +
+        `Réponse du serveur destinataire : ${response.slice(0, 300)}\n\n` +
+        'Vous pouvez réessayer plus tard ou contacter le professionnel par un autre moyen.',
+      html: null,
+      messageId: null,
+      inReplyTo: row.messageIdHeader,
+      references: [row.messageIdHeader],
+      date: new Date().toISOString(),
+      headers: {},
+    };
+    parts.push(
+      sql`n AS (INSERT INTO mailbox_messages (id, patient_id, folder, kind, content, contact_id, thread_key, no_reply)
+               SELECT ${noticeId}::uuid, ${row.patientId}::uuid, 'inbox', 'notice', ${sealValue(deps.keyring, notice, contentContext(noticeId))}::bytea,
+                      ${sent?.contactId ?? null}::uuid, ${sent?.threadKey ?? null}::text, true FROM u)`,
+      sql`ns AS (INSERT INTO notification_state (patient_id, pending_since) SELECT ${row.patientId}::uuid, now() FROM u
+                 ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now()))`,
+    );
+  }
+  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+}
+
+export async function processOutbound(deps: OutboundDeps, limiter: DestinationLimiter, job: Job<OutboundJob>, log: Logger): Promise<string> {
+  const [row] = await deps.db.select().from(schema.outboundMessages).where(eq(schema.outboundMessages.id, job.data.outboundId));
+  if (!row || row.status !== 'queued') return 'skipped';
+  const isLast = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  const whitelist = deps.whitelist();
+  let response: string;
+  let action: 'temporary' | 'permanent' | 'rate-limited';
+  try {
+    if (!whitelist) throw new Error('no whitelist loaded');
+    const domain = row.rcpt.slice(row.rcpt.lastIndexOf('@') + 1).toLowerCase();
+    const destinations = await resolveDestination(domain, deps.routes);
+    const result = await limiter.run(destinationKey(destinations[0]!), () =>
+      deliverMessage({
+        to: row.rcpt,
+        envelopeFrom: row.envelopeFrom,
+        raw: () => deps.blobs.read(row.rawBlobId),
+        destinations,
+        tls: deps.tls,
+        whitelist,
+        heloName: deps.heloName,
+        timeoutMs: deps.timeoutMs,
+      }),
+    );
+    if (result.ok) {
+      await deps.db
+        .update(schema.outboundMessages)
+        .set({ status: 'sent', doneAt: new Date(), lastResponse: result.response.slice(0, 500), attempts: sql`${schema.outboundMessages.attempts} + 1` })
+        .where(eq(schema.outboundMessages.id, row.id));
+      log.info({ outbound: row.id, kind: row.kind, host: result.host }, 'outbound message sent');
+      return 'sent';
+    }
+    response = result.response;
+    action = result.action;
+  } catch (err) {
+    response = (err as Error).message;
+    action = err instanceof PermanentRelayError ? 'permanent' : 'temporary';
+  }
+  await deps.db
+    .update(schema.outboundMessages)
+    .set({ lastResponse: response.slice(0, 500), attempts: sql`${schema.outboundMessages.attempts} + 1` })
+    .where(eq(schema.outboundMessages.id, row.id));
+  log.warn({ outbound: row.id, kind: row.kind, action, attempt: job.attemptsMade + 1 }, 'outbound attempt failed');
+  if (action === 'permanent' || isLast) {
+    await fail(deps, row, response);
+    throw new UnrecoverableError(response);
+  }
+  throw new Error(response);
+}
+
+export function startOutboundWorker(deps: OutboundDeps, connection: ConnectionOptions, prefix: string, logger: Logger): Worker<OutboundJob> {
+  const log = logger.child({ part: 'relay-out' });
+  const limiter = new DestinationLimiter(deps.maxConnectionsPerDestination);
+  const worker = new Worker<OutboundJob>(OUTBOUND_QUEUE, (job) => processOutbound(deps, limiter, job, log), {
+    connection,
+    prefix,
+    concurrency: deps.maxConnectionsPerDestination * 4,
+    lockDuration: 15_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 10,
+    settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, deps.schedule) ?? 0 },
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'outbound worker error'));
+  return worker;
+}

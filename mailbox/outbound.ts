@@ -1,0 +1,60 @@
+/**
+ * Queuing a message to leave the gateway (a patient's reply, a read receipt, a delivery report): the raw
+ * message is encrypted into the vault and, in ONE statement, the outbound row, the optional copy in the
+ * patient's "sent" folder, and an outbox row are written. The outbox relay then hands it to the outbound queue
+ * (job id = outbound id); nothing is sent before that statement commits, and a crash before it leaves nothing.
+ */
+import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/index.js';
+import type { BlobStore, Keyring } from '../vault/index.js';
+import { sealValue } from '../vault/index.js';
+import { contentContext, type MessageContent } from './deliver-inbound.js';
+
+export const OUTBOX_TOPIC_OUTBOUND = 'outbound-message';
+
+export interface OutboundRequest {
+  patientId: string | null;
+  kind: 'patient' | 'mdn' | 'dsn';
+  envelopeFrom: string;
+  rcpt: string;
+  raw: Buffer;
+  messageIdHeader: string;
+  /** A copy in the patient's sent folder (patient messages). */
+  sentCopy?: { content: MessageContent; contactId: string; threadKey: string; attachmentCount: number };
+  /** Extra CTE parts to commit with it (e.g. marking an MDN as queued). Must not be named o, ob, sc or b/c. */
+  extra?: SQL[];
+}
+
+export async function queueOutbound(deps: { db: Db; blobs: BlobStore; keyring: Keyring }, r: OutboundRequest): Promise<{ id: string; mailboxMessageId: string | null }> {
+  const id = crypto.randomUUID();
+  const stored = await deps.blobs.write(Readable.from([r.raw]), 'outbound-message');
+  const parts: SQL[] = [];
+  if (stored.inline) {
+    const b = stored.inline.blob;
+    const c = stored.inline.chunk;
+    parts.push(
+      sql`b AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
+               VALUES (${b.id}, ${b.purpose}, ${b.wrappedKey}, ${b.keyId}, ${b.size}, ${b.sha256}, 1, true))`,
+      sql`c AS (INSERT INTO blob_chunks (blob_id, seq, data) VALUES (${c.blobId}, 0, ${c.data}))`,
+    );
+  }
+  parts.push(
+    sql`o AS (INSERT INTO outbound_messages (id, patient_id, kind, envelope_from, rcpt, raw_blob_id, message_id_header, status)
+             VALUES (${id}, ${r.patientId}, ${r.kind}, ${r.envelopeFrom}, ${r.rcpt}, ${stored.blobId}, ${r.messageIdHeader}, 'queued'))`,
+    sql`ob AS (INSERT INTO outbox (topic, ref_id) VALUES (${OUTBOX_TOPIC_OUTBOUND}, ${id}))`,
+  );
+  let mailboxMessageId: string | null = null;
+  if (r.sentCopy && r.patientId) {
+    mailboxMessageId = crypto.randomUUID();
+    parts.push(
+      sql`sc AS (INSERT INTO mailbox_messages (id, patient_id, folder, content, attachment_count, contact_id, message_id_header, thread_key, outbound_id, read_at)
+                VALUES (${mailboxMessageId}, ${r.patientId}, 'sent', ${sealValue(deps.keyring, r.sentCopy.content, contentContext(mailboxMessageId))},
+                        ${r.sentCopy.attachmentCount}, ${r.sentCopy.contactId}, ${r.messageIdHeader}, ${r.sentCopy.threadKey}, ${id}, now()))`,
+    );
+  }
+  parts.push(...(r.extra ?? []));
+  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+  return { id, mailboxMessageId };
+}

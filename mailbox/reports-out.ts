@@ -1,0 +1,101 @@
+/**
+ * Reports the gateway sends on a patient's behalf: the read receipt (MDN, RFC 8098) when the patient first opens
+ * a message that asked for one (the patient cannot refuse it, CNAM ENS §6), and the delivery report (DSN, RFC
+ * 3464) to the sender of a message that got 250 but then failed permanently. Both leave with the null sender
+ * through the outbound relay. The MDN is claimed before it is queued, so it goes at most once (a crash between
+ * the two loses it rather than doubling it); the DSN is queued once per failed delivery for the same reason.
+ */
+import crypto from 'node:crypto';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
+import type { BlobStore, Keyring } from '../vault/index.js';
+import { openValue } from '../vault/index.js';
+import { contentContext, type MessageContent } from './deliver-inbound.js';
+import { queueOutbound } from './outbound.js';
+import { buildDsn, buildMdn } from './rules/index.js';
+
+export interface ReportDeps {
+  db: Db;
+  blobs: BlobStore;
+  keyring: Keyring;
+  patientDomain: string;
+  reportingMta: string;
+  isMssanteDomain: (domain: string) => boolean;
+}
+
+/** The header block of a stored raw message (up to the first blank line, at most 64 KiB). */
+export async function readHeaderBlock(blobs: BlobStore, blobId: string): Promise<string> {
+  let acc = Buffer.alloc(0);
+  for await (const chunk of blobs.read(blobId)) {
+    acc = Buffer.concat([acc, chunk as Buffer]);
+    const end = acc.indexOf('\r\n\r\n');
+    if (end >= 0) return acc.subarray(0, end + 2).toString('latin1');
+    if (acc.length > 64 * 1024) break;
+  }
+  return acc.subarray(0, 64 * 1024).toString('latin1');
+}
+
+const domainOf = (a: string) => a.slice(a.lastIndexOf('@') + 1).toLowerCase();
+
+export async function queueMdn(deps: ReportDeps, patientId: string, mailboxMessageId: string): Promise<boolean> {
+  const m = schema.mailboxMessages;
+  const claimed = await deps.db
+    .update(m)
+    .set({ mdnQueuedAt: sql`now()` })
+    .where(and(eq(m.id, mailboxMessageId), eq(m.patientId, patientId), isNull(m.mdnQueuedAt)))
+    .returning({ mdnTo: m.mdnTo, content: m.content, inboundId: m.inboundMessageId });
+  const row = claimed[0];
+  if (!row?.mdnTo || !row.inboundId || !deps.isMssanteDomain(domainOf(row.mdnTo))) return false;
+  const [inbound] = await deps.db.select().from(schema.inboundMessages).where(eq(schema.inboundMessages.id, row.inboundId));
+  const [patient] = await deps.db.select({ ins: schema.patients.ins }).from(schema.patients).where(eq(schema.patients.id, patientId));
+  if (!inbound || !patient) return false;
+  const c = openValue<MessageContent>(deps.keyring, row.content, contentContext(mailboxMessageId));
+  if (!c.messageId) return false;
+  const me = `${patient.ins}@${deps.patientDomain}`;
+  const messageId = `<${crypto.randomUUID()}@${deps.patientDomain}>`;
+  const raw = buildMdn({
+    from: me,
+    to: row.mdnTo,
+    originalMessageId: c.messageId,
+    originalRecipient: me,
+    finalRecipient: me,
+    reportingUa: `${deps.reportingMta}; mes-gateway`,
+    originalSubject: c.subject,
+    originalHeaders: await readHeaderBlock(deps.blobs, inbound.rawBlobId),
+    messageId,
+    date: new Date(),
+  });
+  await queueOutbound(deps, { patientId, kind: 'mdn', envelopeFrom: '', rcpt: row.mdnTo, raw: Buffer.from(raw), messageIdHeader: messageId });
+  return true;
+}
+
+/** DSN to the original sender of a delivery that failed permanently after 250. */
+export async function queueDsnForFailedDelivery(deps: ReportDeps, deliveryId: string, reason: string): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ inbound: schema.inboundMessages, patientId: schema.deliveries.patientId, ins: schema.patients.ins })
+    .from(schema.deliveries)
+    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
+    .innerJoin(schema.patients, eq(schema.patients.id, schema.deliveries.patientId))
+    .where(eq(schema.deliveries.id, deliveryId));
+  if (!row || row.inbound.mailFrom === '') return false; // never a report about a report
+  const rcpt = `${row.ins}@${deps.patientDomain}`;
+  const messageId = `<${crypto.randomUUID()}@${deps.patientDomain}>`;
+  const raw = buildDsn({
+    reportingMta: deps.reportingMta,
+    originalEnvelopeFrom: row.inbound.mailFrom,
+    originalRecipient: rcpt,
+    finalRecipient: rcpt,
+    status: '5.6.0',
+    action: 'failed',
+    diagnostic: `550 5.6.0 ${reason}`,
+    arrivalDate: row.inbound.receivedAt,
+    originalHeaders: await readHeaderBlock(deps.blobs, row.inbound.rawBlobId),
+    messageId,
+    date: new Date(),
+    from: `MAILER-DAEMON@${deps.patientDomain}`,
+    humanText: "Le message n'a pas pu être déposé dans la messagerie du patient : son contenu n'a pas pu être traité.",
+  });
+  await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw: Buffer.from(raw), messageIdHeader: messageId });
+  return true;
+}

@@ -1,0 +1,9 @@
+/**
+ * The mailbox rules: pure functions (no I/O, no clock but the values passed in) deciding who may write to whom,
+ * end of exchange, threading, notification grouping and delivery reports. The mailbox's I/O wraps them.
+ */
+export * from './contacts.js';
+export * from './exchange.js';
+export * from './threading.js';
+export * from './notification-window.js';
+export * from './reports.js';

@@ -50,7 +50,7 @@ export class NotificationDispatcher {
       WHERE patient_id IN (
         SELECT patient_id FROM notification_state
         WHERE pending_since IS NOT NULL
-          AND (last_sent_at IS NULL OR last_sent_at <= now() - make_interval(secs => ${this.opts.windowSeconds}))
+          AND (last_sent_at IS NULL OR last_sent_at <= now() - (${this.opts.windowSeconds}::double precision * interval '1 second'))
         LIMIT 200 FOR UPDATE SKIP LOCKED)
       RETURNING patient_id`)) as unknown;
     const rows = (Array.isArray(claimed) ? claimed : (claimed as { rows: { patient_id: string }[] }).rows) as { patient_id: string }[];

@@ -116,10 +116,17 @@ export const REPLY_RULES: readonly ReplyRule[] = Object.freeze([
   // 454 4.7.0 TLS not available due to local problem                    (Postfix)
   // 530 5.7.0 Must issue a STARTTLS command first                       (Postfix, smtp-server, our GW-TLS-01)
   {
-    pattern: /^(454|530)[ -]/,
+    pattern: /^(454|530)[ -].*\b(TLS|STARTTLS|SSL)\b/i,
     action: 'temporary',
     category: 'tls',
     note: 'STARTTLS failed on the remote side or it did not see our TLS session: an operator configuration fault, not a property of the message.',
+  },
+  // 530 5.7.0 Authentication required                                   (Postfix smtpd_sender_restrictions = permit_sasl_authenticated, reject)
+  {
+    pattern: /^530[ -]/,
+    action: 'temporary',
+    category: 'auth',
+    note: 'MSSanté authenticates by client certificate, never by AUTH: "authentication required" means the peer did not accept our certificate, which operators fix.',
   },
   // 554 5.7.1 Client certificate not trusted / Certificat client non reconnu [GW-TLS-03]
   // 550 5.7.1 Certificate not listed for this sender domain / Certificat non reference pour ce domaine [GW-MAIL-02]

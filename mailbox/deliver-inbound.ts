@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { activityInsert } from '../access/activity.js';
-import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalizeMessageId, parseDeliveryStatus, threadKeyFor } from './rules/index.js';
+import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalizeMessageId, parseDeliveryStatus, parseMessageIdList, threadKeyFor } from './rules/index.js';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -259,7 +259,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
   }
 
   const messageIdHeader = normalizeMessageId(content.messageId);
-  const referenced = [content.inReplyTo, ...content.references].map((x) => normalizeMessageId(x)).filter((x): x is string => !!x);
+  const referenced = [...parseMessageIdList(content.inReplyTo), ...content.references.flatMap((x) => parseMessageIdList(x))].slice(0, 100);
   const known = new Map<string, string>();
   if (referenced.length) {
     const rows = await db
@@ -270,7 +270,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
   }
   const mailboxMessageId = crypto.randomUUID();
   const threadKey = threadKeyFor(
-    { messageId: messageIdHeader, inReplyTo: normalizeMessageId(content.inReplyTo), references: content.references },
+    { messageId: messageIdHeader, inReplyTo: content.inReplyTo, references: content.references },
     (id) => known.get(id) ?? null,
     messageIdHeader ?? `<${mailboxMessageId}@mailbox>`,
   );

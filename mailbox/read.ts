@@ -83,10 +83,11 @@ const rowColumns = {
 
 /** The professional's name as the patient sees it: directory, else the header name; never the address. */
 async function namesFor(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<string, string>> {
-  const dir = await directoryNames(db, rows.map((r) => r.contactAddress ?? '').filter(Boolean));
+  const contents = new Map(rows.map((r) => [r.id, openValue<MessageContent>(keyring, r.content, contentContext(r.id))]));
+  const dir = await directoryNames(db, rows.flatMap((r) => [r.contactAddress ?? '', r.folder === 'inbox' ? (contents.get(r.id)?.fromAddress ?? '') : '']));
   const out = new Map<string, string>();
   for (const r of rows) {
-    const c = openValue<MessageContent>(keyring, r.content, contentContext(r.id));
+    const c = contents.get(r.id)!;
     let headerName: string | null = r.folder === 'inbox' ? c.fromName : null;
     if (!headerName && r.contactMeta && r.contactAddress && r.contactPatientId) {
       headerName = openValue<{ headerName: string }>(keyring, r.contactMeta, `contact:${r.contactPatientId}:${r.contactAddress}`).headerName;
@@ -94,7 +95,12 @@ async function namesFor(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<stri
     const name =
       r.kind === 'notice'
         ? 'Mon espace santé'
-        : contactDisplayName({ directoryName: r.contactAddress ? dir.get(r.contactAddress) : null, headerName, address: r.contactAddress ?? c.fromAddress });
+        : contactDisplayName({
+            // The author of an inbox message first (its From), then the contact (its Reply-To, a secretariat...).
+            directoryName: (r.folder === 'inbox' ? dir.get(c.fromAddress) : undefined) ?? (r.contactAddress ? dir.get(r.contactAddress) : null),
+            headerName,
+            address: r.contactAddress ?? c.fromAddress,
+          });
     out.set(r.id, name);
   }
   return out;

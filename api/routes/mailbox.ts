@@ -100,7 +100,12 @@ export const mailboxRoutes =
         const patientId = await requirePatient(ctx, req);
         const m = await readMessage(ctx.db, ctx.keyring, patientId, req.params.id, async (id) => {
           // The sender asked for a read receipt: it leaves now, the patient cannot refuse it (CNAM ENS §6).
-          if (await queueMdn(ctx.reportDeps, patientId, id)) ctx.kickOutbox();
+          // A receipt that cannot be built (odd address) must not keep the patient from reading.
+          try {
+            if (await queueMdn(ctx.reportDeps, patientId, id)) ctx.kickOutbox();
+          } catch (err) {
+            req.log.warn({ err: (err as Error).message }, 'read receipt not sent');
+          }
         });
         if (!m) throw notFound();
         return m;

@@ -86,6 +86,8 @@ export interface SendOptions {
   attachments?: { filename: string; content: Buffer; contentType?: string }[];
   raw?: string | Buffer;
   headers?: Record<string, string>;
+  replyTo?: string;
+  messageId?: string;
 }
 
 export interface SendResult {
@@ -125,6 +127,8 @@ export async function sendMail(o: SendOptions): Promise<SendResult> {
             text: o.text ?? 'Bonjour, voici votre compte rendu.',
             attachments: o.attachments,
             headers: o.headers,
+            replyTo: o.replyTo,
+            messageId: o.messageId,
           },
     );
     const m = /^250 2\.0\.0 (\S+)/.exec(info.response);

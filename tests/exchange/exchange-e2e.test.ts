@@ -1,0 +1,319 @@
+// Mailbox rules and the way back, end to end: professionals write over SMTP (mutual TLS), the patient reads and
+// answers through the API, and a second real SMTP server with mutual TLS plays the professional's operator.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
+import { startOperatorSink, type OperatorSink } from '../support/operator-sink.js';
+import { freePort } from '../support/ports.js';
+
+let t: TestGateway;
+let sink: OperatorSink;
+let api: ApiClient;
+const P = { ins: makeTestIns(5101), email: 'zoe@example.org', birthDate: '1988-08-08', provisionalCode: 'PROV-ZOE-001', password: 'Mot-de-passe-de-Zoe-7' };
+const me = `${P.ins}@patient.mssante.fr`;
+
+interface Item {
+  id: string;
+  subject: string;
+  canReply: boolean;
+  closedNotice: string | null;
+  from: { displayName: string };
+  status: string | null;
+  threadId: string | null;
+}
+
+const pro = (o: Partial<Parameters<typeof sendMail>[0]> & { subject: string }) =>
+  sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.durand@hopital-a.mssante.fr', to: [me], ...o });
+
+async function inbox(): Promise<Item[]> {
+  const r = await api.json<{ items: Item[] }>('GET', '/v1/me/messages');
+  return r.body.items;
+}
+
+async function waitQueueEmpty(): Promise<void> {
+  const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
+  await waitFor(async () => (await apiClient(t.gw.apiPort!, token).json<{ queued: number }>('GET', '/v1/admin/deliveries/stats')).body.queued === 0, 30_000, 'deliveries');
+}
+
+const bySubject = async (subject: string) => (await inbox()).find((i) => i.subject === subject);
+
+beforeAll(async () => {
+  const sinkPort = await freePort();
+  t = await startTestGateway({
+    env: {
+      RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sinkPort}`,
+      RELAY_RETRY_SCHEDULE_MS: '300,300,300',
+      NOTIFY_WINDOW_SECONDS: '3600',
+      LIMIT_MAX_MIME_PARTS: '20',
+    },
+  });
+  sink = await startOperatorSink(t.pki, sinkPort);
+  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-ZOE,Zoe,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
+  const dir = await apiClient(t.gw.apiPort!, token).call(
+    'POST',
+    '/v1/admin/directory/import',
+    'address,rpps,profession_code,display_name\ndr.durand@hopital-a.mssante.fr,10001234567,10,Dr Claire Durand\n',
+    { 'content-type': 'text/csv' },
+  );
+  expect(dir.status).toBe(200);
+  api = apiClient(t.gw.apiPort!, await loginPatient(t, P));
+});
+afterAll(async () => {
+  await t?.close();
+  await sink?.close();
+});
+beforeEach(() => {
+  sink.script = [];
+  sink.hold = null;
+});
+
+describe('contacts and replies', () => {
+  it('answers to the Reply-To when it is an MSSanté address, threaded, from the patient address', async () => {
+    expect((await pro({ subject: 'Convocation IRM', replyTo: 'secretariat@hopital-a.mssante.fr', messageId: '<conv-1@hopital-a.mssante.fr>' })).ok).toBe(true);
+    await waitQueueEmpty();
+    const msg = (await bySubject('Convocation IRM'))!;
+    expect(msg.canReply).toBe(true);
+    expect(msg.from.displayName).toBe('Dr Claire Durand'); // from the directory, never the address
+    const before = sink.received.length;
+    const r = await api.json<{ id: string }>('POST', `/v1/me/messages/${msg.id}/reply`, { text: 'Merci, je serai présente.' });
+    expect(r.status).toBe(202);
+    const got = await waitFor(async () => sink.received[before] ?? null, 20_000, 'the reply at the operator');
+    expect(got.to).toEqual(['secretariat@hopital-a.mssante.fr']);
+    expect(got.from).toBe(me);
+    expect(got.clientAuthorized).toBe(true);
+    const parsed = await simpleParser(got.raw);
+    expect(parsed.from?.value[0]?.address).toBe(me);
+    expect(parsed.inReplyTo).toBe('<conv-1@hopital-a.mssante.fr>');
+    expect(parsed.references).toContain('<conv-1@hopital-a.mssante.fr>');
+    expect(parsed.subject).toBe('Re: Convocation IRM');
+    expect(parsed.text?.trim()).toBe('Merci, je serai présente.');
+    // the sent copy is in the sent folder, in the same thread
+    const sent = await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent');
+    const copy = sent.body.items.find((i) => i.subject === 'Re: Convocation IRM')!;
+    expect(copy.threadId).toBe(msg.threadId);
+    await waitFor(async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === copy.id)?.status === 'sent', 10_000, 'status sent');
+    const thread = await api.json<{ items: Item[] }>('GET', `/v1/me/threads/${msg.threadId}`);
+    expect(thread.body.items.map((i) => i.subject)).toEqual(['Convocation IRM', 'Re: Convocation IRM']);
+  });
+
+  it('uses the From when the Reply-To is not an MSSanté address, and lists contacts without addresses', async () => {
+    expect((await pro({ subject: 'Ordonnance', replyTo: 'someone@gmail.com' })).ok).toBe(true);
+    await waitQueueEmpty();
+    const contacts = await api.json<{ items: { id: string; displayName: string }[] }>('GET', '/v1/me/contacts');
+    expect(JSON.stringify(contacts.body)).not.toContain('@');
+    expect(contacts.body.items.map((c) => c.displayName)).toContain('Dr Claire Durand');
+    const before = sink.received.length;
+    const msg = (await bySubject('Ordonnance'))!;
+    expect((await api.json('POST', `/v1/me/messages/${msg.id}/reply`, { text: 'Bien reçu' })).status).toBe(202);
+    const got = await waitFor(async () => sink.received[before] ?? null, 20_000, 'the reply');
+    expect(got.to).toEqual(['dr.durand@hopital-a.mssante.fr']);
+  });
+});
+
+describe('[FIN] and X-MSS-MES', () => {
+  it('closes earlier messages, is never shown, refuses replies, and a later message reopens', async () => {
+    const from = 'dr.martin@hopital-a.mssante.fr';
+    const contactCount = async () => (await api.json<{ items: unknown[] }>('GET', '/v1/me/contacts')).body.items.length;
+    const initial = await contactCount();
+    expect((await pro({ from, subject: 'Suivi 1', text: 'un' })).ok).toBe(true);
+    expect((await pro({ from, subject: 'Suivi 2', text: 'deux' })).ok).toBe(true);
+    expect((await pro({ from, subject: '  [FIN] ', text: 'fin' })).ok).toBe(true);
+    await waitQueueEmpty();
+    const items = await inbox();
+    expect(items.find((i) => i.subject.includes('[FIN]'))).toBeUndefined();
+    for (const s of ['Suivi 1', 'Suivi 2']) {
+      const m = items.find((i) => i.subject === s)!;
+      expect(m.canReply).toBe(false);
+      expect(m.closedNotice).toMatch(/a mis fin à vos échanges\.$/);
+    }
+    const m1 = items.find((i) => i.subject === 'Suivi 1')!;
+    const refused = await api.json<{ code: string; detail: string }>('POST', `/v1/me/messages/${m1.id}/reply`, { text: 'encore ?' });
+    expect(refused.status).toBe(403);
+    expect(refused.type).toMatch(/^application\/problem\+json/);
+    expect(refused.body.detail).toMatch(/a mis fin à vos échanges/);
+    expect(await contactCount()).toBe(initial); // dr.martin ended the exchange: not a contact any more
+    const detail = await api.json<{ canReply: boolean; closedNotice: string }>('GET', `/v1/me/messages/${m1.id}`);
+    expect(detail.body.canReply).toBe(false);
+
+    expect((await pro({ from, subject: 'Suivi 3', text: 'trois' })).ok).toBe(true);
+    await waitQueueEmpty();
+    const after = await inbox();
+    expect(after.find((i) => i.subject === 'Suivi 3')!.canReply).toBe(true);
+    expect(after.find((i) => i.subject === 'Suivi 1')!.canReply).toBe(false);
+    expect(await contactCount()).toBe(initial + 1);
+  });
+
+  it('X-MSS-MES: FIN makes only that message unanswerable', async () => {
+    expect((await pro({ subject: 'Résultat sans réponse', headers: { 'X-MSS-MES': 'FIN' } })).ok).toBe(true);
+    expect((await pro({ subject: 'Question ouverte' })).ok).toBe(true);
+    await waitQueueEmpty();
+    const closed = (await bySubject('Résultat sans réponse'))!;
+    expect(closed.canReply).toBe(false);
+    expect(closed.closedNotice).toBe("Ce message n'autorise pas la réponse.");
+    expect((await bySubject('Question ouverte'))!.canReply).toBe(true);
+    expect((await api.json('POST', `/v1/me/messages/${closed.id}/reply`, { text: 'x' })).status).toBe(403);
+  });
+
+  it('refuses writing to a contact that is not one of the patient', async () => {
+    const r = await api.json<{ detail: string }>('POST', '/v1/me/messages', { contactId: '00000000-0000-4000-8000-000000000000', subject: 'x', text: 'y' });
+    expect(r.status).toBe(403);
+    expect(r.body.detail).toMatch(/uniquement contacter les professionnels/);
+  });
+});
+
+describe('outbound relay', () => {
+  it('survives two temporary refusals, then delivers once', async () => {
+    const contacts = await api.json<{ items: { id: string; displayName: string }[] }>('GET', '/v1/me/contacts');
+    const durand = contacts.body.items.find((c) => c.displayName === 'Dr Claire Durand')!;
+    sink.script = ['451 4.3.0 Try again later', '451 4.3.0 Try again later'];
+    const before = sink.received.length;
+    const r = await api.json<{ id: string }>('POST', '/v1/me/messages', { contactId: durand.id, subject: 'Question', text: 'Bonjour docteur' });
+    expect(r.status).toBe(202);
+    await waitFor(async () => sink.received.length > before, 30_000, 'the delivery after retries');
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(sink.received.length).toBe(before + 1);
+    expect(sink.script).toHaveLength(0);
+    const sent = await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent');
+    expect(sent.body.items.find((i) => i.id === r.body.id)?.status).toBe('sent');
+  });
+
+  it('a permanent refusal puts a readable notice in the patient inbox', async () => {
+    const contacts = await api.json<{ items: { id: string; displayName: string }[] }>('GET', '/v1/me/contacts');
+    const durand = contacts.body.items.find((c) => c.displayName === 'Dr Claire Durand')!;
+    sink.script = ['550 5.1.1 User unknown'];
+    const r = await api.json<{ id: string }>('POST', '/v1/me/messages', { contactId: durand.id, subject: 'Message perdu', text: 'test' });
+    expect(r.status).toBe(202);
+    const notice = await waitFor(async () => (await inbox()).find((i) => i.subject === "Votre message n'a pas pu être distribué"), 20_000, 'the failure notice');
+    expect(notice.canReply).toBe(false);
+    const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${notice.id}`);
+    expect(full.body.text).toContain('Message perdu');
+    expect(full.body.text).toContain('550 5.1.1');
+    const sent = await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent');
+    expect(sent.body.items.find((i) => i.id === r.body.id)?.status).toBe('failed');
+  });
+});
+
+describe('receipts', () => {
+  it('sends an RFC 8098 MDN when the patient first opens a message that asks for one', async () => {
+    expect(
+      (await pro({ subject: 'Avec accusé', messageId: '<mdn-1@hopital-a.mssante.fr>', headers: { 'Disposition-Notification-To': 'dr.durand@hopital-a.mssante.fr' } })).ok,
+    ).toBe(true);
+    await waitQueueEmpty();
+    const msg = (await bySubject('Avec accusé'))!;
+    const before = sink.received.length;
+    expect((await api.json('GET', `/v1/me/messages/${msg.id}`)).status).toBe(200);
+    const mdn = await waitFor(async () => sink.received.slice(before).find((m) => m.from === ''), 20_000, 'the MDN');
+    expect(mdn.to).toEqual(['dr.durand@hopital-a.mssante.fr']);
+    const parsed = await simpleParser(mdn.raw);
+    const ct = parsed.headers.get('content-type') as { value: string; params: Record<string, string> };
+    expect(ct.value).toBe('multipart/report');
+    expect(ct.params['report-type']).toBe('disposition-notification');
+    const raw = mdn.raw.toString('utf8');
+    expect(raw).toMatch(/Original-Message-ID: <mdn-1@hopital-a\.mssante\.fr>/);
+    expect(raw).toMatch(new RegExp(`Final-Recipient: rfc822; ?${P.ins}@patient\\.mssante\\.fr`, 'i'));
+    expect(raw).toMatch(/Disposition: automatic-action\/MDN-sent-automatically; displayed/);
+    // opening it again sends nothing more
+    await api.json('GET', `/v1/me/messages/${msg.id}`);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(sink.received.slice(before).filter((m) => m.from === '')).toHaveLength(1);
+  });
+
+  it('sends an RFC 3464 DSN to the sender when a message that got 250 fails permanently', async () => {
+    const parts = Array.from({ length: 25 }, (_, i) => ({ filename: `p${i}.pdf`, content: Buffer.from(`%PDF ${i}`) }));
+    const before = sink.received.length;
+    const r = await pro({ subject: 'Trop de parties', attachments: parts, messageId: '<too-many@hopital-a.mssante.fr>' });
+    expect(r.ok).toBe(true);
+    const dsn = await waitFor(async () => sink.received.slice(before).find((m) => m.from === ''), 30_000, 'the DSN');
+    expect(dsn.to).toEqual(['dr.durand@hopital-a.mssante.fr']);
+    const raw = dsn.raw.toString('utf8');
+    expect(raw).toMatch(/report-type="?delivery-status"?/);
+    expect(raw).toMatch(/Action: failed/);
+    expect(raw).toMatch(/Status: 5\.\d\.\d/);
+    expect(raw).toMatch(new RegExp(`Final-Recipient: rfc822; ?${P.ins}@patient\\.mssante\\.fr`, 'i'));
+    expect(raw).toMatch(/Message-ID: <too-many@hopital-a\.mssante\.fr>/i);
+    const parsed = await simpleParser(dsn.raw);
+    expect(parsed.headers.get('auto-submitted')).toBe('auto-replied');
+  });
+
+  it('matches an inbound DSN to the patient outbound message and shows it as its status', async () => {
+    const sent = await api.json<{ items: (Item & { id: string })[] }>('GET', '/v1/me/messages?folder=sent');
+    const target = sent.body.items.find((i) => i.subject === 'Question')!;
+    // the Message-ID of that outbound message, as the operator received it
+    const delivered = sink.received.map((m) => m.raw.toString('utf8')).find((s) => /Subject: Question\r\n/.test(s))!;
+    const origId = /Message-ID: (<[^>]+>)/i.exec(delivered)![1]!;
+    const boundary = 'b-dsn-1';
+    const dsn = [
+      `From: MAILER-DAEMON@hopital-a.mssante.fr`,
+      `To: ${me}`,
+      'Subject: Undelivered Mail Returned to Sender',
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      'The mailbox is full.',
+      `--${boundary}`,
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.hopital-a.mssante.fr',
+      '',
+      'Final-Recipient: rfc822; dr.durand@hopital-a.mssante.fr',
+      'Action: failed',
+      'Status: 5.2.2',
+      '',
+      `--${boundary}`,
+      'Content-Type: text/rfc822-headers',
+      '',
+      `Message-ID: ${origId}`,
+      `From: ${me}`,
+      'Subject: Question',
+      '',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const r = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: '', to: [me], raw: dsn });
+    expect(r.ok).toBe(true);
+    await waitQueueEmpty();
+    await waitFor(async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === target.id)?.status === 'failed', 10_000, 'the status from the DSN');
+    expect((await inbox()).find((i) => i.subject === 'Undelivered Mail Returned to Sender')).toBeUndefined();
+  });
+});
+
+describe('notifications', () => {
+  it('500 messages within a minute produce at most one notification e-mail (window 3600 s)', async () => {
+    const notices = async () => {
+      const dir = path.join(t.dataDir, 'notifications');
+      const out: { subject: string; text: string }[] = [];
+      for (const f of (await fs.readdir(dir)).filter((x) => x.endsWith('.eml'))) {
+        const m = await simpleParser(await fs.readFile(path.join(dir, f)));
+        if (m.to && !Array.isArray(m.to) && m.to.value[0]?.address === P.email && m.subject === 'Nouveau message dans Mon espace santé') {
+          out.push({ subject: m.subject, text: m.text ?? '' });
+        }
+      }
+      return out;
+    };
+    await waitFor(async () => (await notices()).length >= 1, 15_000, 'the first notification');
+    const before = (await notices()).length;
+    let next = 0;
+    const worker = async () => {
+      while (next < 500) {
+        next++;
+        await pro({ subject: `Lot ${next}` });
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, worker));
+    await waitQueueEmpty();
+    await new Promise((res) => setTimeout(res, 2500));
+    const all = await notices();
+    expect(all.length - before).toBeLessThanOrEqual(1);
+    for (const n of all) {
+      expect(n.text).toMatch(/nouveaux? messages?/);
+      expect(n.text).not.toMatch(/Lot |Convocation|Durand|hopital/i); // no subject, no sender
+    }
+  }, 180_000);
+});

@@ -1,13 +1,19 @@
 /**
  * The activity history (SPEC §6.5): every action in a patient's space by anyone other than the patient,
- * append-only and hash-chained per patient (hash = SHA-256 over the previous hash and the event), so that a
- * removed or edited event breaks the chain. `activityInsert` is an SQL fragment usable inside a caller's
- * single-statement write (data-modifying CTE), so an event is recorded atomically with what it describes.
- * Known limit: two events for the same patient written by concurrent statements may both chain to the same
- * predecessor (a fork the verifier reports); the chain is re-linked by issue 4's verifier.
+ * append-only and hash-chained per patient.
+ *
+ * Writing and sealing are separate so that the chain stays linear under concurrency: `activityInsert` is an
+ * SQL fragment that a caller puts in its own single-statement write (the event is recorded atomically with
+ * what it describes), unsealed; the chainer (`sealActivity`, one at a time across processes thanks to a
+ * transaction-level advisory lock) then gives each unsealed event, in id order, its position in the patient's
+ * chain and hash = SHA-256(previous hash | patient | kind | actor | time | SHA-256(sealed detail)). Concurrent
+ * writers therefore never fork the chain; an event is sealed within a second or so. `verifyActivityChain`
+ * recomputes a patient's chain and reports the first broken link.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import crypto from 'node:crypto';
+import { and, asc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { sealValue } from '../vault/index.js';
 
@@ -21,21 +27,69 @@ export interface ActivityEvent {
 }
 
 export const activityContext = (patientId: string) => `activity:${patientId}`;
+const CHAINER_LOCK = 7_264_201_777; // arbitrary constant: one chainer at a time across processes
 
-/** An INSERT of one event, chained to the patient's latest event, for use as a CTE body. */
-/** `guard`: an SQL condition; the event is written only when it holds (e.g. "the message was inserted"). */
+/**
+ * An INSERT of one unsealed event, for use as a CTE body. `guard`: an SQL condition; the event is written only
+ * when it holds (e.g. "the message was inserted").
+ */
 export function activityInsert(keyring: Keyring, e: ActivityEvent, at: Date = new Date(), guard?: SQL): SQL {
   const detail = e.detail ? sealValue(keyring, e.detail, activityContext(e.patientId)) : null;
-  const ts = at.toISOString();
-  return sql`INSERT INTO activity_events (patient_id, kind, actor, detail, prev_hash, hash, created_at)
-    SELECT ${e.patientId}::uuid, ${e.kind}::text, ${e.actor}::text, ${detail}::bytea, prev.hash,
-           encode(sha256(convert_to(coalesce(prev.hash, '') || '|' || ${e.patientId}::text || '|' || ${e.kind}::text || '|' ||
-                                    ${e.actor}::text || '|' || ${ts}::text, 'UTF8')), 'hex'),
-           ${ts}::timestamptz
-    FROM (SELECT (SELECT hash FROM activity_events WHERE patient_id = ${e.patientId}::uuid ORDER BY id DESC LIMIT 1) AS hash) prev
+  return sql`INSERT INTO activity_events (patient_id, kind, actor, detail, created_at)
+    SELECT ${e.patientId}::uuid, ${e.kind}::text, ${e.actor}::text, ${detail}::bytea, ${at.toISOString()}::timestamptz
     ${guard ? sql`WHERE ${guard}` : sql``}`;
 }
 
 export async function recordActivity(db: Db, keyring: Keyring, e: ActivityEvent): Promise<void> {
   await db.execute(activityInsert(keyring, e));
+}
+
+export function activityHash(prev: string | null, e: { patientId: string; kind: string; actor: string; createdAt: Date; detail: Buffer | null }): string {
+  const detailDigest = e.detail ? crypto.createHash('sha256').update(e.detail).digest('hex') : '';
+  return crypto
+    .createHash('sha256')
+    .update(`${prev ?? ''}|${e.patientId}|${e.kind}|${e.actor}|${e.createdAt.toISOString()}|${detailDigest}`)
+    .digest('hex');
+}
+
+/** Seals unsealed events (oldest id first); returns how many. Safe to run from several processes. */
+export async function sealActivity(db: Db, batch = 500): Promise<number> {
+  const ev = schema.activityEvents;
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${CHAINER_LOCK})`);
+    const pending = await tx.select().from(ev).where(isNull(ev.hash)).orderBy(asc(ev.id)).limit(batch);
+    const heads = new Map<string, { hash: string | null; seq: number }>();
+    for (const e of pending) {
+      let head = heads.get(e.patientId);
+      if (!head) {
+        const [last] = await tx
+          .select({ hash: ev.hash, seq: ev.chainSeq })
+          .from(ev)
+          .where(and(eq(ev.patientId, e.patientId), isNotNull(ev.hash)))
+          .orderBy(sql`${ev.chainSeq} DESC`)
+          .limit(1);
+        head = { hash: last?.hash ?? null, seq: last?.seq ?? 0 };
+      }
+      const hash = activityHash(head.hash, e);
+      await tx.update(ev).set({ prevHash: head.hash, hash, chainSeq: head.seq + 1 }).where(eq(ev.id, e.id));
+      heads.set(e.patientId, { hash, seq: head.seq + 1 });
+    }
+    return pending.length;
+  });
+}
+
+/** Recomputes a patient's sealed chain; returns null when intact, else the chain position that breaks. */
+export async function verifyActivityChain(db: Db, patientId: string): Promise<number | null> {
+  const ev = schema.activityEvents;
+  const rows = await db
+    .select()
+    .from(ev)
+    .where(and(eq(ev.patientId, patientId), isNotNull(ev.hash)))
+    .orderBy(asc(ev.chainSeq));
+  let prev: string | null = null;
+  for (const [i, r] of rows.entries()) {
+    if (r.chainSeq !== i + 1 || r.prevHash !== prev || r.hash !== activityHash(prev, r)) return i + 1;
+    prev = r.hash;
+  }
+  return null;
 }

@@ -15,3 +15,4 @@ export {
   type LoginChallenge,
   type PatientSession,
 } from './patients.js';
+export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, type ActivityEvent, type ActivityKind } from './activity.js';

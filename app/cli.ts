@@ -2,6 +2,7 @@
  * Operator CLI: `npm run cli -- <command>`.
  *   pki init [--force]          development PKI + whitelist under $PKI_DIR (default $DATA_DIR/pki)
  *   patients import FILE.csv    provision profiles (all rows or none)
+ *   directory import FILE.csv   professionals' directory: address,rpps,profession_code,display_name
  *   migrate                     apply database migrations and exit
  *   replies                     print the SMTP reply-code table (Markdown, for the README)
  * With embedded PGlite, a running gateway holds the database: commands that need it then go through the
@@ -14,26 +15,51 @@ import { loadConfig, type Config } from '../config/index.js';
 import { lockHolder, openDatabase, pgliteLockFile } from '../db/index.js';
 import { importPatients, parsePatientCsv } from '../access/index.js';
 import { REPLIES } from '../gateway/ingress/replies.js';
+import { importDirectory, parseDirectoryCsv } from '../mailbox/index.js';
 import { loadKeyring } from '../vault/index.js';
 import { ensureAdminToken } from './gateway.js';
 
 class CliError extends Error {}
 
-async function importViaApi(config: Config, csv: string): Promise<void> {
+async function importViaApi(config: Config, csv: string, route = '/v1/admin/patients/import'): Promise<void> {
   const token = await ensureAdminToken(config.adminTokenFile);
   const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
-  const res = await fetch(`http://${host}:${config.api.port}/v1/admin/patients/import`, {
+  const res = await fetch(`http://${host}:${config.api.port}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'text/csv', authorization: `Bearer ${token}` },
     body: csv,
   });
-  const body = (await res.json()) as { created?: number; updated?: number; errors?: { line: number; message: string }[]; detail?: string };
+  const body = (await res.json()) as { created?: number; updated?: number; imported?: number; errors?: { line: number; message: string }[]; detail?: string };
   if (res.status === 422 && body.errors) {
     for (const e of body.errors) console.error(`line ${e.line}: ${e.message}`);
     throw new CliError(`${body.errors.length} error(s): nothing imported`);
   }
   if (!res.ok) throw new CliError(`the gateway refused the import (HTTP ${res.status}): ${body.detail ?? ''}`);
-  console.log(`imported through the running gateway: ${body.created} created, ${body.updated} updated`);
+  console.log(
+    body.imported !== undefined
+      ? `imported through the running gateway: ${body.imported} entries`
+      : `imported through the running gateway: ${body.created} created, ${body.updated} updated`,
+  );
+}
+
+async function directoryImport(config: Config, file: string | undefined): Promise<void> {
+  if (!file) throw new CliError('usage: directory import FILE.csv');
+  const csv = await fs.readFile(file, 'utf8');
+  if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
+    await importViaApi(config, csv, '/v1/admin/directory/import');
+    return;
+  }
+  const parsed = parseDirectoryCsv(csv);
+  if (parsed.errors.length) {
+    for (const e of parsed.errors) console.error(`line ${e.line}: ${e.message}`);
+    throw new CliError(`${parsed.errors.length} error(s): nothing imported`);
+  }
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    console.log(`imported: ${await importDirectory(database.db, parsed.rows)} entries`);
+  } finally {
+    await database.close();
+  }
 }
 
 async function patientsImport(config: Config, file: string | undefined): Promise<void> {
@@ -73,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'patients' && sub === 'import') return patientsImport(config, rest[0]);
+  if (cmd === 'directory' && sub === 'import') return directoryImport(config, rest[0]);
   if (cmd === 'migrate') {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
     await database.close();
@@ -83,7 +110,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(repliesTable());
     return;
   }
-  throw new CliError('commands: pki init [--force] | patients import FILE.csv | migrate | replies');
+  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | migrate | replies');
 }
 
 main(process.argv.slice(2)).then(

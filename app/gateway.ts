@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { ConnectionOptions, Queue, Worker } from "bullmq";
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { sealActivity } from '../access/index.js';
 import { buildApi } from '../api/index.js';
 import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
 import type { Config } from '../config/index.js';
@@ -167,6 +168,17 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       });
       dispatcher.start();
       cleanups.push(() => dispatcher.stop());
+      let sealing: Promise<unknown> | null = null;
+      const chainer = setInterval(() => {
+        sealing ??= sealActivity(database.db)
+          .catch((err: Error) => logger.warn({ err: err.message }, 'activity sealing failed'))
+          .finally(() => (sealing = null));
+      }, 1000);
+      chainer.unref();
+      cleanups.push(async () => {
+        clearInterval(chainer);
+        await sealing;
+      });
       worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits, isMssanteDomain, onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
       const w = worker;
       cleanups.push(() => w.close());

@@ -257,11 +257,14 @@ export const activityEvents = pgTable(
     actor: text('actor').notNull(),
     /** Sealed JSON with the details (document, reason...). */
     detail: bytea('detail'),
+    /** Position in the patient's chain, assigned by the chainer (null until sealed). */
+    chainSeq: integer('chain_seq'),
     prevHash: text('prev_hash'),
-    hash: text('hash').notNull(),
+    /** SHA-256 over the previous hash and the event; null until the chainer seals it (seconds). */
+    hash: text('hash'),
     createdAt: createdAt(),
   },
-  (t) => [index('activity_patient_idx').on(t.patientId, t.id)],
+  (t) => [index('activity_patient_idx').on(t.patientId, t.id), index('activity_patient_chain_idx').on(t.patientId, t.chainSeq)],
 );
 
 /** A document in the patient's vault (attachments of delivered messages, uploads). */

@@ -18,7 +18,7 @@ import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
-import { sealValue } from '../vault/index.js';
+import { inlineBlobCtes, sealValue } from '../vault/index.js';
 import { DEFAULT_RUBRIC } from '../vault/rubrics.js';
 
 export class PermanentDeliveryError extends Error {
@@ -300,15 +300,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
     const documentId = crypto.randomUUID();
     const meta: AttachmentMeta = { filename: a.filename, declaredType: a.mediaType };
     const n = (name: string) => sql.raw(`${name}${position}`);
-    if (a.stored.inline) {
-      const b = a.stored.inline.blob;
-      const c = a.stored.inline.chunk;
-      parts.push(
-        sql`${n('b')} AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
-                 SELECT ${b.id}::uuid, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, 1, true FROM mm)`,
-        sql`${n('k')} AS (INSERT INTO blob_chunks (blob_id, seq, data) SELECT ${c.blobId}::uuid, 0, ${c.data}::bytea FROM mm)`,
-      );
-    }
+    if (a.stored.inline) parts.push(...inlineBlobCtes(a.stored.inline, `a${position}`, 'mm'));
     parts.push(
       sql`${n('d')} AS (INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
                SELECT ${documentId}::uuid, ${row.patientId}::uuid, mm.id, ${position}::int, ${a.stored.blobId}::uuid, ${DEFAULT_RUBRIC}::text,

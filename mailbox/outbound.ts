@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
-import { sealValue } from '../vault/index.js';
+import { inlineBlobCtes, sealValue } from '../vault/index.js';
 import { contentContext, type MessageContent } from './deliver-inbound.js';
 
 export const OUTBOX_TOPIC_OUTBOUND = 'outbound-message';
@@ -23,7 +23,7 @@ export interface OutboundRequest {
   messageIdHeader: string;
   /** A copy in the patient's sent folder (patient messages). */
   sentCopy?: { content: MessageContent; contactId: string; threadKey: string; attachmentCount: number };
-  /** Extra CTE parts to commit with it (e.g. marking an MDN as queued). Must not be named o, ob, sc or b/c. */
+  /** Extra CTE parts to commit with it (e.g. marking an MDN as queued). Must not be named o, ob, sc, rb or rc. */
   extra?: SQL[];
 }
 
@@ -31,15 +31,7 @@ export async function queueOutbound(deps: { db: Db; blobs: BlobStore; keyring: K
   const id = crypto.randomUUID();
   const stored = await deps.blobs.write(Readable.from([r.raw]), 'outbound-message');
   const parts: SQL[] = [];
-  if (stored.inline) {
-    const b = stored.inline.blob;
-    const c = stored.inline.chunk;
-    parts.push(
-      sql`b AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
-               VALUES (${b.id}, ${b.purpose}, ${b.wrappedKey}, ${b.keyId}, ${b.size}, ${b.sha256}, 1, true))`,
-      sql`c AS (INSERT INTO blob_chunks (blob_id, seq, data) VALUES (${c.blobId}, 0, ${c.data}))`,
-    );
-  }
+  if (stored.inline) parts.push(...inlineBlobCtes(stored.inline, 'r'));
   parts.push(
     sql`o AS (INSERT INTO outbound_messages (id, patient_id, kind, envelope_from, rcpt, raw_blob_id, message_id_header, status)
              VALUES (${id}, ${r.patientId}, ${r.kind}, ${r.envelopeFrom}, ${r.rcpt}, ${stored.blobId}, ${r.messageIdHeader}, 'queued'))`,

@@ -14,7 +14,7 @@
  */
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
@@ -31,6 +31,21 @@ export interface StoredBlob {
    * statement (see gateway/ingress/accept.ts); null when the blob is already committed.
    */
   inline: InlineBlobRows | null;
+}
+
+/**
+ * The two CTE bodies that write a one-chunk blob inside a caller's single statement, named `${prefix}b` and
+ * `${prefix}c`; with `guard` (a CTE name), only when that CTE returned a row.
+ */
+export function inlineBlobCtes(rows: InlineBlobRows, prefix: string, guard?: string): SQL[] {
+  const b = rows.blob;
+  const c = rows.chunk;
+  const from = guard ? sql.raw(` FROM ${guard}`) : sql``;
+  return [
+    sql`${sql.raw(`${prefix}b`)} AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
+         SELECT ${b.id}::uuid, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, 1, true${from})`,
+    sql`${sql.raw(`${prefix}c`)} AS (INSERT INTO blob_chunks (blob_id, seq, data) SELECT ${c.blobId}::uuid, 0, ${c.data}::bytea${from})`,
+  ];
 }
 
 export interface InlineBlobRows {

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/index.js';
-import type { StoredBlob } from '../../vault/index.js';
+import { inlineBlobCtes, type StoredBlob } from '../../vault/index.js';
 
 export interface AcceptedEnvelope {
   mailFrom: string;
@@ -37,15 +37,7 @@ export async function commitAcceptedMessage(db: Db, raw: StoredBlob, env: Accept
   const messageId = crypto.randomUUID();
   const deliveryIds = env.patientIds.map(() => crypto.randomUUID());
   const parts: SQL[] = [];
-  if (raw.inline) {
-    const b = raw.inline.blob;
-    const c = raw.inline.chunk;
-    parts.push(
-      sql`b AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
-               VALUES (${b.id}, ${b.purpose}, ${b.wrappedKey}, ${b.keyId}, ${b.size}, ${b.sha256}, ${b.chunkCount}, true))`,
-      sql`c AS (INSERT INTO blob_chunks (blob_id, seq, data) VALUES (${c.blobId}, ${c.seq}, ${c.data}))`,
-    );
-  }
+  if (raw.inline) parts.push(...inlineBlobCtes(raw.inline, 'r'));
   parts.push(
     sql`m AS (INSERT INTO inbound_messages (id, queue_id, raw_blob_id, size, mail_from, sending_domain, peer_dn, peer_fingerprint, client_address)
              VALUES (${messageId}, ${queueId}, ${raw.blobId}, ${raw.size}, ${env.mailFrom}, ${env.sendingDomain}, ${env.peerDn},

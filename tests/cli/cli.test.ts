@@ -60,6 +60,8 @@ describe('operator CLI', () => {
 
     const direct = await cli(env, 'patients', 'import', path.join(dir, 'a.csv'));
     expect(direct.stdout).toMatch(/imported: 1 created, 0 updated/);
+    await fs.writeFile(path.join(dir, 'dir.csv'), 'address,rpps,profession_code,display_name\ndr.x@hopital-a.mssante.fr,10001,10,Dr X\n');
+    expect((await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'))).stdout).toMatch(/imported: 1 entries/);
     const bad = await cli(env, 'patients', 'import', path.join(dir, 'bad.csv')).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(2);
     expect((bad as { stderr: string }).stderr).toMatch(/line 2: .*ins/i);
@@ -75,6 +77,7 @@ describe('operator CLI', () => {
       }, 90_000, 'the gateway');
       const via = await cli(env, 'patients', 'import', path.join(dir, 'b.csv'));
       expect(via.stdout).toMatch(/through the running gateway: 1 created/);
+      expect((await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'))).stdout).toMatch(/through the running gateway: 1 entries/);
       const base = { port: smtpPort, pki: path.join(dir, 'pki'), cert: 'hopital-a.mssante.fr' as const, from: 'dr@hopital-a.mssante.fr' };
       expect((await sendMail({ ...base, to: [`${first}@patient.mssante.fr`] })).ok).toBe(true);
       expect((await sendMail({ ...base, to: [`${second}@patient.mssante.fr`] })).ok).toBe(true);

@@ -2,7 +2,11 @@
 // answers through the API, and a second real SMTP server with mutual TLS plays the professional's operator.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { simpleParser } from 'mailparser';
+import { eq, isNull } from 'drizzle-orm';
+import { verifyActivityChain } from '../../access/index.js';
+import { schema } from '../../db/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
@@ -316,4 +320,62 @@ describe('notifications', () => {
       expect(n.text).not.toMatch(/Lot |Convocation|Durand|hopital/i); // no subject, no sender
     }
   }, 180_000);
+});
+
+describe('patient attachments, folders and history', () => {
+  it('attaches documents from the vault to a reply, at most 5 MB in total', async () => {
+    const small = Buffer.concat([Buffer.from('%PDF-1.7 '), crypto.randomBytes(50_000)]);
+    const big = crypto.randomBytes(5_200_000);
+    expect((await pro({ subject: 'Pièces', attachments: [{ filename: 'petit.pdf', content: small }, { filename: 'gros.bin', content: big }] })).ok).toBe(true);
+    await waitQueueEmpty();
+    const m = (await inbox()).find((i) => i.subject === 'Pièces') as Item & { attachments: { id: string; filename: string }[] };
+    const petit = m.attachments.find((a) => a.filename === 'petit.pdf')!;
+    const gros = m.attachments.find((a) => a.filename === 'gros.bin')!;
+    const tooBig = await api.json<{ detail: string }>('POST', `/v1/me/messages/${m.id}/reply`, { text: 'avec', documentIds: [petit.id, gros.id] });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.detail).toBe('La taille du ou des documents dépasse la limite autorisée.');
+    const before = sink.received.length;
+    expect((await api.json('POST', `/v1/me/messages/${m.id}/reply`, { text: 'avec la pièce', documentIds: [petit.id] })).status).toBe(202);
+    const got = await waitFor(async () => sink.received[before] ?? null, 20_000, 'the reply with its attachment');
+    const parsed = await simpleParser(got.raw);
+    expect(parsed.attachments).toHaveLength(1);
+    expect(parsed.attachments[0]!.filename).toBe('petit.pdf');
+    expect(parsed.attachments[0]!.content.equals(small)).toBe(true);
+    const other = await api.json('POST', `/v1/me/messages/${m.id}/reply`, { text: 'x', documentIds: ['00000000-0000-4000-8000-000000000000'] });
+    expect(other.status).toBe(404);
+  });
+
+  it('marks read and unread, and deletes softly (documents stay)', async () => {
+    expect((await pro({ subject: 'À supprimer', attachments: [{ filename: 'garde.pdf', content: Buffer.from('%PDF keep') }] })).ok).toBe(true);
+    await waitQueueEmpty();
+    const m = (await inbox()).find((i) => i.subject === 'À supprimer')! as Item & { read: boolean };
+    expect(m.read).toBe(false);
+    expect((await api.call('PATCH', `/v1/me/messages/${m.id}`, { read: true })).status).toBe(204);
+    expect(((await inbox()).find((i) => i.id === m.id) as Item & { read: boolean }).read).toBe(true);
+    expect((await api.call('PATCH', `/v1/me/messages/${m.id}`, { read: false })).status).toBe(204);
+    expect(((await inbox()).find((i) => i.id === m.id) as Item & { read: boolean }).read).toBe(false);
+    expect((await api.call('DELETE', `/v1/me/messages/${m.id}`)).status).toBe(204);
+    expect((await inbox()).find((i) => i.id === m.id)).toBeUndefined();
+    expect((await api.json('GET', `/v1/me/messages/${m.id}`)).status).toBe(404);
+    const docs = await t.gw.database.db.select().from(schema.documents).where(eq(schema.documents.mailboxMessageId, m.id));
+    expect(docs).toHaveLength(1);
+  });
+
+  it('records [FIN] and X-MSS-MES in the hash-chained activity history', async () => {
+    const db = t.gw.database.db;
+    await waitFor(async () => (await db.select().from(schema.activityEvents).where(isNull(schema.activityEvents.hash))).length === 0, 15_000, 'sealing');
+    const events = await db.select().from(schema.activityEvents).orderBy(schema.activityEvents.id);
+    const kinds = events.map((e) => e.kind);
+    expect(kinds).toContain('exchange-ended');
+    expect(kinds).toContain('reply-forbidden-by-sender');
+    expect(events.find((e) => e.kind === 'exchange-ended')!.actor).toBe('dr.martin@hopital-a.mssante.fr');
+    const patientId = events[0]!.patientId;
+    expect(await verifyActivityChain(db, patientId)).toBeNull(); // 500+ concurrent deliveries, one linear chain
+    // tampering with any event breaks the chain at that event
+    const victim = events[Math.floor(events.length / 2)]!;
+    await db.update(schema.activityEvents).set({ actor: 'someone.else@hopital-a.mssante.fr' }).where(eq(schema.activityEvents.id, victim.id));
+    expect(await verifyActivityChain(db, patientId)).toBe(victim.chainSeq);
+    await db.update(schema.activityEvents).set({ actor: victim.actor }).where(eq(schema.activityEvents.id, victim.id));
+    expect(await verifyActivityChain(db, patientId)).toBeNull();
+  });
 });

@@ -196,7 +196,7 @@ describe('SMTP ingress', () => {
         await c.write('From: dr.house@hopital-a.mssante.fr\r\nSubject: big\r\n\r\n');
         const line = `${'A'.repeat(76)}\r\n`;
         const block = Buffer.from(line.repeat(Math.floor(65536 / line.length)));
-        const total = 60 * 1024 * 1024; // well over the 25 MiB limit: buffering it would show at once
+        const total = 200 * 1024 * 1024; // 8 times the limit: buffering it would show at once, whatever the noise
         for (let sent = 0; sent < total; sent += block.length) await c.write(block);
         await c.write('.\r\n');
         expect(await c.reply(60_000)).toMatch(/^552 5\.3\.4 .*\[GW-DATA-01\]/);
@@ -215,15 +215,21 @@ describe('SMTP ingress', () => {
     await sendBig(); // warm-up: connection pools and buffers reach their working size once
     const baseline = mem();
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, mem())), 200);
+    const series: number[] = [];
+    const sampler = setInterval(() => {
+      const v = mem();
+      series.push(Math.round((v - baseline) / 1e6));
+      peak = Math.max(peak, v);
+    }, 200);
     try {
       await sendBig();
+      if (process.env.MEM_DEBUG) console.log('MEMSERIES', series.join(','));
     } finally {
       clearInterval(sampler);
     }
-    // A buffered message would add its 60 MiB; streaming keeps the growth to a few chunks plus noise from the
-    // rest of the process (workers, pools, the client), far below the message size.
-    expect(peak - baseline).toBeLessThan(20 * 1024 * 1024);
+    // A buffered message would add its 200 MiB; streaming keeps the growth to a few chunks, plus what full GCs
+    // leave around in this busy process (client, gateway, pools: ±20 MB measured), far below the message size.
+    expect(peak - baseline).toBeLessThan(48 * 1024 * 1024);
   });
 
   it('counts replies by code and suffix in /metrics, without personal data', async () => {

@@ -29,6 +29,7 @@ export interface OperatorSink {
 
 export async function startOperatorSink(pki: string, port = 0, operator = 'hopital-a.mssante.fr'): Promise<OperatorSink> {
   const authorizedBySession = new Map<string, boolean>();
+  const closed = new Set<string>();
   const sink: OperatorSink = { port: 0, received: [], script: [], hold: null, dataStarted: 0, close: async () => {} };
   const server = new SMTPServer({
     secure: false,
@@ -44,6 +45,9 @@ export async function startOperatorSink(pki: string, port = 0, operator = 'hopit
       authorizedBySession.set(session.id, (socket as TLSSocket).authorized);
       cb();
     },
+    onClose(session) {
+      closed.add(session.id);
+    },
     onMailFrom(_a, session, cb) {
       if (!session.secure) return cb(Object.assign(new Error('STARTTLS first'), { responseCode: 530 }));
       cb();
@@ -55,6 +59,9 @@ export async function startOperatorSink(pki: string, port = 0, operator = 'hopit
       stream.on('end', () => {
         void (async () => {
           if (sink.hold) await sink.hold;
+          // A client that vanished before our reply never learnt the outcome: like a server that commits only
+          // once it can answer, keep nothing (the sender must retry).
+          if (closed.has(session.id)) return cb(new Error('client gone'));
           const scripted = sink.script.shift();
           if (scripted) {
             const code = Number(scripted.slice(0, 3));

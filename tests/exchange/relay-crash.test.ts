@@ -1,0 +1,100 @@
+// kill -9 of the gateway while the professional's operator holds the reply to DATA of a patient's message:
+// after a restart the message is delivered, exactly once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { initDevelopmentPki } from '../../certs/index.js';
+import { apiClient, createTestDatabase, loginPatient, sendMail, waitFor, type TestGateway } from '../support/harness.js';
+import { startOperatorSink } from '../support/operator-sink.js';
+import { freePort } from '../support/ports.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function startChild(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: 'ignore' });
+}
+
+async function healthy(apiPort: number): Promise<void> {
+  await waitFor(async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok;
+    } catch {
+      return false;
+    }
+  }, 90_000, 'the gateway');
+}
+
+describe('outbound relay crash', () => {
+  it('neither loses nor duplicates a patient message when the gateway dies mid-delivery', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-relaycrash-'));
+    await initDevelopmentPki(path.join(dataDir, 'pki'));
+    const sink = await startOperatorSink(path.join(dataDir, 'pki'));
+    const smtpPort = await freePort();
+    const apiPort = await freePort();
+    const env = {
+      DATA_DIR: dataDir,
+      SMTP_PORT: String(smtpPort),
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: await createTestDatabase(),
+      REDIS_URL: process.env.TEST_REDIS_URL!,
+      REDIS_PREFIX: `rc${crypto.randomBytes(3).toString('hex')}`,
+      RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sink.port}`,
+      RELAY_RETRY_SCHEDULE_MS: '500,500,500',
+    };
+    let child = startChild(env);
+    try {
+      await healthy(apiPort);
+      const token = (await fs.readFile(path.join(dataDir, 'admin.token'), 'utf8')).trim();
+      const P = { ins: makeTestIns(6101), email: 'rc@example.org', birthDate: '1977-07-07', provisionalCode: 'PROV-RC-0001', password: 'Mot-de-passe-crash-8' };
+      const imp = await apiClient(apiPort, token).call(
+        'POST',
+        '/v1/admin/patients/import',
+        `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-RC,Rc,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+        { 'content-type': 'text/csv' },
+      );
+      expect(imp.status).toBe(200);
+      const sent = await sendMail({ port: smtpPort, pki: path.join(dataDir, 'pki'), cert: 'hopital-a.mssante.fr', from: 'dr.crash@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Avant la panne' });
+      expect(sent.ok).toBe(true);
+      const fake = { gw: { apiPort }, dataDir } as unknown as TestGateway;
+      const api = apiClient(apiPort, await loginPatient(fake, P));
+      const msg = await waitFor(async () => (await api.json<{ items: { id: string }[] }>('GET', '/v1/me/messages')).body.items[0], 30_000, 'the message');
+
+      let release!: () => void;
+      sink.hold = new Promise<void>((r) => (release = r));
+      const reply = await api.json<{ id: string }>('POST', `/v1/me/messages/${msg.id}/reply`, { text: 'Réponse pendant la panne' });
+      expect(reply.status).toBe(202);
+      await waitFor(async () => sink.dataStarted >= 1, 20_000, 'the reply to reach DATA');
+      await new Promise((r) => setTimeout(r, 300)); // the whole body is in; the operator has not answered yet
+      const exited = new Promise((r) => child.once('exit', r));
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+      sink.hold = null;
+      release();
+      expect(sink.received).toHaveLength(0);
+
+      child = startChild(env);
+      await healthy(apiPort);
+      const got = await waitFor(async () => sink.received[0], 90_000, 'the retried delivery after restart');
+      expect(got.from).toBe(`${P.ins}@patient.mssante.fr`);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(sink.received).toHaveLength(1);
+      const api2 = apiClient(apiPort, await loginPatient(fake, { ...P, provisionalCode: undefined }));
+      const sentFolder = await api2.json<{ items: { status: string }[] }>('GET', '/v1/me/messages?folder=sent');
+      expect(sentFolder.body.items[0]?.status).toBe('sent');
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      await sink.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});

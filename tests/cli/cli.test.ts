@@ -1,6 +1,6 @@
 // The operator CLI as an operator runs it: `pki init` files, and `patients import` with embedded PGlite both
 // when no gateway runs (direct) and while one holds the database (through its API).
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
-import { sendMail, waitFor } from '../support/harness.js';
+import { sendMail } from '../support/harness.js';
+import { startChildGateway, stopGracefully, waitHealthy } from '../support/child-gateway.js';
 import { freePort } from '../support/ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -66,15 +67,9 @@ describe('operator CLI', () => {
     expect((bad as { code: number }).code).toBe(2);
     expect((bad as { stderr: string }).stderr).toMatch(/line 2: .*ins/i);
 
-    const gw = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env }, stdio: 'ignore' });
+    const gw = startChildGateway({ DATABASE_URL: '', REDIS_URL: '', ...env });
     try {
-      await waitFor(async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok;
-        } catch {
-          return false;
-        }
-      }, 90_000, 'the gateway');
+      await waitHealthy(apiPort, gw);
       const via = await cli(env, 'patients', 'import', path.join(dir, 'b.csv'));
       expect(via.stdout).toMatch(/through the running gateway: 1 created/);
       expect((await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'))).stdout).toMatch(/through the running gateway: 1 entries/);
@@ -82,9 +77,7 @@ describe('operator CLI', () => {
       expect((await sendMail({ ...base, to: [`${first}@patient.mssante.fr`] })).ok).toBe(true);
       expect((await sendMail({ ...base, to: [`${second}@patient.mssante.fr`] })).ok).toBe(true);
     } finally {
-      const exited = new Promise((r) => gw.once('exit', r));
-      gw.kill('SIGTERM');
-      await exited;
+      await stopGracefully(gw);
       await fs.rm(dir, { recursive: true, force: true });
     }
   }, 180_000);

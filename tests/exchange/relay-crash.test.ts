@@ -1,33 +1,16 @@
 // kill -9 of the gateway while the professional's operator holds the reply to DATA of a patient's message:
 // after a restart the message is delivered, exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { initDevelopmentPki } from '../../certs/index.js';
 import { apiClient, createTestDatabase, loginPatient, sendMail, waitFor, type TestGateway } from '../support/harness.js';
 import { startOperatorSink } from '../support/operator-sink.js';
 import { freePort } from '../support/ports.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function startChild(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: 'ignore' });
-}
-
-async function healthy(apiPort: number): Promise<void> {
-  await waitFor(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok;
-    } catch {
-      return false;
-    }
-  }, 90_000, 'the gateway');
-}
+import { killGroup, startChildGateway, waitHealthy } from '../support/child-gateway.js';
 
 describe('outbound relay crash', () => {
   it('neither loses nor duplicates a patient message when the gateway dies mid-delivery', async () => {
@@ -47,9 +30,9 @@ describe('outbound relay crash', () => {
       RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sink.port}`,
       RELAY_RETRY_SCHEDULE_MS: '500,500,500',
     };
-    let child = startChild(env);
+    let child = startChildGateway(env);
     try {
-      await healthy(apiPort);
+      await waitHealthy(apiPort, child);
       const token = (await fs.readFile(path.join(dataDir, 'admin.token'), 'utf8')).trim();
       const P = { ins: makeTestIns(6101), email: 'rc@example.org', birthDate: '1977-07-07', provisionalCode: 'PROV-RC-0001', password: 'Mot-de-passe-crash-8' };
       const imp = await apiClient(apiPort, token).call(
@@ -71,15 +54,16 @@ describe('outbound relay crash', () => {
       expect(reply.status).toBe(202);
       await waitFor(async () => sink.dataStarted >= 1, 20_000, 'the reply to reach DATA');
       await new Promise((r) => setTimeout(r, 300)); // the whole body is in; the operator has not answered yet
-      const exited = new Promise((r) => child.once('exit', r));
-      process.kill(-child.pid!, 'SIGKILL');
-      await exited;
+      const closedBefore = sink.sessionsClosed;
+      await killGroup(child);
+      // the operator notices the dead connection before it would have answered
+      await waitFor(async () => sink.sessionsClosed > closedBefore, 10_000, 'the operator to see the connection drop');
       sink.hold = null;
       release();
       expect(sink.received).toHaveLength(0);
 
-      child = startChild(env);
-      await healthy(apiPort);
+      child = startChildGateway(env);
+      await waitHealthy(apiPort, child);
       const got = await waitFor(async () => sink.received[0], 90_000, 'the retried delivery after restart');
       expect(got.from).toBe(`${P.ins}@patient.mssante.fr`);
       await new Promise((r) => setTimeout(r, 3000));
@@ -88,11 +72,7 @@ describe('outbound relay crash', () => {
       const sentFolder = await api2.json<{ items: { status: string }[] }>('GET', '/v1/me/messages?folder=sent');
       expect(sentFolder.body.items[0]?.status).toBe('sent');
     } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+      await killGroup(child);
       await sink.close();
       await fs.rm(dataDir, { recursive: true, force: true });
     }

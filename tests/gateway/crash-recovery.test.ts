@@ -1,12 +1,10 @@
 // kill -9 of the whole gateway (its process group: the gateway and, on embedded defaults, its private
 // redis-server) in the middle of a 200-message batch, then a restart on the same data: every message that got
 // 250 must be in its mailbox exactly once; any other at most once. Run on PostgreSQL and on embedded PGlite.
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
@@ -15,47 +13,8 @@ import { contentContext, type MessageContent } from '../../mailbox/index.js';
 import { loadKeyring, openValue } from '../../vault/index.js';
 import { apiClient, createTestDatabase, sendMail, waitFor } from '../support/harness.js';
 import { freePort } from '../support/ports.js';
+import { killGroup, startChildGateway, stopGracefully, waitHealthy } from '../support/child-gateway.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-
-function startChild(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    detached: true, // own process group: kill -9 takes the gateway and its children together
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
-async function waitHealthy(apiPort: number, child: ChildProcess): Promise<void> {
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
-      try {
-        return (await fetch(`http://127.0.0.1:${apiPort}/health`)).ok;
-      } catch {
-        return false;
-      }
-    },
-    90_000,
-    'the gateway to start',
-  );
-}
-
-async function killGroup(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(-child.pid!, 'SIGKILL');
-  await exited;
-}
-
-async function stopGracefully(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(child.pid!, 'SIGTERM');
-  await exited;
-}
 
 async function scenario(embedded: boolean): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-crash-'));
@@ -70,7 +29,7 @@ async function scenario(embedded: boolean): Promise<void> {
     REDIS_PREFIX: `crash${crypto.randomBytes(3).toString('hex')}`,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, REDIS_URL: process.env.TEST_REDIS_URL! } : { DATABASE_URL: '', REDIS_URL: '' }),
   };
-  let child = startChild(env);
+  let child = startChildGateway(env);
   try {
     await waitHealthy(apiPort, child);
     const token = (await fs.readFile(path.join(dataDir, 'admin.token'), 'utf8')).trim();
@@ -120,7 +79,7 @@ async function scenario(embedded: boolean): Promise<void> {
     expect(accepted.size).toBeGreaterThanOrEqual(killAfter);
 
     // Restart on the same data; wait until nothing is left queued.
-    child = startChild(env);
+    child = startChildGateway(env);
     await waitHealthy(apiPort, child);
     await waitFor(
       async () => {
@@ -153,13 +112,7 @@ async function scenario(embedded: boolean): Promise<void> {
       await database.close();
     }
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+    await killGroup(child);
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 }

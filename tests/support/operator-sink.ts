@@ -24,13 +24,14 @@ export interface OperatorSink {
   /** When set, the final reply to DATA waits until this promise resolves. */
   hold: Promise<void> | null;
   dataStarted: number;
+  sessionsClosed: number;
   close(): Promise<void>;
 }
 
 export async function startOperatorSink(pki: string, port = 0, operator = 'hopital-a.mssante.fr'): Promise<OperatorSink> {
   const authorizedBySession = new Map<string, boolean>();
   const closed = new Set<string>();
-  const sink: OperatorSink = { port: 0, received: [], script: [], hold: null, dataStarted: 0, close: async () => {} };
+  const sink: OperatorSink = { port: 0, received: [], script: [], hold: null, dataStarted: 0, sessionsClosed: 0, close: async () => {} };
   const server = new SMTPServer({
     secure: false,
     key: await fs.readFile(path.join(pki, 'operators', `${operator}.key`)),
@@ -47,6 +48,7 @@ export async function startOperatorSink(pki: string, port = 0, operator = 'hopit
     },
     onClose(session) {
       closed.add(session.id);
+      sink.sessionsClosed++;
     },
     onMailFrom(_a, session, cb) {
       if (!session.secure) return cb(Object.assign(new Error('STARTTLS first'), { responseCode: 530 }));

@@ -15,14 +15,31 @@ import { and, asc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
-import { sealValue } from '../vault/index.js';
+import { openValue, sealValue } from '../vault/index.js';
 
-export type ActivityKind = 'message-received' | 'exchange-ended' | 'reply-forbidden-by-sender' | 'message-sent' | 'delivery-failed';
+export type ActivityKind =
+  | 'message-received'
+  | 'exchange-ended'
+  | 'reply-forbidden-by-sender'
+  | 'message-sent'
+  | 'delivery-failed'
+  | 'document-listed'
+  | 'document-read'
+  | 'document-added'
+  | 'document-masked'
+  | 'document-deleted'
+  | 'access-refused'
+  | 'emergency-access';
 
 export interface ActivityEvent {
   patientId: string;
   kind: ActivityKind;
+  /** A professional's address or RPPS, or 'system'. */
   actor: string;
+  actorKind?: 'professional' | 'system';
+  actorRpps?: string | null;
+  documentId?: string | null;
+  /** Sealed: display name, profession, justification of an emergency access... */
   detail?: Record<string, unknown>;
 }
 
@@ -35,8 +52,9 @@ const CHAINER_LOCK = 7_264_201_777; // arbitrary constant: one chainer at a time
  */
 export function activityInsert(keyring: Keyring, e: ActivityEvent, at: Date = new Date(), guard?: SQL): SQL {
   const detail = e.detail ? sealValue(keyring, e.detail, activityContext(e.patientId)) : null;
-  return sql`INSERT INTO activity_events (patient_id, kind, actor, detail, created_at)
-    SELECT ${e.patientId}::uuid, ${e.kind}::text, ${e.actor}::text, ${detail}::bytea, ${at.toISOString()}::timestamptz
+  return sql`INSERT INTO activity_events (patient_id, kind, actor, actor_kind, actor_rpps, document_id, detail, created_at)
+    SELECT ${e.patientId}::uuid, ${e.kind}::text, ${e.actor}::text, ${e.actorKind ?? 'professional'}::text, ${e.actorRpps ?? null}::text,
+           ${e.documentId ?? null}::uuid, ${detail}::bytea, ${at.toISOString()}::timestamptz
     ${guard ? sql`WHERE ${guard}` : sql``}`;
 }
 
@@ -44,11 +62,15 @@ export async function recordActivity(db: Db, keyring: Keyring, e: ActivityEvent)
   await db.execute(activityInsert(keyring, e));
 }
 
-export function activityHash(prev: string | null, e: { patientId: string; kind: string; actor: string; createdAt: Date; detail: Buffer | null }): string {
+export function activityHash(
+  prev: string | null,
+  e: { patientId: string; kind: string; actor: string; actorKind: string; actorRpps: string | null; documentId: string | null; createdAt: Date; detail: Buffer | null },
+): string {
   const detailDigest = e.detail ? crypto.createHash('sha256').update(e.detail).digest('hex') : '';
+  // actor kind, RPPS and document are bound too, so that none of them can be rewritten unnoticed
   return crypto
     .createHash('sha256')
-    .update(`${prev ?? ''}|${e.patientId}|${e.kind}|${e.actor}|${e.createdAt.toISOString()}|${detailDigest}`)
+    .update(`${prev ?? ''}|${e.patientId}|${e.kind}|${e.actor}|${e.actorKind}|${e.actorRpps ?? ''}|${e.documentId ?? ''}|${e.createdAt.toISOString()}|${detailDigest}`)
     .digest('hex');
 }
 
@@ -92,4 +114,53 @@ export async function verifyActivityChain(db: Db, patientId: string): Promise<nu
     prev = r.hash;
   }
   return null;
+}
+
+/** A pending notification for the patient, as a CTE body (grouped by the dispatcher's window). */
+export function notifyPatientCte(patientId: string, guard?: SQL): SQL {
+  return sql`INSERT INTO notification_state (patient_id, pending_since) SELECT ${patientId}::uuid, now() ${guard ? sql`WHERE ${guard}` : sql``}
+    ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now())`;
+}
+
+export interface ActivityItem {
+  at: string;
+  actor: { kind: string; rpps: string | null; displayName: string; profession: string | null };
+  action: string;
+  documentId: string | null;
+  reason: string | null;
+}
+
+/** The patient's activity history, newest first (what professionals and the system did). */
+export async function listActivity(
+  db: Db,
+  keyring: Keyring,
+  patientId: string,
+  opts: { cursor?: string; limit: number },
+): Promise<{ items: ActivityItem[]; next: string | null }> {
+  const ev = schema.activityEvents;
+  const before = opts.cursor && /^\d+$/.test(opts.cursor) ? Number(opts.cursor) : null;
+  const rows = await db
+    .select()
+    .from(ev)
+    .where(before ? and(eq(ev.patientId, patientId), sql`${ev.id} < ${before}`) : eq(ev.patientId, patientId))
+    .orderBy(sql`${ev.id} DESC`)
+    .limit(opts.limit + 1);
+  const page = rows.slice(0, opts.limit);
+  const items = page.map((r) => {
+    const d = r.detail ? openValue<Record<string, unknown>>(keyring, r.detail, activityContext(patientId)) : {};
+    return {
+      at: r.createdAt.toISOString(),
+      actor: {
+        kind: r.actorKind,
+        rpps: r.actorRpps,
+        displayName: typeof d.displayName === 'string' ? d.displayName : r.actorKind === 'system' ? 'Mon espace santé' : 'Professionnel de santé',
+        profession: typeof d.profession === 'string' ? d.profession : null,
+      },
+      action: r.kind,
+      documentId: r.documentId,
+      reason: typeof d.reason === 'string' ? d.reason : null,
+    };
+  });
+  const last = page[page.length - 1];
+  return { items, next: rows.length > opts.limit && last ? String(last.id) : null };
 }

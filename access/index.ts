@@ -15,4 +15,4 @@ export {
   type LoginChallenge,
   type PatientSession,
 } from './patients.js';
-export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, type ActivityEvent, type ActivityKind } from './activity.js';
+export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';

@@ -253,8 +253,12 @@ export const activityEvents = pgTable(
       .notNull()
       .references(() => patients.id),
     kind: text('kind').notNull(),
-    /** Who acted (a professional's address, 'system'...). */
+    /** Who acted (a professional's address or RPPS, 'system'...). */
     actor: text('actor').notNull(),
+    /** professional | system */
+    actorKind: text('actor_kind').notNull().default('professional'),
+    actorRpps: text('actor_rpps'),
+    documentId: uuid('document_id'),
     /** Sealed JSON with the details (document, reason...). */
     detail: bytea('detail'),
     /** Position in the patient's chain, assigned by the chainer (null until sealed). */
@@ -282,19 +286,56 @@ export const documents = pgTable(
       .notNull()
       .references(() => blobs.id),
     rubric: text('rubric').notNull().default('autres-documents'),
-    /** Sealed JSON {filename, title, declaredType}. */
+    /** Sealed JSON {filename, title, declaredType, typeCode, classCode, authorName, cda}. */
     meta: bytea('meta').notNull(),
     mediaType: text('media_type').notNull(),
     size: bigint('size', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
+    /** professional | patient | insurer */
     authorKind: text('author_kind').notNull(),
+    /** The author's RPPS when a professional identified by the professional API. */
+    authorRpps: text('author_rpps'),
+    /** message | upload */
     originKind: text('origin_kind').notNull(),
+    /** Masked to professionals (except its author and the administrator doctor). */
+    masked: boolean('masked').notNull().default(false),
+    /** Hidden from the patient until an announcement consultation. */
+    hiddenFromPatient: boolean('hidden_from_patient').notNull().default(false),
+    /** Version chain: the document this one replaces. */
+    previousVersionId: uuid('previous_version_id'),
+    supersededAt: tstz('superseded_at'),
+    deletedAt: tstz('deleted_at'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('documents_message_position_uq').on(t.mailboxMessageId, t.position),
     index('documents_patient_idx').on(t.patientId, t.createdAt),
   ],
+);
+
+/** The patient's access settings (SPEC §6.4). */
+export const accessSettings = pgTable('access_settings', {
+  patientId: uuid('patient_id')
+    .primaryKey()
+    .references(() => patients.id),
+  allMasked: boolean('all_masked').notNull().default(false),
+  /** Emergency access (SAMU regulator; any professional when life is at risk) allowed by the patient. */
+  emergencyAllowed: boolean('emergency_allowed').notNull().default(true),
+  administratorRpps: text('administrator_rpps'),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Professionals the patient blocked: they see nothing. */
+export const blockedProfessionals = pgTable(
+  'blocked_professionals',
+  {
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    rpps: text('rpps').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.patientId, t.rpps] })],
 );
 
 /** Second factor of a login: a code sent by e-mail, stored hashed. */

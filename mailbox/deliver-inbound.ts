@@ -19,6 +19,7 @@ import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
+import { documentContext } from '../vault/documents.js';
 import { DEFAULT_RUBRIC } from '../vault/rubrics.js';
 
 export class PermanentDeliveryError extends Error {
@@ -80,7 +81,7 @@ interface ParsedAttachment {
 export type DeliverOutcome = 'delivered' | 'already-delivered' | 'skipped' | 'exchange-ended' | 'report';
 
 export const contentContext = (mailboxMessageId: string) => `mailbox-message:${mailboxMessageId}`;
-export const documentContext = (documentId: string) => `document:${documentId}`;
+export { documentContext };
 
 function firstAddress(a: AddressObject | AddressObject[] | undefined): { name: string; address: string } | null {
   const obj = Array.isArray(a) ? a[0] : a;

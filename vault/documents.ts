@@ -1,0 +1,182 @@
+/**
+ * The patient's documents (SPEC §5): listing by rubric, reading (decrypted, streamed), masking, filing uploads.
+ * Every query is scoped by patient; a document of another patient is "not found". Superseded versions, deleted
+ * documents and documents hidden from the patient (until an announcement consultation) are not listed to the
+ * patient. Filing writes the encrypted blob (chunked, outside) and then the document row in one statement.
+ */
+import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { and, desc, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
+import type { Keyring } from './keyring.js';
+import { openValue, sealValue } from './envelope.js';
+import { inlineBlobCtes, type BlobStore, type StoredBlob } from './blob-store.js';
+import { RUBRICS, type RubricId } from './rubrics.js';
+
+export interface DocumentMeta {
+  filename: string;
+  title?: string;
+  declaredType: string;
+  typeCode?: string | null;
+  classCode?: string | null;
+  authorName?: string | null;
+  cda?: Record<string, unknown> | null;
+}
+
+export const documentContext = (documentId: string) => `document:${documentId}`;
+
+export interface DocumentSummary {
+  id: string;
+  rubric: string;
+  title: string;
+  mediaType: string;
+  size: number;
+  masked: boolean;
+  createdAt: string;
+  author: { kind: string; displayName: string };
+}
+
+export interface DocumentRow {
+  id: string;
+  patientId: string;
+  rubric: string;
+  meta: Buffer;
+  mediaType: string;
+  size: number;
+  masked: boolean;
+  authorKind: string;
+  authorRpps: string | null;
+  blobId: string;
+  createdAt: Date;
+  hiddenFromPatient: boolean;
+}
+
+export function isRubric(x: string): x is RubricId {
+  return Object.prototype.hasOwnProperty.call(RUBRICS, x);
+}
+
+export function readMeta(keyring: Keyring, row: { id: string; meta: Buffer }): DocumentMeta {
+  return openValue<DocumentMeta>(keyring, row.meta, documentContext(row.id));
+}
+
+export function summarizeDocument(keyring: Keyring, r: DocumentRow): DocumentSummary {
+  const meta = readMeta(keyring, r);
+  const displayName =
+    r.authorKind === 'patient' ? 'Moi' : meta.authorName?.trim() || (r.authorKind === 'insurer' ? 'Assurance maladie' : 'Professionnel de santé');
+  return {
+    id: r.id,
+    rubric: r.rubric,
+    title: meta.title?.trim() || meta.filename,
+    mediaType: r.mediaType,
+    size: r.size,
+    masked: r.masked,
+    createdAt: r.createdAt.toISOString(),
+    author: { kind: r.authorKind, displayName },
+  };
+}
+
+const columns = {
+  id: schema.documents.id,
+  patientId: schema.documents.patientId,
+  rubric: schema.documents.rubric,
+  meta: schema.documents.meta,
+  mediaType: schema.documents.mediaType,
+  size: schema.documents.size,
+  masked: schema.documents.masked,
+  authorKind: schema.documents.authorKind,
+  authorRpps: schema.documents.authorRpps,
+  blobId: schema.documents.blobId,
+  createdAt: schema.documents.createdAt,
+  hiddenFromPatient: schema.documents.hiddenFromPatient,
+};
+
+export class InvalidDocumentCursorError extends Error {}
+
+/** Current (not superseded, not deleted) documents of a patient, newest first. */
+export async function currentDocuments(
+  db: Db,
+  patientId: string,
+  opts: { rubric?: string; cursor?: string; limit: number; includeHidden: boolean },
+): Promise<{ rows: DocumentRow[]; next: string | null }> {
+  const d = schema.documents;
+  const conds: SQL[] = [eq(d.patientId, patientId), isNull(d.deletedAt), isNull(d.supersededAt)];
+  if (!opts.includeHidden) conds.push(eq(d.hiddenFromPatient, false));
+  if (opts.rubric) conds.push(eq(d.rubric, opts.rubric));
+  if (opts.cursor) {
+    let c: { t: string; i: string };
+    try {
+      c = JSON.parse(Buffer.from(opts.cursor, 'base64url').toString('utf8')) as { t: string; i: string };
+      if (Number.isNaN(Date.parse(c.t)) || !/^[0-9a-f-]{36}$/.test(c.i)) throw new Error('bad');
+    } catch {
+      throw new InvalidDocumentCursorError('invalid cursor');
+    }
+    const t = new Date(c.t);
+    conds.push(or(lt(d.createdAt, t), and(eq(d.createdAt, t), lt(d.id, c.i)))!);
+  }
+  const rows = await db
+    .select(columns)
+    .from(d)
+    .where(and(...conds))
+    .orderBy(desc(d.createdAt), desc(d.id))
+    .limit(opts.limit + 1);
+  const page = rows.slice(0, opts.limit);
+  const last = page[page.length - 1];
+  const next = rows.length > opts.limit && last ? Buffer.from(JSON.stringify({ t: last.createdAt.toISOString(), i: last.id })).toString('base64url') : null;
+  return { rows: page, next };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function documentById(db: Db, patientId: string, id: string): Promise<DocumentRow | null> {
+  if (!UUID.test(id)) return null;
+  const d = schema.documents;
+  const [r] = await db
+    .select(columns)
+    .from(d)
+    .where(and(eq(d.id, id), eq(d.patientId, patientId), isNull(d.deletedAt)));
+  return r ?? null;
+}
+
+export function documentContent(blobs: BlobStore, row: DocumentRow): Readable {
+  return blobs.read(row.blobId);
+}
+
+export async function setDocumentMasked(db: Db, patientId: string, id: string, masked: boolean): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const d = schema.documents;
+  const res = await db
+    .update(d)
+    .set({ masked })
+    .where(and(eq(d.id, id), eq(d.patientId, patientId), isNull(d.deletedAt)))
+    .returning({ id: d.id });
+  return res.length === 1;
+}
+
+export interface NewDocument {
+  patientId: string;
+  rubric: RubricId;
+  meta: DocumentMeta;
+  mediaType: string;
+  stored: StoredBlob;
+  authorKind: 'professional' | 'patient' | 'insurer';
+  authorRpps: string | null;
+  originKind: 'message' | 'upload';
+  /** Extra CTE parts committed with the document (activity, notification); they may use `doc`. */
+  extra?: SQL[];
+}
+
+/** Files a document whose blob is already written (or inline); one statement. Returns its id. */
+export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Promise<string> {
+  const id = crypto.randomUUID();
+  const parts: SQL[] = [];
+  if (n.stored.inline) parts.push(...inlineBlobCtes(n.stored.inline, 'u'));
+  parts.push(
+    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, origin_kind)
+               VALUES (${id}, ${n.patientId}, ${n.stored.blobId}, ${n.rubric}, ${sealValue(keyring, n.meta, documentContext(id))}, ${n.mediaType},
+                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.originKind}) RETURNING id)`,
+    ...(n.extra ?? []),
+  );
+  await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+  return id;
+}

@@ -48,13 +48,14 @@ const CHAINER_LOCK = 7_264_201_777; // arbitrary constant: one chainer at a time
 
 /**
  * An INSERT of one unsealed event, for use as a CTE body. `guard`: an SQL condition; the event is written only
- * when it holds (e.g. "the message was inserted").
+ * when it holds (e.g. "the message was inserted"). `documentIdExpr`: the document id as an SQL expression, for a
+ * document inserted by the same statement (e.g. `(SELECT id FROM doc)`).
  */
-export function activityInsert(keyring: Keyring, e: ActivityEvent, at: Date = new Date(), guard?: SQL): SQL {
+export function activityInsert(keyring: Keyring, e: ActivityEvent, at: Date = new Date(), guard?: SQL, documentIdExpr?: SQL): SQL {
   const detail = e.detail ? sealValue(keyring, e.detail, activityContext(e.patientId)) : null;
   return sql`INSERT INTO activity_events (patient_id, kind, actor, actor_kind, actor_rpps, document_id, detail, created_at)
     SELECT ${e.patientId}::uuid, ${e.kind}::text, ${e.actor}::text, ${e.actorKind ?? 'professional'}::text, ${e.actorRpps ?? null}::text,
-           ${e.documentId ?? null}::uuid, ${detail}::bytea, ${at.toISOString()}::timestamptz
+           ${documentIdExpr ?? sql`${e.documentId ?? null}::uuid`}, ${detail}::bytea, ${at.toISOString()}::timestamptz
     ${guard ? sql`WHERE ${guard}` : sql``}`;
 }
 

@@ -16,3 +16,4 @@ export {
   type PatientSession,
 } from './patients.js';
 export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
+export { accessSnapshot, blockProfessional, unblockProfessional, updateAccessSettings, RPPS, type AccessSettingsSnapshot } from './settings.js';

@@ -18,6 +18,7 @@ import {
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { requirePatient } from './session-auth.js';
+import { contentDisposition } from './content-disposition.js';
 
 const Attachment = Type.Object({
   id: Type.String(),
@@ -46,10 +47,6 @@ const SendBody = {
 
 const notFound = () => new ApiProblem(404, 'API-MSG-01', 'Not found', 'Message introuvable.');
 
-function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
-}
 
 export const mailboxRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>

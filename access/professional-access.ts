@@ -1,0 +1,174 @@
+/**
+ * Professionals' access to a patient's documents (SPEC §6.4), through the professional API.
+ *
+ * Every decision goes through `decideAccess` (one pure function) with the patient's settings read fresh; every
+ * access and every refusal is recorded in the patient's activity history together with a (grouped)
+ * notification, in the same statement as what it describes. Refusals never say whether the patient or the
+ * document exists: the caller answers one generic 403 (ProAccessRefused).
+ */
+import { Readable } from 'node:stream';
+import { eq, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/index.js';
+import { schema } from '../db/index.js';
+import type { BlobStore, Keyring } from '../vault/index.js';
+import {
+  currentDocuments,
+  documentById,
+  documentContent,
+  fileDocument,
+  readMeta,
+  summarizeDocument,
+  type DocumentMeta,
+  type DocumentSummary,
+} from '../vault/documents.js';
+import type { RubricId } from '../vault/rubrics.js';
+import { activityInsert, notifyPatientCte, type ActivityKind } from './activity.js';
+import { decideAccess, reasonText, type AccessDecision, type AccessRequest } from './rules/access-decision.js';
+import { parseIns } from './rules/ins.js';
+import { mailAcceptance, isProfileState } from './rules/profile-state.js';
+import { accessSnapshot } from './settings.js';
+
+export interface ProIdentity {
+  rpps: string;
+  profession: string;
+  name: string | null;
+  organisation: string | null;
+}
+
+export type Emergency = NonNullable<AccessRequest['emergency']>;
+
+export class ProAccessRefused extends Error {
+  constructor() {
+    super('Accès refusé.');
+    this.name = 'ProAccessRefused';
+  }
+}
+
+export interface ProAccessDeps {
+  db: Db;
+  keyring: Keyring;
+  blobs: BlobStore;
+}
+
+async function patientByIns(db: Db, rawIns: string): Promise<string> {
+  const parsed = parseIns(rawIns);
+  if (!parsed.ok) throw new ProAccessRefused();
+  const [p] = await db.select({ id: schema.patients.id, state: schema.patients.state }).from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
+  // Closed, opposed, pending or unknown: the same refusal, like SMTP (no oracle on the patient's choices).
+  if (!p || !isProfileState(p.state) || mailAcceptance(p.state) !== 'accept') throw new ProAccessRefused();
+  return p.id;
+}
+
+function event(patientId: string, pro: ProIdentity, kind: ActivityKind, documentId: string | null, decision: AccessDecision | null, emergency?: Emergency | null) {
+  return {
+    patientId,
+    kind: decision?.allowed && decision.reason === 'emergency' ? ('emergency-access' as const) : kind,
+    actor: pro.rpps,
+    actorKind: 'professional' as const,
+    actorRpps: pro.rpps,
+    documentId,
+    detail: {
+      displayName: pro.name ?? 'Professionnel de santé',
+      profession: pro.profession,
+      organisation: pro.organisation,
+      reason: decision ? reasonText(decision) : null,
+      justification: emergency?.justification ?? null,
+    },
+  };
+}
+
+async function record(deps: ProAccessDeps, parts: SQL[]): Promise<void> {
+  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+}
+
+function recordParts(deps: ProAccessDeps, e: ReturnType<typeof event>): SQL[] {
+  return [sql`ae AS (${activityInsert(deps.keyring, e)})`, sql`np AS (${notifyPatientCte(e.patientId)})`];
+}
+
+export async function listDocumentsForPro(
+  deps: ProAccessDeps,
+  pro: ProIdentity,
+  ins: string,
+  emergency: Emergency | null,
+  limit: number,
+): Promise<DocumentSummary[]> {
+  const patientId = await patientByIns(deps.db, ins);
+  const settings = await accessSnapshot(deps.db, patientId);
+  if (settings.blockedRpps.has(pro.rpps)) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', null, { allowed: false, reason: 'blocked' })));
+    throw new ProAccessRefused();
+  }
+  const { rows } = await currentDocuments(deps.db, patientId, { limit: Math.min(limit * 10, 5000), includeHidden: true });
+  const visible: DocumentSummary[] = [];
+  let lastDecision: AccessDecision | null = null;
+  for (const r of rows) {
+    const meta = readMeta(deps.keyring, r);
+    const d = decideAccess({
+      professional: { rpps: pro.rpps, profession: pro.profession },
+      document: { authorRpps: r.authorRpps, masked: r.masked, typeCode: meta.typeCode ?? null, rubric: r.rubric },
+      patientSettings: settings,
+      emergency,
+    });
+    if (d.allowed) {
+      lastDecision = d;
+      visible.push(summarizeDocument(deps.keyring, r));
+      if (visible.length >= limit) break;
+    }
+  }
+  await record(deps, recordParts(deps, event(patientId, pro, 'document-listed', null, lastDecision, emergency)));
+  return visible;
+}
+
+export async function readDocumentForPro(
+  deps: ProAccessDeps,
+  pro: ProIdentity,
+  ins: string,
+  documentId: string,
+  emergency: Emergency | null,
+): Promise<{ meta: DocumentMeta; size: number; stream: Readable }> {
+  const patientId = await patientByIns(deps.db, ins);
+  const settings = await accessSnapshot(deps.db, patientId);
+  const row = await documentById(deps.db, patientId, documentId);
+  const meta = row ? readMeta(deps.keyring, row) : null;
+  const d: AccessDecision = row
+    ? decideAccess({
+        professional: { rpps: pro.rpps, profession: pro.profession },
+        document: { authorRpps: row.authorRpps, masked: row.masked, typeCode: meta?.typeCode ?? null, rubric: row.rubric },
+        patientSettings: settings,
+        emergency,
+      })
+    : { allowed: false, reason: 'grid' };
+  if (!row || !d.allowed) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', row ? row.id : null, d, emergency)));
+    throw new ProAccessRefused();
+  }
+  await record(deps, recordParts(deps, event(patientId, pro, 'document-read', row.id, d, emergency)));
+  return { meta: meta!, size: row.size, stream: documentContent(deps.blobs, row) };
+}
+
+export async function addDocumentForPro(
+  deps: ProAccessDeps,
+  pro: ProIdentity,
+  ins: string,
+  doc: { content: Buffer; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null },
+): Promise<string> {
+  const patientId = await patientByIns(deps.db, ins);
+  const settings = await accessSnapshot(deps.db, patientId);
+  if (settings.blockedRpps.has(pro.rpps)) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', null, { allowed: false, reason: 'blocked' })));
+    throw new ProAccessRefused();
+  }
+  const stored = await deps.blobs.write(Readable.from([doc.content]), 'document');
+  const e = event(patientId, pro, 'document-added', null, null);
+  return fileDocument(deps.db, deps.keyring, {
+    patientId,
+    rubric: doc.rubric,
+    meta: { filename: doc.filename, title: doc.title, declaredType: doc.declaredType, typeCode: doc.typeCode, authorName: pro.name },
+    mediaType: doc.mediaType,
+    stored,
+    authorKind: 'professional',
+    authorRpps: pro.rpps,
+    originKind: 'upload',
+    extra: [sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`, sql`np AS (${notifyPatientCte(patientId)})`],
+  });
+}

@@ -1,0 +1,216 @@
+/** The patient's documents, access settings and activity history. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { blockProfessional, listActivity, RPPS, unblockProfessional, updateAccessSettings, accessSnapshot } from '../../access/index.js';
+import { currentDocuments, documentById, documentContent, InvalidDocumentCursorError, isRubric, readMeta, setDocumentMasked, summarizeDocument } from '../../vault/documents.js';
+import type { ApiContext } from '../context.js';
+import { ApiProblem, ProblemSchema } from '../problem.js';
+import { requirePatient } from './session-auth.js';
+import { contentDisposition } from './content-disposition.js';
+
+export const DocumentSchema = Type.Object({
+  id: Type.String(),
+  rubric: Type.String(),
+  title: Type.String(),
+  mediaType: Type.String(),
+  size: Type.Integer(),
+  masked: Type.Boolean(),
+  createdAt: Type.String(),
+  author: Type.Object({ kind: Type.String(), displayName: Type.String() }),
+});
+
+const notFound = () => new ApiProblem(404, 'API-DOC-01', 'Not found', 'Document introuvable.');
+
+export const documentRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      '/v1/me/documents',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'My documents, newest first, optionally by rubric',
+          querystring: Type.Object({ rubric: Type.Optional(Type.String({ maxLength: 64 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) }),
+          response: { 200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Union([Type.String(), Type.Null()]) }), 400: ProblemSchema, 401: ProblemSchema },
+        },
+      },
+      async (req) => {
+        const patientId = await requirePatient(ctx, req);
+        if (req.query.rubric && !isRubric(req.query.rubric)) throw new ApiProblem(400, 'API-DOC-02', 'Unknown rubric', 'Rubrique inconnue.');
+        try {
+          const { rows, next } = await currentDocuments(ctx.db, patientId, {
+            rubric: req.query.rubric,
+            cursor: req.query.cursor,
+            limit: ctx.config.limits.apiPageSize,
+            includeHidden: false,
+          });
+          return { items: rows.map((r) => summarizeDocument(ctx.keyring, r)), next };
+        } catch (err) {
+          if (err instanceof InvalidDocumentCursorError) throw new ApiProblem(400, 'API-DOC-03', 'Invalid cursor', 'Curseur de pagination invalide.');
+          throw err;
+        }
+      },
+    );
+
+    app.get(
+      '/v1/me/documents/:id/content',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Download one of my documents',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 401: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const row = await documentById(ctx.db, patientId, req.params.id);
+        if (!row || row.hiddenFromPatient) throw notFound();
+        const meta = readMeta(ctx.keyring, row);
+        reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-content-type-options', 'nosniff')
+          .header('content-disposition', contentDisposition(meta.filename))
+          .header('content-length', String(row.size))
+          .header('cache-control', 'no-store');
+        return reply.send(documentContent(ctx.blobs, row) as never);
+      },
+    );
+
+    app.patch(
+      '/v1/me/documents/:id',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Mask or unmask a document to professionals',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          body: Type.Object({ masked: Type.Boolean() }),
+          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        if (!(await setDocumentMasked(ctx.db, patientId, req.params.id, req.body.masked))) throw notFound();
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/me/access',
+      {
+        schema: {
+          tags: ['access'],
+          summary: 'My access settings',
+          response: {
+            200: Type.Object({
+              blocked: Type.Array(Type.String()),
+              administratorRpps: Type.Union([Type.String(), Type.Null()]),
+              allMasked: Type.Boolean(),
+              emergencyAllowed: Type.Boolean(),
+            }),
+            401: ProblemSchema,
+          },
+        },
+      },
+      async (req) => {
+        const patientId = await requirePatient(ctx, req);
+        const s = await accessSnapshot(ctx.db, patientId);
+        return { blocked: [...s.blockedRpps], administratorRpps: s.administratorRpps, allMasked: s.allMasked, emergencyAllowed: s.emergencyAllowed };
+      },
+    );
+
+    app.patch(
+      '/v1/me/access',
+      {
+        schema: {
+          tags: ['access'],
+          summary: 'Mask all documents, allow emergency access, choose the administrator doctor',
+          body: Type.Object({
+            allMasked: Type.Optional(Type.Boolean()),
+            emergencyAllowed: Type.Optional(Type.Boolean()),
+            administratorRpps: Type.Optional(Type.Union([Type.String({ pattern: '^\\d{11}$' }), Type.Null()])),
+          }),
+          response: { 204: Type.Null(), 401: ProblemSchema, 409: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const r = await updateAccessSettings(ctx.db, patientId, req.body);
+        if (r !== 'ok') {
+          throw new ApiProblem(409, 'API-ACCESS-02', 'Not allowed', "Le médecin administrateur doit être un professionnel qui a déjà accédé à votre profil.");
+        }
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/me/access/blocked',
+      {
+        schema: {
+          tags: ['access'],
+          summary: 'Block a professional (by RPPS): they see nothing',
+          body: Type.Object({ rpps: Type.String({ pattern: '^\\d{11}$' }) }),
+          response: { 204: Type.Null(), 401: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        await blockProfessional(ctx.db, patientId, req.body.rpps);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/v1/me/access/blocked/:rpps',
+      {
+        schema: {
+          tags: ['access'],
+          summary: 'Unblock a professional',
+          params: Type.Object({ rpps: Type.String({ maxLength: 11 }) }),
+          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        if (!RPPS.test(req.params.rpps) || !(await unblockProfessional(ctx.db, patientId, req.params.rpps))) {
+          throw new ApiProblem(404, 'API-ACCESS-01', 'Not found', "Ce professionnel n'est pas bloqué.");
+        }
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/me/activity',
+      {
+        schema: {
+          tags: ['access'],
+          summary: 'Who did what in my space (professionals and the system), newest first',
+          querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 30 })) }),
+          response: {
+            200: Type.Object({
+              items: Type.Array(
+                Type.Object({
+                  at: Type.String(),
+                  actor: Type.Object({
+                    kind: Type.String(),
+                    rpps: Type.Union([Type.String(), Type.Null()]),
+                    displayName: Type.String(),
+                    profession: Type.Union([Type.String(), Type.Null()]),
+                  }),
+                  action: Type.String(),
+                  documentId: Type.Union([Type.String(), Type.Null()]),
+                  reason: Type.Union([Type.String(), Type.Null()]),
+                }),
+              ),
+              next: Type.Union([Type.String(), Type.Null()]),
+            }),
+            401: ProblemSchema,
+          },
+        },
+      },
+      async (req) => {
+        const patientId = await requirePatient(ctx, req);
+        return listActivity(ctx.db, ctx.keyring, patientId, { cursor: req.query.cursor, limit: ctx.config.limits.apiPageSize });
+      },
+    );
+  };

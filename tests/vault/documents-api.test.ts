@@ -1,0 +1,103 @@
+// The patient's documents, access settings and activity through the HTTP API, on real PostgreSQL/Redis/TLS.
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
+
+let t: TestGateway;
+let apiA: ApiClient;
+let apiB: ApiClient;
+const A = { ins: makeTestIns(7101), email: 'a7101@example.org', birthDate: '1981-01-01', provisionalCode: 'PROV-A-7101', password: 'Mot-de-passe-A-7101' };
+const B = { ins: makeTestIns(7102), email: 'b7102@example.org', birthDate: '1982-02-02', provisionalCode: 'PROV-B-7102', password: 'Mot-de-passe-B-7102' };
+
+interface Doc {
+  id: string;
+  rubric: string;
+  title: string;
+  mediaType: string;
+  size: number;
+  masked: boolean;
+  author: { kind: string; displayName: string };
+}
+
+beforeAll(async () => {
+  t = await startTestGateway();
+  await importPatientsCsv(
+    t,
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      `${A.ins},TEST-A,A,${A.birthDate},${A.email},created,${A.provisionalCode}`,
+      `${B.ins},TEST-B,B,${B.birthDate},${B.email},created,${B.provisionalCode}`,
+    ].join('\n'),
+  );
+  apiA = apiClient(t.gw.apiPort!, await loginPatient(t, A));
+  apiB = apiClient(t.gw.apiPort!, await loginPatient(t, B));
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('patient documents', () => {
+  it('files message attachments as documents, downloadable only by their patient', async () => {
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), crypto.randomBytes(40_000)]);
+    const r = await sendMail({
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: '"Dr Anne Test" <dr.anne@hopital-a.mssante.fr>',
+      to: [`${A.ins}@patient.mssante.fr`],
+      attachments: [{ filename: 'compte-rendu.pdf', content: pdf, contentType: 'application/pdf' }],
+    });
+    expect(r.ok).toBe(true);
+    const docs = await waitFor(async () => {
+      const l = await apiA.json<{ items: Doc[]; next: string | null }>('GET', '/v1/me/documents');
+      return l.body.items.length ? l.body : null;
+    }, 30_000, 'the document');
+    expect(docs.items).toHaveLength(1);
+    const d = docs.items[0]!;
+    expect(d).toMatchObject({ rubric: 'autres-documents', title: 'compte-rendu.pdf', size: pdf.length, masked: false, author: { kind: 'professional' } });
+    expect(docs.next).toBeNull();
+    const content = await apiA.call('GET', `/v1/me/documents/${d.id}/content`);
+    expect(content.status).toBe(200);
+    expect(Buffer.from(await content.arrayBuffer()).equals(pdf)).toBe(true);
+    expect((await apiB.json('GET', `/v1/me/documents/${d.id}/content`)).status).toBe(404);
+    expect((await apiB.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items).toHaveLength(0);
+    expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=autres-documents')).body.items).toHaveLength(1);
+    expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=imagerie')).body.items).toHaveLength(0);
+    expect((await apiA.json('GET', '/v1/me/documents?rubric=nope')).status).toBe(400);
+  });
+
+  it('masks and unmasks a document; another patient cannot', async () => {
+    const d = (await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items[0]!;
+    expect((await apiB.call('PATCH', `/v1/me/documents/${d.id}`, { masked: true })).status).toBe(404);
+    expect((await apiA.call('PATCH', `/v1/me/documents/${d.id}`, { masked: true })).status).toBe(204);
+    expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items[0]!.masked).toBe(true);
+    expect((await apiA.call('PATCH', `/v1/me/documents/${d.id}`, { masked: false })).status).toBe(204);
+    expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items[0]!.masked).toBe(false);
+  });
+});
+
+describe('access settings and activity', () => {
+  it('blocks and unblocks a professional by RPPS', async () => {
+    expect((await apiA.call('POST', '/v1/me/access/blocked', { rpps: '10001234567' })).status).toBe(204);
+    expect((await apiA.json<{ blocked: string[] }>('GET', '/v1/me/access')).body.blocked).toEqual(['10001234567']);
+    expect((await apiB.json<{ blocked: string[] }>('GET', '/v1/me/access')).body.blocked).toEqual([]);
+    expect((await apiA.call('POST', '/v1/me/access/blocked', { rpps: 'abc' })).status).toBe(400);
+    expect((await apiA.call('DELETE', '/v1/me/access/blocked/10001234567')).status).toBe(204);
+    expect((await apiA.call('DELETE', '/v1/me/access/blocked/10001234567')).status).toBe(404);
+  });
+
+  it('refuses an administrator doctor who never accessed the record', async () => {
+    const r = await apiA.json<{ detail: string }>('PATCH', '/v1/me/access', { administratorRpps: '19999999999' });
+    expect(r.status).toBe(409);
+    expect((await apiA.call('PATCH', '/v1/me/access', { allMasked: true, emergencyAllowed: false })).status).toBe(204);
+    expect((await apiA.json<{ allMasked: boolean; emergencyAllowed: boolean }>('GET', '/v1/me/access')).body).toMatchObject({ allMasked: true, emergencyAllowed: false });
+  });
+
+  it('shows the activity history: what professionals did, never the patient', async () => {
+    const a = await apiA.json<{ items: { action: string; actor: { kind: string } }[] }>('GET', '/v1/me/activity');
+    expect(a.status).toBe(200);
+    expect(a.body.items.map((i) => i.action)).toContain('message-received');
+    expect((await apiB.json<{ items: unknown[] }>('GET', '/v1/me/activity')).body.items).toHaveLength(0);
+  });
+});

@@ -17,3 +17,4 @@ export {
 } from './patients.js';
 export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
 export { accessSnapshot, blockProfessional, unblockProfessional, updateAccessSettings, RPPS, type AccessSettingsSnapshot } from './settings.js';
+export { endOppositionWindows, changeProfileState, type TransitionResult } from './lifecycle.js';

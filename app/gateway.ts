@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ConnectionOptions, Queue, Worker } from "bullmq";
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { sealActivity } from '../access/index.js';
+import { endOppositionWindows, sealActivity } from '../access/index.js';
 import { buildApi } from '../api/index.js';
 import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
 import type { Config } from '../config/index.js';
@@ -175,6 +175,14 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           .finally(() => (sealing = null));
       }, 1000);
       chainer.unref();
+      const lifecycle = setInterval(() => {
+        endOppositionWindows(database.db, config.limits.oppositionWindowMs).then(
+          (n) => n && logger.info({ n }, 'opposition windows ended: profiles created'),
+          (err: Error) => logger.warn({ err: err.message }, 'lifecycle job failed'),
+        );
+      }, 60_000);
+      lifecycle.unref();
+      cleanups.push(async () => clearInterval(lifecycle));
       cleanups.push(async () => {
         clearInterval(chainer);
         await sealing;

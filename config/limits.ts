@@ -125,6 +125,11 @@ export const LIMITS = {
     env: 'LIMIT_PROVISIONAL_CODE_VALIDITY_MS',
     why: 'SPEC §6.1: the provisional code is valid 6 weeks.',
   },
+  oppositionWindowMs: {
+    value: 42 * 24 * 3600_000,
+    env: 'LIMIT_OPPOSITION_WINDOW_MS',
+    why: 'SPEC §6.1: a pending profile becomes created when the 6-week opposition window ends without opposition.',
+  },
   loginCodeValidityMs: {
     value: 10 * 60_000,
     env: 'LIMIT_LOGIN_CODE_VALIDITY_MS',

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { importPatients, parsePatientCsv } from '../../access/index.js';
+import { changeProfileState, importPatients, parsePatientCsv } from '../../access/index.js';
 import { deliveryStats, importDirectory, parseDirectoryCsv } from '../../mailbox/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
@@ -93,6 +93,34 @@ export const adminRoutes =
             .send({ type: 'about:blank', title: 'Invalid CSV', status: 422, code: 'API-ADMIN-03', errors: parsed.errors });
         }
         return { imported: await importDirectory(ctx.db, parsed.rows) };
+      },
+    );
+
+    app.post(
+      '/v1/admin/patients/:ins/state',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Change a profile state (opposition, closure, reopening...) within the lifecycle rules',
+          params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
+          body: Type.Object({
+            state: Type.Union([
+              Type.Literal('created'),
+              Type.Literal('active'),
+              Type.Literal('opposed'),
+              Type.Literal('closed'),
+              Type.Literal('reopen'),
+            ]),
+          }),
+          response: { 200: Type.Object({ state: Type.String() }), 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
+        },
+      },
+      async (req) => {
+        requireAdmin(ctx, req);
+        const r = await changeProfileState(ctx.db, req.params.ins, req.body.state);
+        if (!r.ok && r.reason === 'unknown') throw new ApiProblem(404, 'API-ADMIN-04', 'Unknown profile');
+        if (!r.ok) throw new ApiProblem(409, 'API-ADMIN-05', 'Transition not allowed');
+        return { state: r.state };
       },
     );
 

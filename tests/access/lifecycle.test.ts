@@ -1,0 +1,57 @@
+// Profile lifecycle over the operator API and the periodic job, on real PostgreSQL.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endOppositionWindows } from '../../access/index.js';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { schema } from '../../db/index.js';
+import { apiClient, importPatientsCsv, sendMail, startTestGateway, type ApiClient, type TestGateway } from '../support/harness.js';
+
+let t: TestGateway;
+let admin: ApiClient;
+const pending = makeTestIns(8101);
+const active = makeTestIns(8102);
+
+beforeAll(async () => {
+  t = await startTestGateway();
+  await importPatientsCsv(
+    t,
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      `${pending},TEST-LC,P,1970-01-01,p8101@example.org,pending,`,
+      `${active},TEST-LC,A,1970-01-02,a8102@example.org,created,`,
+    ].join('\n'),
+  );
+  admin = apiClient(t.gw.apiPort!, (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim());
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const state = async (ins: string) => (await t.gw.database.db.select().from(schema.patients).where(eq(schema.patients.ins, ins)))[0]!.state;
+const send = (ins: string) => sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`] });
+
+describe('profile lifecycle', () => {
+  it('a pending profile becomes created when its 6-week window ends, and then receives mail', async () => {
+    expect((await send(pending)).response).toMatch(/^550 5\.1\.1 /);
+    expect(await endOppositionWindows(t.gw.database.db, t.gw.config.limits.oppositionWindowMs)).toBe(0);
+    await t.gw.database.db.execute(sql`UPDATE patients SET created_at = now() - interval '43 days' WHERE ins = ${pending}`);
+    expect(await endOppositionWindows(t.gw.database.db, t.gw.config.limits.oppositionWindowMs)).toBe(1);
+    expect(await state(pending)).toBe('created');
+    expect((await send(pending)).ok).toBe(true);
+  });
+
+  it('follows the transition rules through the operator API', async () => {
+    const change = (ins: string, s: string) => admin.json<{ state: string; code: string }>('POST', `/v1/admin/patients/${ins}/state`, { state: s });
+    expect((await change(active, 'opposed')).status).toBe(409); // opposition is for the pending window only
+    const closed = await change(active, 'closed');
+    expect(closed.status).toBe(200);
+    expect((await send(active)).response).toMatch(/^550 5\.2\.1 /);
+    const reopened = await change(active, 'reopen');
+    expect(reopened.body.state).toBe('created'); // never activated
+    expect((await send(active)).ok).toBe(true);
+    expect((await change(makeTestIns(8199), 'closed')).status).toBe(404);
+    expect((await apiClient(t.gw.apiPort!).json('POST', `/v1/admin/patients/${active}/state`, { state: 'closed' })).status).toBe(401);
+  });
+});

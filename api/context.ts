@@ -1,6 +1,7 @@
 /** What the HTTP layer needs from the rest of the gateway: it calls the modules, never SQL or queues itself. */
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
+import type { VirusScanner } from '../vault/scan/clamd.js';
 import type { ReportDeps } from '../mailbox/reports-out.js';
 import type { Db } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
@@ -16,6 +17,9 @@ export interface ApiContext {
   isMssanteDomain: (domain: string) => boolean;
   reportDeps: ReportDeps;
   kickOutbox: () => void;
+  /** The professional identity provider's current JWKS. */
+  proJwks: () => { keys: JsonWebKey[] };
+  scanner: VirusScanner;
   metrics?: Registry;
   ready: () => Promise<boolean>;
 }

@@ -13,6 +13,7 @@ import type { ApiContext } from './context.js';
 import { ApiProblem, problemType } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { documentRoutes } from './routes/documents.js';
+import { professionalRoutes } from './routes/professional.js';
 import { mailboxRoutes } from './routes/mailbox.js';
 import { patientSessionRoutes } from './routes/patient-session.js';
 
@@ -90,6 +91,7 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
   await app.register(patientSessionRoutes(ctx));
   await app.register(mailboxRoutes(ctx));
   await app.register(documentRoutes(ctx));
+  await app.register(professionalRoutes(ctx));
   await app.register(adminRoutes(ctx));
   return app as unknown as FastifyInstance;
 }

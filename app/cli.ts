@@ -3,6 +3,9 @@
  *   pki init [--force]          development PKI + whitelist under $PKI_DIR (default $DATA_DIR/pki)
  *   patients import FILE.csv    provision profiles (all rows or none)
  *   directory import FILE.csv   professionals' directory: address,rpps,profession_code,display_name
+ *   ps token --rpps RPPS --profession CODE [--name NAME] [--organisation ORG] [--ttl SECONDS]
+ *                               a development professional bearer token (development issuer under $PKI_DIR/oidc)
+ *   activity verify INS         recompute a patient's activity chain; exit 1 at the first broken link
  *   migrate                     apply database migrations and exit
  *   replies                     print the SMTP reply-code table (Markdown, for the README)
  * With embedded PGlite, a running gateway holds the database: commands that need it then go through the
@@ -12,8 +15,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initDevelopmentPki } from '../certs/index.js';
 import { loadConfig, type Config } from '../config/index.js';
-import { lockHolder, openDatabase, pgliteLockFile } from '../db/index.js';
-import { importPatients, parsePatientCsv } from '../access/index.js';
+import { lockHolder, openDatabase, pgliteLockFile, schema } from '../db/index.js';
+import { eq } from 'drizzle-orm';
+import { importPatients, parseIns, parsePatientCsv, sealActivity, verifyActivityChain } from '../access/index.js';
+import { ensureDevIssuer, issueDevToken } from '../access/pro-auth/index.js';
 import { REPLIES } from '../gateway/ingress/replies.js';
 import { importDirectory, parseDirectoryCsv } from '../mailbox/index.js';
 import { loadKeyring } from '../vault/index.js';
@@ -100,6 +105,53 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cmd === 'patients' && sub === 'import') return patientsImport(config, rest[0]);
   if (cmd === 'directory' && sub === 'import') return directoryImport(config, rest[0]);
+  if (cmd === 'ps' && sub === 'token') {
+    const opt = (name: string) => {
+      const i = rest.indexOf(`--${name}`);
+      return i >= 0 ? rest[i + 1] : undefined;
+    };
+    const rpps = opt('rpps');
+    const profession = opt('profession');
+    if (!rpps || !profession) throw new CliError('usage: ps token --rpps RPPS --profession CODE [--name NAME] [--organisation ORG] [--ttl SECONDS]');
+    if (!config.pro.usesDevIssuer) throw new CliError('PRO_JWKS_FILE is set: tokens come from the real identity provider, not from this CLI');
+    ensureDevIssuer(config.pro.devIssuerDir, config.pro.issuer);
+    const ttl = opt('ttl');
+    console.log(
+      issueDevToken({
+        dir: config.pro.devIssuerDir,
+        rpps,
+        profession,
+        name: opt('name'),
+        organisation: opt('organisation'),
+        ttlSeconds: ttl ? Number(ttl) : undefined,
+        audience: config.pro.audience,
+      }),
+    );
+    return;
+  }
+  if (cmd === 'activity' && sub === 'verify') {
+    const parsed = parseIns(rest[0] ?? '');
+    if (!parsed.ok) throw new CliError('usage: activity verify INS');
+    if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
+      throw new CliError('the embedded database is held by a running gateway: stop it, or run against PostgreSQL');
+    }
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    try {
+      const [p] = await database.db.select({ id: schema.patients.id }).from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
+      if (!p) throw new CliError('unknown patient');
+      await sealActivity(database.db);
+      const broken = await verifyActivityChain(database.db, p.id);
+      if (broken !== null) {
+        console.error(`activity chain BROKEN at position ${broken}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log('activity chain intact');
+    } finally {
+      await database.close();
+    }
+    return;
+  }
   if (cmd === 'migrate') {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
     await database.close();
@@ -110,11 +162,11 @@ async function main(argv: string[]): Promise<void> {
     console.log(repliesTable());
     return;
   }
-  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | migrate | replies');
+  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | ps token ... | activity verify INS | migrate | replies');
 }
 
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err: Error) => {
     console.error(`mes-gateway cli: ${err.message}`);
     process.exit(err instanceof CliError ? 2 : 1);

@@ -11,6 +11,8 @@ import type { ConnectionOptions, Queue, Worker } from "bullmq";
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { endOppositionWindows, sealActivity } from '../access/index.js';
+import { ensureDevIssuer } from '../access/pro-auth/index.js';
+import { VirusScanner } from '../vault/scan/clamd.js';
 import { buildApi } from '../api/index.js';
 import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
 import type { Config } from '../config/index.js';
@@ -233,9 +235,20 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       cleanups.push(() => s.close());
     }
 
+    const scanner = new VirusScanner(config.clamd ? { ...config.clamd, timeoutMs: 60_000, maxBytes: config.limits.maxMessageBytes } : null);
     let api: FastifyInstance | null = null;
     if (config.roles.has('api')) {
       const adminToken = await ensureAdminToken(config.adminTokenFile);
+      if (config.pro.usesDevIssuer) ensureDevIssuer(config.pro.devIssuerDir, config.pro.issuer);
+      let proJwks = JSON.parse(await fs.readFile(config.pro.jwksFile, 'utf8')) as { keys: JsonWebKey[] };
+      const jwksReload = setInterval(() => {
+        fs.readFile(config.pro.jwksFile, 'utf8').then(
+          (t) => (proJwks = JSON.parse(t) as { keys: JsonWebKey[] }),
+          (err: Error) => logger.error({ err: err.message }, 'JWKS reload failed; keeping the last good copy'),
+        );
+      }, 600_000);
+      jwksReload.unref();
+      cleanups.push(async () => clearInterval(jwksReload));
       api = await buildApi(
         {
           config,
@@ -248,6 +261,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           isMssanteDomain,
           reportDeps,
           kickOutbox: () => relay?.kick(),
+          proJwks: () => proJwks,
+          scanner,
           ready: async () => {
             await database.db.execute('select 1' as never);
             return true;

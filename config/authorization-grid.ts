@@ -80,6 +80,11 @@ export const TYPE_CODES: Readonly<Record<string, TypeCodeDef>> = {
     label: "Lettre de liaison à la sortie d'une structure sociale ou médico-sociale",
   },
   '85208-7': { category: 'compte-rendu', label: 'CR de télémédecine' },
+  '51969-4': { category: 'compte-rendu', label: 'CR de génétique moléculaire' },
+  '59283-2': { category: 'compte-rendu', label: "CR d'examen de l'enfant" },
+  '75482-0': { category: 'compte-rendu', label: "CR d'acte thérapeutique à visée préventive" },
+  '96349-6': { category: 'compte-rendu', label: "Lettre d'adressage" },
+  BIL_AUTO: { category: 'compte-rendu', label: "CR de bilan d'évaluation de la perte d'autonomie" },
   // synthèse
   '60591-5': { category: 'synthese', label: 'Synthèse médicale' },
   '34133-9': { category: 'synthese', label: "Synthèse d'épisode de soins" },
@@ -97,6 +102,7 @@ export const TYPE_CODES: Readonly<Record<string, TypeCodeDef>> = {
   'PRESC-BIO': { category: 'prescription', label: "Prescription d'actes de biologie médicale" },
   'PRESC-KINE': { category: 'prescription', label: "Prescription d'actes de kinésithérapie" },
   'PRESC-INF': { category: 'prescription', label: "Prescription d'actes infirmiers" },
+  'PRESC-AAT': { category: 'prescription', label: 'Prescription arrêt de travail' },
   // dispensation
   '60593-1': { category: 'dispensation', label: 'Dispensation médicamenteuse' },
   DISP_AUT: { category: 'dispensation', label: 'Dispensation (autre)' },
@@ -122,19 +128,25 @@ export const TYPE_CODES: Readonly<Record<string, TypeCodeDef>> = {
   DOCPAT05: { category: 'document-patient', label: 'CR de biologie déposé par le patient' },
   DOCPAT06: { category: 'document-patient', label: 'CR de prévention déposé par le patient' },
   DOCPAT07: { category: 'document-patient', label: 'Certificat déposé par le patient' },
+  DOCPAT08: { category: 'document-patient', label: 'Profil médical Mon espace santé' },
+  DOCPAT09: { category: 'document-patient', label: 'Document administratif déposé par le patient' },
   EXPPAT_1: { category: 'document-patient', label: 'Volontés et droits du patient' },
+  EXPPAT_2: { category: 'document-patient', label: 'Autre document du patient' },
   EXPPAT_3: { category: 'document-patient', label: 'Directives anticipées' },
   // documents de gestion
   'ATTEST-RESID': { category: 'gestion', label: 'Attestation de résidence' },
   'ATTEST-DROITS-AM': { category: 'gestion', label: "Attestation de droits à l'assurance maladie" },
+  'ATTEST-HEBGT': { category: 'gestion', label: "Attestation d'hébergement" },
+  'ATTEST-ASS-COMPL': { category: 'gestion', label: 'Attestation assurance complémentaire' },
   'PIECE-IDENTITE': { category: 'gestion', label: "Copie pièce d'identité" },
   '51851-4': { category: 'gestion', label: 'Document administratif' },
 };
 
 // --- Rubrics ---------------------------------------------------------------------------------------------
 // The categories a document filed under each MES rubric may belong to (DOMAIN.md §5 mapping; no official
-// table exists). The first one is the rubric's usual category (`categoryOfRubric`); `gridAllows` requires
-// all of them when the type code is unknown.
+// table exists) and with config/rubric-mapping.ts, which files documents by type code, else by class code, else
+// under "Autres documents". The first one is the rubric's usual category (`categoryOfRubric`); `gridAllows`
+// requires all of them when the type code is unknown.
 
 /** The 10 rubric ids (SPEC §5); the test checks they are exactly the keys of vault/rubrics.ts. */
 export const RUBRIC_IDS = [
@@ -161,15 +173,17 @@ export const RUBRIC_CATEGORIES: Readonly<Record<GridRubric, readonly DocumentCat
   // Biology reports are comptes rendus (11502-2).
   'resultats-de-biologie': ['compte-rendu'],
   'comptes-rendus': ['compte-rendu'],
-  // Bilans de prévention (synthèses) and CR of screening acts (75492-9).
-  'prevention-et-depistage': ['synthese', 'compte-rendu'],
+  // CR of preventive and screening acts, bilans de prévention (synthèses), vaccinations (traitement
+  // administré) and plans personnalisés de prévention, as config/rubric-mapping.ts files them.
+  'prevention-et-depistage': ['compte-rendu', 'synthese', 'traitement-administre', 'plan-de-soins'],
   'certificats-medicaux': ['certificat-declaration'],
   // Patient uploads, but also every attachment that could not be classified (SPEC §5): its category is
   // genuinely unknown, so it could be any of the 11.
   'autres-documents': ['document-patient', ...DOCUMENT_CATEGORIES.filter((c) => c !== 'document-patient')],
-  'pieces-administratives': ['gestion'],
-  // The medical profile the patient fills in MES (DOCPAT08) is a synthesis written by the patient.
-  'synthese-profil-medical': ['synthese', 'document-patient'],
+  // Documents de gestion, and données de remboursement (class 60, config/rubric-mapping.ts).
+  'pieces-administratives': ['gestion', 'remboursement'],
+  // The medical profile the patient fills in MES (DOCPAT08): a synthesis written by the patient.
+  'synthese-profil-medical': ['document-patient', 'synthese'],
 };
 
 // --- Professions -----------------------------------------------------------------------------------------

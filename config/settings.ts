@@ -39,6 +39,10 @@ export const SETTINGS = {
   whitelistFile: { env: 'WHITELIST_FILE', default: '', doc: 'ANS ListeBlancheMSSante XML (default $PKI_DIR/whitelist.xml).' },
   masterKeyFile: { env: 'MASTER_KEY_FILE', default: '', doc: 'File holding the key-encryption key (32 bytes, base64); default $DATA_DIR/keys/master.key, generated when absent. Keep it outside the database and its backups.' },
   adminTokenFile: { env: 'ADMIN_TOKEN_FILE', default: '', doc: 'File holding the operator API token (default $DATA_DIR/admin.token, generated when absent).' },
+  proIssuer: { env: 'PRO_ISSUER', default: 'https://pro-auth.dev.mes-gateway.local', doc: "Issuer (iss) of professionals' bearer tokens (the professional identity provider)." },
+  proAudience: { env: 'PRO_AUDIENCE', default: 'mes-gateway', doc: "Audience (aud) those tokens must carry." },
+  proJwksFile: { env: 'PRO_JWKS_FILE', default: '', doc: 'JWKS of the issuer (default: the development issuer under $PKI_DIR/oidc, created when absent).' },
+  clamdAddress: { env: 'CLAMD_ADDRESS', default: '', doc: 'ClamAV daemon host:port; when set, every attachment and upload is scanned and nothing unscanned is filed (fail closed).' },
   logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'pino log level. Health data is never logged at info.' },
   roles: { env: 'ROLES', default: 'smtp,api,worker', doc: 'Which parts this process runs (comma-separated subset of smtp,api,worker).' },
   cookieSecure: { env: 'COOKIE_SECURE', default: 'auto', doc: 'Secure flag of the session cookie: true, false, or auto (true unless the API listens on loopback).' },
@@ -65,6 +69,8 @@ export interface Config {
   masterKeyFile: string;
   adminTokenFile: string;
   logLevel: string;
+  pro: { issuer: string; audience: string; jwksFile: string; devIssuerDir: string; usesDevIssuer: boolean };
+  clamd: { host: string; port: number } | null;
   roles: Set<Role>;
   cookieSecure: boolean;
   limits: Limits;
@@ -81,6 +87,13 @@ function port(env: NodeJS.ProcessEnv, key: 'smtpPort' | 'apiPort'): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${SETTINGS[key].env} must be a TCP port, got "${raw}"`);
   return n;
+}
+
+function parseHostPort(raw: string): { host: string; port: number } | null {
+  if (!raw) return null;
+  const m = /^(.+):(\d+)$/.exec(raw);
+  if (!m) throw new Error(`CLAMD_ADDRESS must be host:port, got "${raw}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 function positive(env: NodeJS.ProcessEnv, key: 'notifyWindowSeconds' | 'relayMaxConnections'): number {
@@ -127,6 +140,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKeyFile: path.resolve(read(env, 'masterKeyFile') || path.join(dataDir, 'keys', 'master.key')),
     adminTokenFile: path.resolve(read(env, 'adminTokenFile') || path.join(dataDir, 'admin.token')),
     logLevel: read(env, 'logLevel'),
+    pro: {
+      issuer: read(env, 'proIssuer'),
+      audience: read(env, 'proAudience'),
+      jwksFile: path.resolve(read(env, 'proJwksFile') || path.join(pkiDir, 'oidc', 'jwks.json')),
+      devIssuerDir: path.join(pkiDir, 'oidc'),
+      usesDevIssuer: !read(env, 'proJwksFile'),
+    },
+    clamd: parseHostPort(read(env, 'clamdAddress')),
     roles,
     cookieSecure: cookieRaw === 'auto' ? !loopback : cookieRaw === 'true',
     limits: resolveLimits(env),

@@ -1,0 +1,23 @@
+/**
+ * Professional authentication (SPEC §6.3): verification of OpenID Connect bearer tokens carrying the RPPS
+ * identifier and the TRE_G15 profession code, and a development issuer that mints such tokens.
+ */
+export {
+  verifyProToken,
+  loadJwks,
+  RPPS_PATTERN,
+  PROFESSION_PATTERN,
+  type ProIdentity,
+  type ProTokenFailure,
+  type ProTokenResult,
+  type VerifyProTokenOptions,
+} from './verify.js';
+export {
+  ensureDevIssuer,
+  issueDevToken,
+  DEV_ISSUER_URL,
+  DEFAULT_AUDIENCE,
+  DEFAULT_TTL_SECONDS,
+  type DevIssuer,
+  type DevTokenRequest,
+} from './dev-issuer.js';

@@ -1,0 +1,147 @@
+/**
+ * The professional API (bearer tokens from the professional identity provider, SPEC §6.3): a patient's
+ * documents by INS, within the access rules (access/professional-access.ts). Every refusal is the same 403
+ * problem+json, whether the patient or the document exists or not. Emergency access: headers
+ * `X-Emergency-Ground: samu-regulator | life-at-risk` and `X-Emergency-Justification` (URL-encoded text).
+ */
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { addDocumentForPro, listDocumentsForPro, ProAccessRefused, readDocumentForPro, type Emergency, type ProIdentity } from '../../access/professional-access.js';
+import { verifyProToken } from '../../access/pro-auth/index.js';
+import { rubricFor } from '../../config/rubric-mapping.js';
+import { isRubric } from '../../vault/documents.js';
+import { sniffMediaType } from '../../vault/sniff.js';
+import type { ApiContext } from '../context.js';
+import { ApiProblem, ProblemSchema } from '../problem.js';
+import { contentDisposition } from './content-disposition.js';
+import { DocumentSchema } from './documents.js';
+
+const refused = () => new ApiProblem(403, 'API-PRO-03', 'Forbidden', 'Accès refusé.');
+
+function requirePro(ctx: ApiContext, req: FastifyRequest): ProIdentity {
+  const auth = req.headers.authorization ?? '';
+  const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
+  if (!token) throw new ApiProblem(401, 'API-PRO-01', 'Bearer token required');
+  const v = verifyProToken(token, { jwks: ctx.proJwks(), issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience });
+  if (!v.ok) throw new ApiProblem(401, 'API-PRO-02', 'Invalid token', v.reason);
+  return { rpps: v.pro.rpps, profession: v.pro.profession, name: v.pro.name, organisation: v.pro.organisation };
+}
+
+function emergencyOf(req: FastifyRequest): Emergency | null {
+  const ground = req.headers['x-emergency-ground'];
+  if (typeof ground !== 'string' || !ground) return null;
+  const raw = req.headers['x-emergency-justification'];
+  let justification = '';
+  try {
+    justification = typeof raw === 'string' ? decodeURIComponent(raw) : '';
+  } catch {
+    justification = '';
+  }
+  return { justification, samuRegulator: ground === 'samu-regulator', lifeAtRisk: ground === 'life-at-risk' };
+}
+
+const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ProAccessRefused) throw refused();
+    throw err;
+  }
+};
+
+export const professionalRoutes =
+  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    await app.register(multipart, { limits: { fileSize: ctx.config.limits.maxMessageBytes, files: 1, fields: 10, parts: 12 } });
+    const problems = { 401: ProblemSchema, 403: ProblemSchema };
+
+    app.get(
+      '/v1/patients/:ins/documents',
+      {
+        schema: {
+          tags: ['professional'],
+          summary: "A patient's documents the professional may see",
+          params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
+          response: { 200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Null() }), ...problems },
+        },
+      },
+      async (req) => {
+        const pro = requirePro(ctx, req);
+        const items = await guard(() => listDocumentsForPro(ctx, pro, req.params.ins, emergencyOf(req), ctx.config.limits.apiPageSize * 4));
+        return { items, next: null };
+      },
+    );
+
+    app.get(
+      '/v1/patients/:ins/documents/:id/content',
+      {
+        schema: {
+          tags: ['professional'],
+          summary: 'Download a document (recorded in the patient history)',
+          params: Type.Object({ ins: Type.String({ maxLength: 15 }), id: Type.String({ maxLength: 64 }) }),
+          response: problems,
+        },
+      },
+      async (req, reply) => {
+        const pro = requirePro(ctx, req);
+        const d = await guard(() => readDocumentForPro(ctx, pro, req.params.ins, req.params.id, emergencyOf(req)));
+        reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-content-type-options', 'nosniff')
+          .header('content-disposition', contentDisposition(d.meta.filename))
+          .header('content-length', String(d.size))
+          .header('cache-control', 'no-store');
+        return reply.send(d.stream as never);
+      },
+    );
+
+    app.post(
+      '/v1/patients/:ins/documents',
+      {
+        schema: {
+          tags: ['professional'],
+          summary: 'Add a document to the patient record (multipart: file, title, and typeCode or rubric)',
+          consumes: ['multipart/form-data'],
+          params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
+          response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema, ...problems },
+        },
+      },
+      async (req, reply) => {
+        const pro = requirePro(ctx, req);
+        let file: { filename: string; mimetype: string; content: Buffer } | null = null;
+        const fields: Record<string, string> = {};
+        for await (const part of req.parts()) {
+          if (part.type === 'file') {
+            const content = await part.toBuffer();
+            if (part.file.truncated) throw new ApiProblem(413, 'API-PRO-05', 'Document too large');
+            file = { filename: part.filename, mimetype: part.mimetype, content };
+          } else if (typeof part.value === 'string') {
+            fields[part.fieldname] = part.value.slice(0, 500);
+          }
+        }
+        if (!file || file.content.length === 0) throw new ApiProblem(400, 'API-PRO-04', 'A file part is required');
+        const typeCode = fields.typeCode?.trim() || null;
+        const rubric = fields.rubric?.trim() ? fields.rubric.trim() : rubricFor({ typeCode });
+        if (!isRubric(rubric)) throw new ApiProblem(400, 'API-PRO-06', 'Unknown rubric');
+        const sniffed = await sniffMediaType(file.content.subarray(0, 8192), file.mimetype, file.filename);
+        if (sniffed.verdict === 'refused') throw new ApiProblem(415, 'API-PRO-07', 'Refused document type', sniffed.reason);
+        const scan = await ctx.scanner.scan(file.content);
+        if (scan.verdict === 'infected') throw new ApiProblem(415, 'API-PRO-08', 'Infected document', 'Le document contient un virus et a été refusé.');
+        if (scan.verdict === 'error') throw new ApiProblem(503, 'API-PRO-09', 'Scanner unavailable', "L'analyse antivirus est indisponible ; réessayez plus tard.");
+        const id = await guard(() =>
+          addDocumentForPro(ctx, pro, req.params.ins, {
+            content: file.content,
+            filename: file.filename,
+            title: fields.title?.trim() || file.filename,
+            mediaType: sniffed.mediaType,
+            declaredType: file.mimetype,
+            rubric,
+            typeCode,
+          }),
+        );
+        return reply.code(201).send({ id, rubric, mediaType: sniffed.mediaType });
+      },
+    );
+  };

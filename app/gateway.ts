@@ -22,7 +22,7 @@ import { createNotifier, type Notifier } from '../gateway/notify/index.js';
 import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { parseRetrySchedule, parseRoutes } from '../config/relay.js';
-import { queueDsnForFailedDelivery, type ReportDeps } from '../mailbox/reports-out.js';
+import { queueDsnForFailedDelivery, queueXdmRefusalNotice, type ReportDeps } from '../mailbox/reports-out.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 import { createOutboundQueue, startOutboundWorker } from './outbound-worker.js';
 import { OutboxRelay, type DeliveryJob } from './outbox-relay.js';
@@ -133,6 +133,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     cleanups.push(async () => notifier.close());
     const reportDeps: ReportDeps = { db: database.db, blobs, keyring, patientDomain: config.patientDomain, reportingMta: config.smtp.hostname, isMssanteDomain };
 
+    const scanner = new VirusScanner(config.clamd ? { ...config.clamd, timeoutMs: 60_000, maxBytes: config.limits.maxMessageBytes } : null);
     let relay: OutboxRelay | null = null;
     let worker: Worker | null = null;
     if (config.roles.has('worker')) {
@@ -189,7 +190,15 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         clearInterval(chainer);
         await sealing;
       });
-      worker = startInboundWorker({ db: database.db, blobs, keyring, limits: config.limits, isMssanteDomain, onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
+      worker = startInboundWorker({
+        db: database.db,
+        blobs,
+        keyring,
+        limits: config.limits,
+        isMssanteDomain,
+        scanner,
+        onXdmRefused: (id, err) => queueXdmRefusalNotice(reportDeps, id, err).then(() => relay?.kick()),
+        onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
       const w = worker;
       cleanups.push(() => w.close());
       const r = relay;
@@ -235,7 +244,6 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       cleanups.push(() => s.close());
     }
 
-    const scanner = new VirusScanner(config.clamd ? { ...config.clamd, timeoutMs: 60_000, maxBytes: config.limits.maxMessageBytes } : null);
     let api: FastifyInstance | null = null;
     if (config.roles.has('api')) {
       const adminToken = await ensureAdminToken(config.adminTokenFile);

@@ -19,8 +19,12 @@ import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
-import { documentContext } from '../vault/documents.js';
-import { DEFAULT_RUBRIC } from '../vault/rubrics.js';
+import { documentContext, type DocumentMeta } from '../vault/documents.js';
+import { DEFAULT_RUBRIC, type RubricId } from '../vault/rubrics.js';
+import { storeBuffer, takeAttachment, type IntakeResult } from '../vault/intake.js';
+import type { VirusScanner } from '../vault/scan/clamd.js';
+import { classifyXdm, type XdmError } from '../vault/xdm/index.js';
+import { sniffMediaType } from '../vault/sniff.js';
 
 export class PermanentDeliveryError extends Error {
   constructor(message: string) {
@@ -36,6 +40,9 @@ export interface DeliverDeps {
   limits: Limits;
   /** Whether a mail domain is an authorised MSSanté domain (the whitelist). */
   isMssanteDomain: (domain: string) => boolean;
+  scanner: VirusScanner;
+  /** Tells the sender that an XDM archive was not filed (patient mismatch, bomb...). */
+  onXdmRefused?: (deliveryId: string, error: XdmError) => Promise<void>;
 }
 
 /** Report parts kept in memory (small, capped) instead of being filed as documents. */
@@ -75,7 +82,9 @@ export interface AttachmentMeta {
 interface ParsedAttachment {
   stored: StoredBlob;
   filename: string;
+  /** Declared by the sender (not trusted). */
   mediaType: string;
+  intake: IntakeResult;
 }
 
 export type DeliverOutcome = 'delivered' | 'already-delivered' | 'skipped' | 'exchange-ended' | 'report';
@@ -98,7 +107,7 @@ function safeFilename(name: string | undefined, index: number): string {
 /** Parses a raw message stream, streaming each attachment into the vault as it goes. */
 export async function parseAndStore(
   raw: Readable,
-  deps: Pick<DeliverDeps, 'blobs' | 'limits'>,
+  deps: Pick<DeliverDeps, 'blobs' | 'limits' | 'scanner'>,
 ): Promise<{ content: MessageContent; attachments: ParsedAttachment[]; reports: ReportParts }> {
   const parser = new MailParser({
     skipHtmlToText: false,
@@ -156,15 +165,12 @@ export async function parseAndStore(
       att.content.on('end', () => att.release());
       return;
     }
+    const filename = safeFilename(att.filename, index);
+    const declared = (att.contentType || 'application/octet-stream').toLowerCase();
     pending.push(
-      deps.blobs
-        .write(att.content as AsyncIterable<Buffer>, 'attachment')
-        .then((stored) => {
-          attachments[index] = {
-            stored,
-            filename: safeFilename(att.filename, index),
-            mediaType: (att.contentType || 'application/octet-stream').toLowerCase(),
-          };
+      takeAttachment(att.content, { declaredType: declared, filename, maxZipBytes: deps.limits.maxMessageBytes }, deps)
+        .then((intake) => {
+          attachments[index] = { stored: intake.stored, filename, mediaType: declared, intake };
         })
         .catch((err: Error) => {
           failure ??= err;
@@ -230,9 +236,11 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
       rawBlobId: schema.inboundMessages.rawBlobId,
       receivedAt: schema.inboundMessages.receivedAt,
       mailFrom: schema.inboundMessages.mailFrom,
+      ins: schema.patients.ins,
     })
     .from(schema.deliveries)
     .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
+    .innerJoin(schema.patients, eq(schema.patients.id, schema.deliveries.patientId))
     .where(eq(schema.deliveries.id, deliveryId));
   if (!row) return 'skipped'; // a job whose delivery does not exist (another deployment's Redis prefix?)
   if (row.status !== 'queued') return row.status === 'failed' ? 'skipped' : 'already-delivered';
@@ -242,6 +250,9 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
   if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) {
     return applyReport(deps, deliveryId, row.patientId, reports);
   }
+
+  const { files, removed, xdmRefused } = await vetAttachments(deps, attachments, row.ins);
+  if (removed.length) content.text += removalNotice(removed);
 
   const contactAddress = contactAddressFor({ from: content.fromAddress || null, replyTo: content.replyTo }, deps.isMssanteDomain);
   const actor = contactAddress ?? content.fromAddress ?? row.mailFrom;
@@ -293,20 +304,28 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
     sql`mm AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
                                               contact_id, message_id_header, thread_key, no_reply, mdn_to)
               VALUES (${mailboxMessageId}, ${row.patientId}, ${deliveryId}, ${row.messageId}, 'inbox',
-                      ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${attachments.length}, ${row.receivedAt.toISOString()},
+                      ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
                       ${contactAddress ? sql`(SELECT id FROM c)` : sql`NULL`}, ${messageIdHeader}, ${threadKey}, ${noReply}, ${mdnTo})
               ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
   );
-  for (const [position, a] of attachments.entries()) {
+  for (const [position, f] of files.entries()) {
     const documentId = crypto.randomUUID();
-    const meta: AttachmentMeta = { filename: a.filename, declaredType: a.mediaType };
+    const meta: DocumentMeta = {
+      filename: f.filename,
+      title: f.title,
+      declaredType: f.declaredType,
+      typeCode: f.typeCode,
+      classCode: f.classCode,
+      authorName: content.fromName || null,
+      cda: f.cda,
+    };
     const n = (name: string) => sql.raw(`${name}${position}`);
-    if (a.stored.inline) parts.push(...inlineBlobCtes(a.stored.inline, `a${position}`, 'mm'));
+    if (f.stored.inline) parts.push(...inlineBlobCtes(f.stored.inline, `a${position}`, 'mm'));
     parts.push(
       sql`${n('d')} AS (INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
-               SELECT ${documentId}::uuid, ${row.patientId}::uuid, mm.id, ${position}::int, ${a.stored.blobId}::uuid, ${DEFAULT_RUBRIC}::text,
-                      ${sealValue(deps.keyring, meta, documentContext(documentId))}::bytea, ${a.mediaType}::text, ${a.stored.size}::bigint,
-                      ${a.stored.sha256}::text, 'professional', 'message' FROM mm)`,
+               SELECT ${documentId}::uuid, ${row.patientId}::uuid, mm.id, ${position}::int, ${f.stored.blobId}::uuid, ${f.rubric}::text,
+                      ${sealValue(deps.keyring, meta, documentContext(documentId))}::bytea, ${f.mediaType}::text, ${f.stored.size}::bigint,
+                      ${f.stored.sha256}::text, 'professional', 'message' FROM mm)`,
     );
   }
   parts.push(
@@ -314,14 +333,112 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
                ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now()))`,
     sql`ae AS (${activityInsert(
       deps.keyring,
-      { patientId: row.patientId, kind: noReply ? 'reply-forbidden-by-sender' : 'message-received', actor, detail: { attachments: attachments.length } },
+      { patientId: row.patientId, kind: noReply ? 'reply-forbidden-by-sender' : 'message-received', actor, detail: { attachments: files.length } },
       new Date(),
       sql`EXISTS (SELECT 1 FROM mm)`,
     )})`,
     sql`u AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${deliveryId})`,
   );
   const result = rowsOf<{ inserted: number }>(await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`));
-  return Number(result[0]?.inserted ?? 0) === 1 ? 'delivered' : 'already-delivered';
+  const delivered = Number(result[0]?.inserted ?? 0) === 1;
+  if (delivered && xdmRefused) await deps.onXdmRefused?.(deliveryId, xdmRefused);
+  return delivered ? 'delivered' : 'already-delivered';
+}
+
+interface FileToFile {
+  stored: StoredBlob;
+  filename: string;
+  title: string;
+  mediaType: string;
+  declaredType: string;
+  rubric: RubricId;
+  typeCode: string | null;
+  classCode: string | null;
+  cda: Record<string, unknown> | null;
+}
+
+interface Removed {
+  filename: string;
+  reason: 'virus' | 'refused' | 'xdm';
+}
+
+/** A temporary failure (the scanner is down): the delivery is retried, nothing is filed unscanned. */
+export class ScannerUnavailableError extends Error {}
+
+/**
+ * What of the attachments is filed: infected ones are quarantined (kept only inside the encrypted raw message),
+ * refused types (executables, unknown binaries) are not filed, IHE XDM archives are opened and their documents
+ * filed under the rubric their metadata gives, unless the archive names another patient (then nothing of it is
+ * filed and the sender is told). With scanning on and the scanner failing, the whole delivery waits.
+ */
+async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[], ins: string) {
+  const files: FileToFile[] = [];
+  const removed: Removed[] = [];
+  let xdmRefused: XdmError | null = null;
+  for (const a of attachments) {
+    const { scan, sniff, zip } = a.intake;
+    if (scan.verdict === 'error') throw new ScannerUnavailableError(`virus scanner unavailable: ${scan.reason}`);
+    if (scan.verdict === 'infected') {
+      removed.push({ filename: a.filename, reason: 'virus' });
+      continue;
+    }
+    if (sniff.verdict === 'refused') {
+      removed.push({ filename: a.filename, reason: 'refused' });
+      continue;
+    }
+    if (zip) {
+      const r = await classifyXdm(zip, ins);
+      if (r.ok) {
+        for (const d of r.documents) {
+          const inner = await sniffMediaType(d.content.subarray(0, 16 * 1024), d.mimeType, d.path);
+          if (inner.verdict === 'refused') {
+            removed.push({ filename: d.path.split('/').pop() ?? d.path, reason: 'refused' });
+            continue;
+          }
+          files.push({
+            stored: await storeBuffer(deps.blobs, d.content),
+            filename: d.path.split('/').pop() ?? d.path,
+            title: d.title,
+            mediaType: inner.mediaType,
+            declaredType: d.mimeType ?? 'application/octet-stream',
+            rubric: d.rubric,
+            typeCode: d.typeCode?.code ?? null,
+            classCode: d.classCode?.code ?? null,
+            cda: d.cda ? { ...d.cda } : null,
+          });
+        }
+        continue;
+      }
+      if (r.error.code !== 'no-metadata' && r.error.code !== 'not-zip') {
+        xdmRefused = r.error;
+        removed.push({ filename: a.filename, reason: 'xdm' });
+        continue;
+      }
+      // a plain ZIP, not an XDM archive: filed as it is
+    }
+    files.push({
+      stored: a.stored,
+      filename: a.filename,
+      title: a.filename,
+      mediaType: sniff.mediaType,
+      declaredType: a.mediaType,
+      rubric: DEFAULT_RUBRIC,
+      typeCode: null,
+      classCode: null,
+      cda: null,
+    });
+  }
+  return { files, removed, xdmRefused };
+}
+
+const REMOVAL_TEXT: Record<Removed['reason'], string> = {
+  virus: 'elle contenait un virus et a été mise en quarantaine',
+  refused: "ce type de fichier n'est pas accepté",
+  xdm: "les documents qu'elle contient ne concernent pas votre profil ; l'expéditeur en est informé",
+};
+
+function removalNotice(removed: Removed[]): string {
+  return `\n\n— Mon espace santé —\n${removed.map((r) => `La pièce jointe « ${r.filename} » a été retirée : ${REMOVAL_TEXT[r.reason]}.`).join('\n')}\n`;
 }
 
 /**

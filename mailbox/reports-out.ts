@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
@@ -97,5 +98,36 @@ export async function queueDsnForFailedDelivery(deps: ReportDeps, deliveryId: st
     humanText: "Le message n'a pas pu être déposé dans la messagerie du patient : son contenu n'a pas pu être traité.",
   });
   await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw: Buffer.from(raw), messageIdHeader: messageId });
+  return true;
+}
+
+/**
+ * Tells the sender that the IHE XDM archive of a delivered message was not filed (another patient, unsafe
+ * archive...), as the CI-SIS integration error does: a plain message from the null sender, with the fixed
+ * French/English reason (never a value taken from the archive) and a reference to the original.
+ */
+export async function queueXdmRefusalNotice(deps: ReportDeps, deliveryId: string, error: { senderNotice: string; code: string }): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ inbound: schema.inboundMessages, patientId: schema.deliveries.patientId })
+    .from(schema.deliveries)
+    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
+    .where(eq(schema.deliveries.id, deliveryId));
+  if (!row || row.inbound.mailFrom === '') return false;
+  const headers = await readHeaderBlock(deps.blobs, row.inbound.rawBlobId);
+  const originalId = /^message-id:\s*(<[^>]+>)/im.exec(headers)?.[1];
+  const messageId = `<${crypto.randomUUID()}@${deps.patientDomain}>`;
+  const raw = await new MailComposer({
+    from: `MAILER-DAEMON@${deps.patientDomain}`,
+    to: row.inbound.mailFrom,
+    subject: `[KO Intégration système !][${error.code}] Documents non intégrés / Documents not filed`,
+    text: `${error.senderNotice}\n\nQueue id: ${row.inbound.queueId}\n`,
+    messageId,
+    inReplyTo: originalId,
+    references: originalId ? [originalId] : undefined,
+    headers: { 'Auto-Submitted': 'auto-replied' },
+  })
+    .compile()
+    .build();
+  await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw, messageIdHeader: messageId });
   return true;
 }

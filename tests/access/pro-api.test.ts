@@ -141,7 +141,8 @@ describe('professional API', () => {
       const found = [];
       for (const f of (await fs.readdir(dir)).filter((x) => x.endsWith('.eml'))) {
         const m = await simpleParser(await fs.readFile(path.join(dir, f)));
-        if (m.subject === 'Nouveau message dans Mon espace santé' && m.text?.includes('')) found.push(m);
+        const to = m.to && !Array.isArray(m.to) ? m.to.value[0]?.address : undefined;
+        if (m.subject === 'Nouveau message dans Mon espace santé' && to === P.email) found.push(m);
       }
       return found.length ? found : null;
     }, 10_000, 'the grouped notification');

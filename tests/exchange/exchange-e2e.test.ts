@@ -325,12 +325,12 @@ describe('notifications', () => {
 describe('patient attachments, folders and history', () => {
   it('attaches documents from the vault to a reply, at most 5 MB in total', async () => {
     const small = Buffer.concat([Buffer.from('%PDF-1.7 '), crypto.randomBytes(50_000)]);
-    const big = crypto.randomBytes(5_200_000);
-    expect((await pro({ subject: 'Pièces', attachments: [{ filename: 'petit.pdf', content: small }, { filename: 'gros.bin', content: big }] })).ok).toBe(true);
+    const big = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(5_200_000)]);
+    expect((await pro({ subject: 'Pièces', attachments: [{ filename: 'petit.pdf', content: small }, { filename: 'gros.pdf', content: big }] })).ok).toBe(true);
     await waitQueueEmpty();
     const m = (await inbox()).find((i) => i.subject === 'Pièces') as Item & { attachments: { id: string; filename: string }[] };
     const petit = m.attachments.find((a) => a.filename === 'petit.pdf')!;
-    const gros = m.attachments.find((a) => a.filename === 'gros.bin')!;
+    const gros = m.attachments.find((a) => a.filename === 'gros.pdf')!;
     const tooBig = await api.json<{ detail: string }>('POST', `/v1/me/messages/${m.id}/reply`, { text: 'avec', documentIds: [petit.id, gros.id] });
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.detail).toBe('La taille du ou des documents dépasse la limite autorisée.');

@@ -60,7 +60,7 @@ async function scenario(embedded: boolean): Promise<void> {
           to: [`${patients[i % 3]}@patient.mssante.fr`],
           subject,
           text: `message ${i}`,
-          attachments: [{ filename: `doc-${i}.pdf`, content: crypto.randomBytes(20_000), contentType: 'application/pdf' }],
+          attachments: [{ filename: `doc-${i}.pdf`, content: Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(20_000)]), contentType: 'application/pdf' }],
         });
         if (r.ok) accepted.add(subject);
         if (accepted.size >= killAfter && !killed) {

@@ -249,7 +249,7 @@ describe('embedded PGlite smoke', () => {
     try {
       const ins = makeTestIns(4242);
       await importPatientsCsv(e, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-PGLITE,Iris,1991-02-03,iris@example.org,created,PROV-IRIS-01\n`);
-      const pdf = crypto.randomBytes(300_000);
+      const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(300_000)]);
       const base = { port: e.gw.smtpPort!, pki: e.pki, cert: 'hopital-a.mssante.fr' as const, from: 'dr.x@hopital-a.mssante.fr' };
       const r = await sendMail({ ...base, to: [to(ins)], attachments: [{ filename: 'ordonnance.pdf', content: pdf }] });
       expect(r.response).toMatch(/^250 2\.0\.0 /);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { schema } from '../../db/index.js';
 import { deliverInbound } from '../../mailbox/index.js';
+import { VirusScanner } from '../../vault/scan/clamd.js';
 import { importPatientsCsv, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
@@ -34,7 +35,7 @@ describe('inbound delivery idempotency', () => {
       const rows = await db.select().from(schema.deliveries).where(eq(schema.deliveries.status, 'delivered'));
       return rows.length ? rows : null;
     }, 30_000, 'the delivery');
-    const deps = { db, blobs: t.gw.blobs, keyring: t.gw.keyring, limits: t.gw.config.limits, isMssanteDomain: () => true };
+    const deps = { db, blobs: t.gw.blobs, keyring: t.gw.keyring, limits: t.gw.config.limits, isMssanteDomain: () => true, scanner: new VirusScanner(null) };
     expect(await deliverInbound(deps, delivery!.id)).toBe('already-delivered');
     // Even if its status were lost (reset to queued), the unique delivery id keeps one copy.
     await db.update(schema.deliveries).set({ status: 'queued' }).where(eq(schema.deliveries.id, delivery!.id));

@@ -6,6 +6,7 @@ import { resolveLimits } from '../../config/index.js';
 import { openDatabase, type Database } from '../../db/index.js';
 import { parseAndStore, PermanentDeliveryError } from '../../mailbox/index.js';
 import { BlobStore, parseKeyFile } from '../../vault/index.js';
+import { VirusScanner } from '../../vault/scan/clamd.js';
 import { createTestDatabase } from '../support/harness.js';
 
 let database: Database;
@@ -14,7 +15,7 @@ let deps: Parameters<typeof parseAndStore>[1] & { db: Database['db']; keyring: R
 beforeAll(async () => {
   database = await openDatabase({ databaseUrl: await createTestDatabase(), dataDir: '/nonexistent' });
   const keyring = parseKeyFile(crypto.randomBytes(32).toString('base64'));
-  deps = { db: database.db, keyring, blobs: new BlobStore(database.db, keyring, 64 * 1024), limits: resolveLimits({}) };
+  deps = { db: database.db, keyring, blobs: new BlobStore(database.db, keyring, 64 * 1024), limits: resolveLimits({}), scanner: new VirusScanner(null) };
 });
 afterAll(async () => {
   await database?.close();

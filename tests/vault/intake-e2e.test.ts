@@ -1,0 +1,103 @@
+// Attachments through SMTP into the vault, with a real clamd on loopback: IHE XDM archives are classified by
+// their metadata, an archive for another patient files nothing and its sender is told, the EICAR test file is
+// quarantined, and with the scanner down nothing is filed unscanned.
+import { eq } from 'drizzle-orm';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { schema } from '../../db/index.js';
+import { EICAR, startClamd, type ClamdHandle } from '../support/clamd.js';
+import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
+import { startOperatorSink, type OperatorSink } from '../support/operator-sink.js';
+import { freePort } from '../support/ports.js';
+import { cx, pdfBytes, RECIPIENT, xdmZip } from './xdm/fixtures.js';
+
+let t: TestGateway;
+let clamd: ClamdHandle;
+let sink: OperatorSink;
+let api: ApiClient;
+const P = { ins: RECIPIENT, email: 'xdm@example.org', birthDate: '1975-05-05', provisionalCode: 'PROV-XDM-001', password: 'Mot-de-passe-XDM-01' };
+
+interface Doc {
+  id: string;
+  rubric: string;
+  title: string;
+  mediaType: string;
+}
+
+const send = (subject: string, attachments: { filename: string; content: Buffer; contentType?: string }[]) =>
+  sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'labo@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject, attachments, messageId: `<${subject.replace(/\W/g, '')}@hopital-a.mssante.fr>` });
+
+async function messageBySubject(subject: string) {
+  return waitFor(async () => {
+    const l = await api.json<{ items: { id: string; subject: string; attachments: { id: string; filename: string }[] }[] }>('GET', '/v1/me/messages');
+    return l.body.items.find((i) => i.subject === subject) ?? null;
+  }, 30_000, `the message "${subject}"`);
+}
+
+beforeAll(async () => {
+  clamd = await startClamd();
+  const sinkPort = await freePort();
+  t = await startTestGateway({ env: { CLAMD_ADDRESS: `127.0.0.1:${clamd.port}`, RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sinkPort}` } });
+  sink = await startOperatorSink(t.pki, sinkPort);
+  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-XDM,X,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  api = apiClient(t.gw.apiPort!, await loginPatient(t, P));
+});
+afterAll(async () => {
+  await t?.close();
+  await sink?.close();
+  await clamd?.stop();
+});
+
+describe('vault intake', () => {
+  it('files the documents of an IHE XDM archive under the rubric of their metadata', async () => {
+    expect((await send('Résultats XDM', [{ filename: 'IHE_XDM.ZIP', content: xdmZip(), contentType: 'application/zip' }])).ok).toBe(true);
+    const m = await messageBySubject('Résultats XDM');
+    expect(m.attachments.map((a) => a.filename).sort()).toEqual(['DOC0001.XML', 'DOC0002.PDF']);
+    const docs = (await api.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=resultats-de-biologie')).body.items;
+    expect(docs.map((d) => d.title).sort()).toEqual(['Bilan sanguin (PDF)', 'Bilan sanguin du 12/03/2024']);
+    expect(docs.find((d) => d.title === 'Bilan sanguin (PDF)')!.mediaType).toBe('application/pdf');
+  });
+
+  it('files nothing from an archive that names another patient, and tells the sender', async () => {
+    const other = makeTestIns(777_001);
+    const zip = xdmZip({ setPatientId: cx(other) });
+    expect((await send('Mauvais patient', [{ filename: 'IHE_XDM.ZIP', content: zip, contentType: 'application/zip' }, { filename: 'lettre.pdf', content: pdfBytes('Lettre') }])).ok).toBe(true);
+    const m = await messageBySubject('Mauvais patient');
+    expect(m.attachments.map((a) => a.filename)).toEqual(['lettre.pdf']);
+    const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
+    expect(full.body.text).toMatch(/IHE_XDM\.ZIP.*retirée/);
+    const notice = await waitFor(async () => sink.received.find((r) => r.to.includes('labo@hopital-a.mssante.fr')), 20_000, 'the notice to the sender');
+    expect(notice.from).toBe('');
+    const parsed = await simpleParser(notice.raw);
+    expect(parsed.subject).toMatch(/KO Intégration/);
+    expect(parsed.inReplyTo).toBe('<Mauvaispatient@hopital-a.mssante.fr>');
+    expect(parsed.text).not.toContain(other); // never echoes what the archive said
+  });
+
+  it('quarantines the EICAR test file and files the clean attachment', async () => {
+    expect((await send('Avec virus', [{ filename: 'eicar.com.pdf', content: EICAR }, { filename: 'propre.pdf', content: pdfBytes('Propre') }])).ok).toBe(true);
+    const m = await messageBySubject('Avec virus');
+    expect(m.attachments.map((a) => a.filename)).toEqual(['propre.pdf']);
+    const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
+    expect(full.body.text).toMatch(/eicar\.com\.pdf.*virus/);
+  });
+
+  it('refuses executables and unknown binaries', async () => {
+    expect((await send('Exécutable', [{ filename: 'facture.pdf', content: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(3000, 1)]) }])).ok).toBe(true);
+    const m = await messageBySubject('Exécutable');
+    expect(m.attachments).toHaveLength(0);
+  });
+
+  it('with the scanner down, files nothing unscanned: the delivery waits', async () => {
+    await clamd.stop();
+    expect((await send('Pendant la panne', [{ filename: 'attente.pdf', content: pdfBytes('Attente') }])).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 4000));
+    const list = await api.json<{ items: { subject: string }[] }>('GET', '/v1/me/messages');
+    expect(list.body.items.find((i) => i.subject === 'Pendant la panne')).toBeUndefined();
+    const queued = await t.gw.database.db.select().from(schema.deliveries).where(eq(schema.deliveries.status, 'queued'));
+    expect(queued.length).toBeGreaterThanOrEqual(1);
+    const docs = (await api.json<{ items: { title: string }[] }>('GET', '/v1/me/documents')).body.items;
+    expect(docs.find((d) => d.title === 'attente.pdf')).toBeUndefined();
+  });
+});

@@ -15,7 +15,7 @@ import { and, asc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
-import { openValue, sealValue } from '../vault/index.js';
+import { openValue, sealedBody, sealValue } from '../vault/index.js';
 
 export type ActivityKind =
   | 'message-received'
@@ -67,7 +67,9 @@ export function activityHash(
   prev: string | null,
   e: { patientId: string; kind: string; actor: string; actorKind: string; actorRpps: string | null; documentId: string | null; createdAt: Date; detail: Buffer | null },
 ): string {
-  const detailDigest = e.detail ? crypto.createHash('sha256').update(e.detail).digest('hex') : '';
+  // Over the encrypted body only: a master-key rotation re-wraps the data key (the header) and must not break
+  // the chain, while any change to the content still does.
+  const detailDigest = e.detail ? crypto.createHash('sha256').update(sealedBody(e.detail)).digest('hex') : '';
   // actor kind, RPPS and document are bound too, so that none of them can be rewritten unnoticed
   return crypto
     .createHash('sha256')

@@ -6,6 +6,7 @@
  *   ps token --rpps RPPS --profession CODE [--name NAME] [--organisation ORG] [--ttl SECONDS]
  *                               a development professional bearer token (development issuer under $PKI_DIR/oidc)
  *   activity verify INS         recompute a patient's activity chain; exit 1 at the first broken link
+ *   keys rotate                 new current master key; re-wrap every data key (gateways stopped)
  *   migrate                     apply database migrations and exit
  *   replies                     print the SMTP reply-code table (Markdown, for the README)
  * With embedded PGlite, a running gateway holds the database: commands that need it then go through the
@@ -22,6 +23,7 @@ import { ensureDevIssuer, issueDevToken } from '../access/pro-auth/index.js';
 import { REPLIES } from '../gateway/ingress/replies.js';
 import { importDirectory, parseDirectoryCsv } from '../mailbox/index.js';
 import { loadKeyring } from '../vault/index.js';
+import { addCurrentKey, rewrapAll } from '../vault/key-rotation.js';
 import { ensureAdminToken } from './gateway.js';
 
 class CliError extends Error {}
@@ -152,6 +154,20 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
+  if (cmd === 'keys' && sub === 'rotate') {
+    if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
+      throw new CliError('a running gateway holds the embedded database: stop it before rotating the master key');
+    }
+    const keyring = await addCurrentKey(config.masterKeyFile);
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    try {
+      const r = await rewrapAll(database.db, keyring);
+      console.log(`new master key ${keyring.current.id}: ${r.blobs} blob keys and ${r.values} sealed values re-wrapped, ${r.remaining} left`);
+    } finally {
+      await database.close();
+    }
+    return;
+  }
   if (cmd === 'migrate') {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
     await database.close();
@@ -162,7 +178,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(repliesTable());
     return;
   }
-  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | ps token ... | activity verify INS | migrate | replies');
+  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | ps token ... | activity verify INS | keys rotate | migrate | replies');
 }
 
 main(process.argv.slice(2)).then(

@@ -92,3 +92,40 @@ export function openValue<T>(keyring: Keyring, sealed: Buffer, context: string):
   const plain = gcmOpen(dek, sealed.subarray(wstart + wlen), Buffer.from(`value:${context}`));
   return JSON.parse(plain.toString('utf8')) as T;
 }
+
+/** Splits a sealed value into its key header (key id, wrapped data key) and its body (iv | tag | ciphertext). */
+function splitSealed(sealed: Buffer): { keyId: string; wrapped: Buffer; body: Buffer } {
+  if (sealed.length < 4 || sealed.readUInt8(0) !== VERSION) throw new EnvelopeError('unknown sealed value format');
+  const kidLen = sealed.readUInt8(1);
+  const keyId = sealed.subarray(2, 2 + kidLen).toString('utf8');
+  const wlen = sealed.readUInt16BE(2 + kidLen);
+  const wstart = 4 + kidLen;
+  return { keyId, wrapped: sealed.subarray(wstart, wstart + wlen), body: sealed.subarray(wstart + wlen) };
+}
+
+/** The encrypted body of a sealed value: unchanged by a master-key rotation (which only re-wraps the data key). */
+export function sealedBody(sealed: Buffer): Buffer {
+  return splitSealed(sealed).body;
+}
+
+/** The id of the master key that wraps a sealed value's data key. */
+export function sealedKeyId(sealed: Buffer): string {
+  return splitSealed(sealed).keyId;
+}
+
+/**
+ * Re-wraps a sealed value's data key with the keyring's current master key, leaving its body untouched (no
+ * re-encryption). Returns the same buffer when it is already wrapped by the current key.
+ */
+export function rewrapValue(keyring: Keyring, sealed: Buffer): Buffer {
+  const { keyId, wrapped, body } = splitSealed(sealed);
+  if (keyId === keyring.current.id) return sealed;
+  const dek = unwrapDataKey(keyring, { keyId, wrapped });
+  const w = wrapDataKey(keyring, dek);
+  const kid = Buffer.from(w.keyId, 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt8(VERSION, 0);
+  head.writeUInt8(kid.length, 1);
+  head.writeUInt16BE(w.wrapped.length, 2);
+  return Buffer.concat([head.subarray(0, 2), kid, head.subarray(2, 4), w.wrapped, body]);
+}

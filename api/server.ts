@@ -3,6 +3,7 @@
  * every error is application/problem+json; logs never carry bodies, cookies, tokens or query strings.
  */
 import cookie from '@fastify/cookie';
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -25,6 +26,7 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(cookie);
+  await app.register(multipart, { limits: { fileSize: ctx.config.limits.maxMessageBytes, files: 1, fields: 10, parts: 12 } });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

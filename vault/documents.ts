@@ -180,3 +180,24 @@ export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Pr
   await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
   return id;
 }
+
+/** Deletes (softly) a document the patient uploaded; documents from professionals are not the patient's to delete. */
+export async function deleteOwnUpload(db: Db, patientId: string, id: string): Promise<'deleted' | 'not-found' | 'not-own'> {
+  const row = await documentById(db, patientId, id);
+  if (!row) return 'not-found';
+  if (row.authorKind !== 'patient') return 'not-own';
+  await db.update(schema.documents).set({ deletedAt: sql`now()` }).where(eq(schema.documents.id, id));
+  return 'deleted';
+}
+
+/** Files a document under another rubric (e.g. a message attachment the patient classifies). */
+export async function setDocumentRubric(db: Db, patientId: string, id: string, rubric: RubricId): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const d = schema.documents;
+  const res = await db
+    .update(d)
+    .set({ rubric })
+    .where(and(eq(d.id, id), eq(d.patientId, patientId), isNull(d.deletedAt)))
+    .returning({ id: d.id });
+  return res.length === 1;
+}

@@ -2,11 +2,25 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { blockProfessional, listActivity, RPPS, unblockProfessional, updateAccessSettings, accessSnapshot } from '../../access/index.js';
-import { currentDocuments, documentById, documentContent, InvalidDocumentCursorError, isRubric, readMeta, setDocumentMasked, summarizeDocument } from '../../vault/documents.js';
+import { Readable } from 'node:stream';
+import {
+  currentDocuments,
+  deleteOwnUpload,
+  documentById,
+  documentContent,
+  fileDocument,
+  InvalidDocumentCursorError,
+  isRubric,
+  readMeta,
+  setDocumentMasked,
+  setDocumentRubric,
+  summarizeDocument,
+} from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { requirePatient } from './session-auth.js';
 import { contentDisposition } from './content-disposition.js';
+import { readVettedUpload } from './upload.js';
 
 export const DocumentSchema = Type.Object({
   id: Type.String(),
@@ -82,15 +96,68 @@ export const documentRoutes =
       {
         schema: {
           tags: ['documents'],
-          summary: 'Mask or unmask a document to professionals',
+          summary: 'Mask or unmask a document to professionals, or file it under another rubric',
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-          body: Type.Object({ masked: Type.Boolean() }),
-          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+          body: Type.Object({ masked: Type.Optional(Type.Boolean()), rubric: Type.Optional(Type.String({ maxLength: 64 })) }),
+          response: { 204: Type.Null(), 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema },
         },
       },
       async (req, reply) => {
         const patientId = await requirePatient(ctx, req);
-        if (!(await setDocumentMasked(ctx.db, patientId, req.params.id, req.body.masked))) throw notFound();
+        const { masked, rubric } = req.body;
+        if (rubric !== undefined && !isRubric(rubric)) throw new ApiProblem(400, 'API-DOC-02', 'Unknown rubric', 'Rubrique inconnue.');
+        if (masked !== undefined && !(await setDocumentMasked(ctx.db, patientId, req.params.id, masked))) throw notFound();
+        if (rubric !== undefined && isRubric(rubric) && !(await setDocumentRubric(ctx.db, patientId, req.params.id, rubric))) throw notFound();
+        if (masked === undefined && rubric === undefined && !(await documentById(ctx.db, patientId, req.params.id))) throw notFound();
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/me/documents',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Upload one of my documents (multipart: file, title, rubric)',
+          consumes: ['multipart/form-data'],
+          response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 401: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const up = await readVettedUpload(ctx, req);
+        const rubric = up.fields.rubric?.trim() || 'autres-documents';
+        if (!isRubric(rubric)) throw new ApiProblem(400, 'API-DOC-02', 'Unknown rubric', 'Rubrique inconnue.');
+        const stored = await ctx.blobs.write(Readable.from([up.content]), 'document');
+        const id = await fileDocument(ctx.db, ctx.keyring, {
+          patientId,
+          rubric,
+          meta: { filename: up.filename, title: up.fields.title?.trim() || up.filename, declaredType: up.declaredType },
+          mediaType: up.mediaType,
+          stored,
+          authorKind: 'patient',
+          authorRpps: null,
+          originKind: 'upload',
+        });
+        return reply.code(201).send({ id, rubric, mediaType: up.mediaType });
+      },
+    );
+
+    app.delete(
+      '/v1/me/documents/:id',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Delete one of my own uploads',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 204: Type.Null(), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const r = await deleteOwnUpload(ctx.db, patientId, req.params.id);
+        if (r === 'not-found') throw notFound();
+        if (r === 'not-own') throw new ApiProblem(403, 'API-DOC-04', 'Not allowed', 'Seuls les documents que vous avez ajoutés peuvent être supprimés.');
         return reply.code(204).send(null);
       },
     );

@@ -4,7 +4,6 @@
  * problem+json, whether the patient or the document exists or not. Emergency access: headers
  * `X-Emergency-Ground: samu-regulator | life-at-risk` and `X-Emergency-Justification` (URL-encoded text).
  */
-import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -12,11 +11,11 @@ import { addDocumentForPro, listDocumentsForPro, ProAccessRefused, readDocumentF
 import { verifyProToken } from '../../access/pro-auth/index.js';
 import { rubricFor } from '../../config/rubric-mapping.js';
 import { isRubric } from '../../vault/documents.js';
-import { sniffMediaType } from '../../vault/sniff.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { contentDisposition } from './content-disposition.js';
 import { DocumentSchema } from './documents.js';
+import { readVettedUpload } from './upload.js';
 
 const refused = () => new ApiProblem(403, 'API-PRO-03', 'Forbidden', 'Accès refusé.');
 
@@ -54,7 +53,6 @@ const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
 export const professionalRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
-    await app.register(multipart, { limits: { fileSize: ctx.config.limits.maxMessageBytes, files: 1, fields: 10, parts: 12 } });
     const problems = { 401: ProblemSchema, 403: ProblemSchema };
 
     app.get(
@@ -110,38 +108,22 @@ export const professionalRoutes =
       },
       async (req, reply) => {
         const pro = requirePro(ctx, req);
-        let file: { filename: string; mimetype: string; content: Buffer } | null = null;
-        const fields: Record<string, string> = {};
-        for await (const part of req.parts()) {
-          if (part.type === 'file') {
-            const content = await part.toBuffer();
-            if (part.file.truncated) throw new ApiProblem(413, 'API-PRO-05', 'Document too large');
-            file = { filename: part.filename, mimetype: part.mimetype, content };
-          } else if (typeof part.value === 'string') {
-            fields[part.fieldname] = part.value.slice(0, 500);
-          }
-        }
-        if (!file || file.content.length === 0) throw new ApiProblem(400, 'API-PRO-04', 'A file part is required');
-        const typeCode = fields.typeCode?.trim() || null;
-        const rubric = fields.rubric?.trim() ? fields.rubric.trim() : rubricFor({ typeCode });
+        const up = await readVettedUpload(ctx, req);
+        const typeCode = up.fields.typeCode?.trim() || null;
+        const rubric = up.fields.rubric?.trim() ? up.fields.rubric.trim() : rubricFor({ typeCode });
         if (!isRubric(rubric)) throw new ApiProblem(400, 'API-PRO-06', 'Unknown rubric');
-        const sniffed = await sniffMediaType(file.content.subarray(0, 8192), file.mimetype, file.filename);
-        if (sniffed.verdict === 'refused') throw new ApiProblem(415, 'API-PRO-07', 'Refused document type', sniffed.reason);
-        const scan = await ctx.scanner.scan(file.content);
-        if (scan.verdict === 'infected') throw new ApiProblem(415, 'API-PRO-08', 'Infected document', 'Le document contient un virus et a été refusé.');
-        if (scan.verdict === 'error') throw new ApiProblem(503, 'API-PRO-09', 'Scanner unavailable', "L'analyse antivirus est indisponible ; réessayez plus tard.");
         const id = await guard(() =>
           addDocumentForPro(ctx, pro, req.params.ins, {
-            content: file.content,
-            filename: file.filename,
-            title: fields.title?.trim() || file.filename,
-            mediaType: sniffed.mediaType,
-            declaredType: file.mimetype,
+            content: up.content,
+            filename: up.filename,
+            title: up.fields.title?.trim() || up.filename,
+            mediaType: up.mediaType,
+            declaredType: up.declaredType,
             rubric,
             typeCode,
           }),
         );
-        return reply.code(201).send({ id, rubric, mediaType: sniffed.mediaType });
+        return reply.code(201).send({ id, rubric, mediaType: up.mediaType });
       },
     );
   };

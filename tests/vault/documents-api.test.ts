@@ -7,6 +7,7 @@ import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway,
 let t: TestGateway;
 let apiA: ApiClient;
 let apiB: ApiClient;
+let tokenA: string;
 const A = { ins: makeTestIns(7101), email: 'a7101@example.org', birthDate: '1981-01-01', provisionalCode: 'PROV-A-7101', password: 'Mot-de-passe-A-7101' };
 const B = { ins: makeTestIns(7102), email: 'b7102@example.org', birthDate: '1982-02-02', provisionalCode: 'PROV-B-7102', password: 'Mot-de-passe-B-7102' };
 
@@ -30,7 +31,8 @@ beforeAll(async () => {
       `${B.ins},TEST-B,B,${B.birthDate},${B.email},created,${B.provisionalCode}`,
     ].join('\n'),
   );
-  apiA = apiClient(t.gw.apiPort!, await loginPatient(t, A));
+  tokenA = await loginPatient(t, A);
+  apiA = apiClient(t.gw.apiPort!, tokenA);
   apiB = apiClient(t.gw.apiPort!, await loginPatient(t, B));
 });
 afterAll(async () => {
@@ -74,6 +76,36 @@ describe('patient documents', () => {
     expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items[0]!.masked).toBe(true);
     expect((await apiA.call('PATCH', `/v1/me/documents/${d.id}`, { masked: false })).status).toBe(204);
     expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items[0]!.masked).toBe(false);
+  });
+});
+
+describe('patient uploads', () => {
+  async function upload(client: ApiClient, content: Buffer, filename: string, fields: Record<string, string>) {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.set(k, v);
+    form.set('file', new Blob([new Uint8Array(content)], { type: 'application/pdf' }), filename);
+    const token = (client as unknown as { token?: string }).token;
+    const res = await fetch(`${client.base}/v1/me/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    return { status: res.status, body: (await res.json()) as { id: string; rubric: string } };
+  }
+
+  it('uploads, reclassifies and deletes own documents, but not a professional one', async () => {
+    const client = Object.assign(apiA, { token: tokenA });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.5\n'), crypto.randomBytes(3000)]);
+    const up = await upload(client, pdf, 'carte-mutuelle.pdf', { title: 'Carte de mutuelle', rubric: 'pieces-administratives' });
+    expect(up.status).toBe(201);
+    const listed = (await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=pieces-administratives')).body.items;
+    expect(listed.find((d) => d.id === up.body.id)).toMatchObject({ title: 'Carte de mutuelle', author: { kind: 'patient', displayName: 'Moi' } });
+    expect((await upload(client, Buffer.concat([Buffer.from('MZ'), Buffer.alloc(500, 7)]), 'x.exe', {})).status).toBe(415);
+    expect((await upload(client, pdf, 'x.pdf', { rubric: 'nope' })).status).toBe(400);
+
+    const fromPro = (await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=autres-documents')).body.items[0]!;
+    expect((await apiA.call('PATCH', `/v1/me/documents/${fromPro.id}`, { rubric: 'comptes-rendus' })).status).toBe(204);
+    expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=comptes-rendus')).body.items.map((d) => d.id)).toContain(fromPro.id);
+    expect((await apiA.json('DELETE', `/v1/me/documents/${fromPro.id}`)).status).toBe(403);
+    expect((await apiB.json('DELETE', `/v1/me/documents/${up.body.id}`)).status).toBe(404);
+    expect((await apiA.call('DELETE', `/v1/me/documents/${up.body.id}`)).status).toBe(204);
+    expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items.map((d) => d.id)).not.toContain(up.body.id);
   });
 });
 

@@ -251,8 +251,11 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
     return applyReport(deps, deliveryId, row.patientId, reports);
   }
 
-  const { files, removed, xdmRefused } = await vetAttachments(deps, attachments, row.ins);
+  const { files, removed, xdmRefused, codeCda } = await vetAttachments(deps, attachments, row.ins);
   if (removed.length) content.text += removalNotice(removed);
+  // X-MSS-CODECDA is recomputed from the XDM archives actually filed, never taken from the sender.
+  delete content.headers['x-mss-codecda'];
+  if (codeCda) content.headers['x-mss-codecda'] = codeCda;
 
   const contactAddress = contactAddressFor({ from: content.fromAddress || null, replyTo: content.replyTo }, deps.isMssanteDomain);
   const actor = contactAddress ?? content.fromAddress ?? row.mailFrom;
@@ -375,6 +378,7 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
   const files: FileToFile[] = [];
   const removed: Removed[] = [];
   let xdmRefused: XdmError | null = null;
+  const codes: string[] = [];
   for (const a of attachments) {
     const { scan, sniff, zip } = a.intake;
     if (scan.verdict === 'error') throw new ScannerUnavailableError(`virus scanner unavailable: ${scan.reason}`);
@@ -389,6 +393,7 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
     if (zip) {
       const r = await classifyXdm(zip, ins);
       if (r.ok) {
+        if (r.codeCda) codes.push(r.codeCda);
         for (const d of r.documents) {
           const inner = await sniffMediaType(d.content.subarray(0, 16 * 1024), d.mimeType, d.path);
           if (inner.verdict === 'refused') {
@@ -428,7 +433,7 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
       cda: null,
     });
   }
-  return { files, removed, xdmRefused };
+  return { files, removed, xdmRefused, codeCda: codes.length ? codes.join(',') : null };
 }
 
 const REMOVAL_TEXT: Record<Removed['reason'], string> = {

@@ -1,7 +1,10 @@
 /** The patient's documents, access settings and activity history. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { blockProfessional, listActivity, RPPS, unblockProfessional, updateAccessSettings, accessSnapshot } from '../../access/index.js';
+import { eq } from 'drizzle-orm';
+import { accessSnapshot, blockProfessional, changeProfileState, listActivity, RPPS, unblockProfessional, updateAccessSettings } from '../../access/index.js';
+import { schema } from '../../db/index.js';
+import { documentsArchive } from '../../vault/archive.js';
 import { Readable } from 'node:stream';
 import {
   currentDocuments,
@@ -158,6 +161,40 @@ export const documentRoutes =
         const r = await deleteOwnUpload(ctx.db, patientId, req.params.id);
         if (r === 'not-found') throw notFound();
         if (r === 'not-own') throw new ApiProblem(403, 'API-DOC-04', 'Not allowed', 'Seuls les documents que vous avez ajoutés peuvent être supprimés.');
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/me/archive',
+      {
+        schema: { tags: ['documents'], summary: 'All my documents in one ZIP (to keep before closing my profile)', response: { 401: ProblemSchema } },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        reply
+          .header('content-type', 'application/zip')
+          .header('content-disposition', contentDisposition('mon-espace-sante-documents.zip'))
+          .header('cache-control', 'no-store');
+        return reply.send(documentsArchive(ctx.db, ctx.keyring, ctx.blobs, patientId) as never);
+      },
+    );
+
+    app.post(
+      '/v1/me/profile/close',
+      {
+        schema: {
+          tags: ['access'],
+          summary: 'Close my profile (mail is then refused); download the archive first',
+          response: { 204: Type.Null(), 401: ProblemSchema, 409: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const [p] = await ctx.db.select({ ins: schema.patients.ins }).from(schema.patients).where(eq(schema.patients.id, patientId));
+        const r = await changeProfileState(ctx.db, p!.ins, 'closed');
+        if (!r.ok) throw new ApiProblem(409, 'API-ACCESS-03', 'Not allowed', 'La fermeture est impossible dans cet état.');
+        await ctx.db.update(schema.sessions).set({ revokedAt: new Date() }).where(eq(schema.sessions.patientId, patientId));
         return reply.code(204).send(null);
       },
     );

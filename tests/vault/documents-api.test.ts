@@ -1,5 +1,7 @@
 // The patient's documents, access settings and activity through the HTTP API, on real PostgreSQL/Redis/TLS.
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
@@ -131,5 +133,59 @@ describe('access settings and activity', () => {
     expect(a.status).toBe(200);
     expect(a.body.items.map((i) => i.action)).toContain('message-received');
     expect((await apiB.json<{ items: unknown[] }>('GET', '/v1/me/activity')).body.items).toHaveLength(0);
+  });
+});
+
+describe('archive and closure', () => {
+  it('streams every document in a ZIP, then closes the profile (mail refused, session ended)', async () => {
+    const docs = (await apiB.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items;
+    expect(docs).toHaveLength(0);
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), crypto.randomBytes(300_000)]);
+    const r = await sendMail({
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: 'dr.anne@hopital-a.mssante.fr',
+      to: [`${B.ins}@patient.mssante.fr`],
+      attachments: [
+        { filename: 'un.pdf', content: pdf },
+        { filename: 'un.pdf', content: Buffer.from('%PDF-1.4 deux') },
+      ],
+    });
+    expect(r.ok).toBe(true);
+    await waitFor(async () => (await apiB.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items.length === 2, 30_000, 'documents');
+    const res = await apiB.call('GET', '/v1/me/archive');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    const zip = Buffer.from(await res.arrayBuffer());
+    const entries = await new Promise<Map<string, Buffer>>((resolve, reject) => {
+      const out = new Map<string, Buffer>();
+      yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => {
+        if (err || !z) return reject(err);
+        z.readEntry();
+        z.on('entry', (e: yauzl.Entry) => {
+          z.openReadStream(e, (err2, s) => {
+            if (err2 || !s) return reject(err2);
+            const parts: Buffer[] = [];
+            s.on('data', (d: Buffer) => parts.push(d));
+            s.on('end', () => {
+              const content = Buffer.concat(parts);
+              if (zlib.crc32(content) !== e.crc32) return reject(new Error(`bad CRC for ${e.fileName}`));
+              out.set(e.fileName, content);
+              z.readEntry();
+            });
+          });
+        });
+        z.on('end', () => resolve(out));
+        z.on('error', reject);
+      });
+    });
+    expect([...entries.keys()].sort()).toEqual(['autres-documents/un (2).pdf', 'autres-documents/un.pdf']);
+    expect([...entries.values()].some((b) => b.equals(pdf))).toBe(true);
+
+    expect((await apiB.call('POST', '/v1/me/profile/close')).status).toBe(204);
+    expect((await apiB.json('GET', '/v1/me/documents')).status).toBe(401);
+    const after = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.anne@hopital-a.mssante.fr', to: [`${B.ins}@patient.mssante.fr`] });
+    expect(after.response).toMatch(/^550 5\.2\.1 /);
   });
 });

@@ -172,3 +172,27 @@ export async function addDocumentForPro(
     extra: [sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`, sql`np AS (${notifyPatientCte(patientId)})`],
   });
 }
+
+/** A professional masks, unmasks or deletes a document they authored; anything else is refused (generic 403). */
+export async function changeOwnDocumentForPro(
+  deps: ProAccessDeps,
+  pro: ProIdentity,
+  ins: string,
+  documentId: string,
+  change: { masked: boolean } | { deleted: true },
+): Promise<void> {
+  const patientId = await patientByIns(deps.db, ins);
+  const settings = await accessSnapshot(deps.db, patientId);
+  const row = await documentById(deps.db, patientId, documentId);
+  if (!row || settings.blockedRpps.has(pro.rpps) || row.authorRpps !== pro.rpps) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', row ? row.id : null, { allowed: false, reason: settings.blockedRpps.has(pro.rpps) ? 'blocked' : 'grid' })));
+    throw new ProAccessRefused();
+  }
+  const kind: ActivityKind = 'deleted' in change ? 'document-deleted' : 'document-masked';
+  const e = event(patientId, pro, kind, row.id, { allowed: true, reason: 'author' });
+  const update =
+    'deleted' in change
+      ? sql`UPDATE documents SET deleted_at = now() WHERE id = ${row.id}`
+      : sql`UPDATE documents SET masked = ${change.masked} WHERE id = ${row.id}`;
+  await record(deps, [sql`up AS (${update})`, ...recordParts(deps, e)]);
+}

@@ -7,7 +7,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { addDocumentForPro, listDocumentsForPro, ProAccessRefused, readDocumentForPro, type Emergency, type ProIdentity } from '../../access/professional-access.js';
+import {
+  addDocumentForPro,
+  changeOwnDocumentForPro,
+  listDocumentsForPro,
+  ProAccessRefused,
+  readDocumentForPro,
+  type Emergency,
+  type ProIdentity,
+} from '../../access/professional-access.js';
 import { verifyProToken } from '../../access/pro-auth/index.js';
 import { rubricFor } from '../../config/rubric-mapping.js';
 import { isRubric } from '../../vault/documents.js';
@@ -92,6 +100,41 @@ export const professionalRoutes =
           .header('content-length', String(d.size))
           .header('cache-control', 'no-store');
         return reply.send(d.stream as never);
+      },
+    );
+
+    app.patch(
+      '/v1/patients/:ins/documents/:id',
+      {
+        schema: {
+          tags: ['professional'],
+          summary: 'Mask or unmask a document you authored',
+          params: Type.Object({ ins: Type.String({ maxLength: 15 }), id: Type.String({ maxLength: 64 }) }),
+          body: Type.Object({ masked: Type.Boolean() }),
+          response: { 204: Type.Null(), ...problems },
+        },
+      },
+      async (req, reply) => {
+        const pro = requirePro(ctx, req);
+        await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { masked: req.body.masked }));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/v1/patients/:ins/documents/:id',
+      {
+        schema: {
+          tags: ['professional'],
+          summary: 'Delete a document you authored',
+          params: Type.Object({ ins: Type.String({ maxLength: 15 }), id: Type.String({ maxLength: 64 }) }),
+          response: { 204: Type.Null(), ...problems },
+        },
+      },
+      async (req, reply) => {
+        const pro = requirePro(ctx, req);
+        await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { deleted: true }));
+        return reply.code(204).send(null);
       },
     );
 

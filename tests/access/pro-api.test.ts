@@ -116,6 +116,20 @@ describe('professional API', () => {
     expect(denied.status).toBe(403);
   });
 
+  it('a professional masks and deletes only documents they authored', async () => {
+    const doctor2 = withToken(DOCTOR2, '10', 'Dr Claude Traitant');
+    const up = await upload(doctor2, P.ins, pdf, 'ordonnance.pdf', { title: 'Ordonnance', rubric: 'ordonnances-et-soins' });
+    expect(up.status).toBe(201);
+    const otherDoc = (await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=resultats-de-biologie')).body.items[0]!.id;
+    expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${otherDoc}`, { masked: true })).status).toBe(403);
+    expect((await doctor2.call('DELETE', `/v1/patients/${P.ins}/documents/${otherDoc}`)).status).toBe(403);
+    expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${up.body.id}`, { masked: true })).status).toBe(204);
+    const mine = await patient.json<{ items: { id: string; masked: boolean }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins');
+    expect(mine.body.items.find((d) => d.id === up.body.id)!.masked).toBe(true);
+    expect((await doctor2.call('DELETE', `/v1/patients/${P.ins}/documents/${up.body.id}`)).status).toBe(204);
+    expect((await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins')).body.items.map((d) => d.id)).not.toContain(up.body.id);
+  });
+
   it('a blocked professional reads nothing', async () => {
     expect((await patient.call('POST', '/v1/me/access/blocked', { rpps: DOCTOR })).status).toBe(204);
     const doctor = withToken(DOCTOR, '10', 'Dr Alice Biologie');

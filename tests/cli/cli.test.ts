@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
-import { sendMail } from '../support/harness.js';
+import { sql } from 'drizzle-orm';
+import { schema } from '../../db/index.js';
+import { importPatientsCsv, sendMail, startTestGateway, waitFor } from '../support/harness.js';
 import { startChildGateway, stopGracefully, waitHealthy } from '../support/child-gateway.js';
 import { freePort } from '../support/ports.js';
 
@@ -81,4 +83,30 @@ describe('operator CLI', () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('activity verify detects a tampered history row', async () => {
+    const t = await startTestGateway();
+    const ins = makeTestIns(880_101);
+    try {
+      await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-CLI,V,1970-01-01,v@example.org,created,\n`);
+      for (let i = 0; i < 3; i++) {
+        expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`] })).ok).toBe(true);
+      }
+      await waitFor(async () => (await t.gw.database.db.select().from(schema.activityEvents)).length === 3, 30_000, 'three events');
+    } finally {
+      await t.close();
+    }
+    const env = { DATA_DIR: t.dataDir, DATABASE_URL: t.databaseUrl!, REDIS_URL: '' };
+    expect((await cli(env, 'activity', 'verify', ins)).stdout).toMatch(/intact/);
+    const { openDatabase } = await import('../../db/index.js');
+    const database = await openDatabase({ databaseUrl: t.databaseUrl, dataDir: t.dataDir });
+    try {
+      await database.db.execute(sql`UPDATE activity_events SET actor = 'forged@hopital-a.mssante.fr' WHERE id = (SELECT min(id) + 1 FROM activity_events)`);
+    } finally {
+      await database.close();
+    }
+    const broken = await cli(env, 'activity', 'verify', ins).catch((e: { code: number; stderr: string }) => e);
+    expect((broken as { code: number }).code).toBe(1);
+    expect((broken as { stderr: string }).stderr).toMatch(/BROKEN at position 2/);
+  }, 120_000);
 });

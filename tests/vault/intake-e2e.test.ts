@@ -11,6 +11,7 @@ import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway,
 import { startOperatorSink, type OperatorSink } from '../support/operator-sink.js';
 import { freePort } from '../support/ports.js';
 import { cx, pdfBytes, RECIPIENT, xdmZip } from './xdm/fixtures.js';
+import { deflatedZeros } from './xdm/zip-writer.js';
 
 let t: TestGateway;
 let clamd: ClamdHandle;
@@ -73,6 +74,20 @@ describe('vault intake', () => {
     expect(parsed.subject).toMatch(/KO Intégration/);
     expect(parsed.inReplyTo).toBe('<Mauvaispatient@hopital-a.mssante.fr>');
     expect(parsed.text).not.toContain(other); // never echoes what the archive said
+  });
+
+  it('refuses a zip bomb and a ../ path inside an XDM archive, filing nothing from them', async () => {
+    const { compressed, crc32 } = await deflatedZeros(100 * 1000 * 1000);
+    const bomb = xdmZip({ extra: [{ name: 'IHE_XDM/SUBSET01/ZEROS.BIN', method: 'deflate', compressed, crc32, uncompressedSize: 100 * 1000 * 1000 }] });
+    const evil = xdmZip({ extra: [{ name: '../evil.txt', data: Buffer.from('x') }] });
+    for (const [subject, zip] of [['Bombe', bomb], ['Chemin', evil]] as const) {
+      const before = sink.received.length;
+      expect((await send(subject, [{ filename: 'IHE_XDM.ZIP', content: zip, contentType: 'application/zip' }])).ok).toBe(true);
+      const m = await messageBySubject(subject);
+      expect(m.attachments).toHaveLength(0);
+      const notice = await waitFor(async () => sink.received.slice(before).find((r) => r.from === ''), 20_000, 'the notice');
+      expect((await simpleParser(notice.raw)).subject).toMatch(/KO Intégration/);
+    }
   });
 
   it('quarantines the EICAR test file and files the clean attachment', async () => {

@@ -6,11 +6,11 @@
  * notification, in the same statement as what it describes. Refusals never say whether the patient or the
  * document exists: the caller answers one generic 403 (ProAccessRefused).
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
-import type { BlobStore, Keyring } from '../vault/index.js';
+import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import {
   currentDocuments,
   documentById,
@@ -146,30 +146,39 @@ export async function readDocumentForPro(
   return { meta: meta!, size: row.size, stream: documentContent(deps.blobs, row) };
 }
 
+/**
+ * A professional adds a document; with `replaces`, it becomes the new version of a document they authored (the
+ * old one is superseded, not deleted: the version chain stays readable).
+ */
 export async function addDocumentForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
   ins: string,
-  doc: { content: Buffer; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null },
+  doc: { stored: StoredBlob; replaces: string | null; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null },
 ): Promise<string> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
-  if (settings.blockedRpps.has(pro.rpps)) {
-    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', null, { allowed: false, reason: 'blocked' })));
+  const previous = doc.replaces ? await documentById(deps.db, patientId, doc.replaces) : null;
+  if (settings.blockedRpps.has(pro.rpps) || (doc.replaces && (!previous || previous.authorRpps !== pro.rpps))) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', previous?.id ?? null, { allowed: false, reason: settings.blockedRpps.has(pro.rpps) ? 'blocked' : 'grid' })));
     throw new ProAccessRefused();
   }
-  const stored = await deps.blobs.write(Readable.from([doc.content]), 'document');
   const e = event(patientId, pro, 'document-added', null, null);
   return fileDocument(deps.db, deps.keyring, {
     patientId,
     rubric: doc.rubric,
     meta: { filename: doc.filename, title: doc.title, declaredType: doc.declaredType, typeCode: doc.typeCode, authorName: pro.name },
     mediaType: doc.mediaType,
-    stored,
+    stored: doc.stored,
     authorKind: 'professional',
     authorRpps: pro.rpps,
     originKind: 'upload',
-    extra: [sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`, sql`np AS (${notifyPatientCte(patientId)})`],
+    previousVersionId: previous?.id ?? null,
+    extra: [
+      sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`,
+      sql`np AS (${notifyPatientCte(patientId)})`,
+      ...(previous ? [sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = ${previous.id} AND superseded_at IS NULL)`] : []),
+    ],
   });
 }
 

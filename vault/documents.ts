@@ -162,6 +162,8 @@ export interface NewDocument {
   authorKind: 'professional' | 'patient' | 'insurer';
   authorRpps: string | null;
   originKind: 'message' | 'upload';
+  /** The document this one replaces (version chain). */
+  previousVersionId?: string | null;
   /** Extra CTE parts committed with the document (activity, notification); they may use `doc`. */
   extra?: SQL[];
 }
@@ -172,9 +174,9 @@ export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Pr
   const parts: SQL[] = [];
   if (n.stored.inline) parts.push(...inlineBlobCtes(n.stored.inline, 'u'));
   parts.push(
-    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, origin_kind)
+    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, origin_kind, previous_version_id)
                VALUES (${id}, ${n.patientId}, ${n.stored.blobId}, ${n.rubric}, ${sealValue(keyring, n.meta, documentContext(id))}, ${n.mediaType},
-                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.originKind}) RETURNING id)`,
+                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.originKind}, ${n.previousVersionId ?? null}) RETURNING id)`,
     ...(n.extra ?? []),
   );
   await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);

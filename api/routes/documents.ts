@@ -5,7 +5,6 @@ import { eq } from 'drizzle-orm';
 import { accessSnapshot, blockProfessional, changeProfileState, listActivity, RPPS, unblockProfessional, updateAccessSettings } from '../../access/index.js';
 import { schema } from '../../db/index.js';
 import { documentsArchive } from '../../vault/archive.js';
-import { Readable } from 'node:stream';
 import {
   currentDocuments,
   deleteOwnUpload,
@@ -131,13 +130,12 @@ export const documentRoutes =
         const up = await readVettedUpload(ctx, req);
         const rubric = up.fields.rubric?.trim() || 'autres-documents';
         if (!isRubric(rubric)) throw new ApiProblem(400, 'API-DOC-02', 'Unknown rubric', 'Rubrique inconnue.');
-        const stored = await ctx.blobs.write(Readable.from([up.content]), 'document');
         const id = await fileDocument(ctx.db, ctx.keyring, {
           patientId,
           rubric,
           meta: { filename: up.filename, title: up.fields.title?.trim() || up.filename, declaredType: up.declaredType },
           mediaType: up.mediaType,
-          stored,
+          stored: up.stored,
           authorKind: 'patient',
           authorRpps: null,
           originKind: 'upload',

@@ -157,7 +157,8 @@ export const professionalRoutes =
         if (!isRubric(rubric)) throw new ApiProblem(400, 'API-PRO-06', 'Unknown rubric');
         const id = await guard(() =>
           addDocumentForPro(ctx, pro, req.params.ins, {
-            content: up.content,
+            stored: up.stored,
+            replaces: up.fields.replaces?.trim() || null,
             filename: up.filename,
             title: up.fields.title?.trim() || up.filename,
             mediaType: up.mediaType,

@@ -130,6 +130,18 @@ describe('professional API', () => {
     expect((await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins')).body.items.map((d) => d.id)).not.toContain(up.body.id);
   });
 
+  it('replacing a document makes a new version; only its author may replace it', async () => {
+    const doctor2 = withToken(DOCTOR2, '10', 'Dr Claude Traitant');
+    const v1 = await upload(doctor2, P.ins, pdf, 'cr-v1.pdf', { title: 'CR v1', rubric: 'comptes-rendus' });
+    const v2 = await upload(doctor2, P.ins, pdf, 'cr-v2.pdf', { title: 'CR v2', rubric: 'comptes-rendus', replaces: v1.body.id });
+    expect([v1.status, v2.status]).toEqual([201, 201]);
+    const titles = (await patient.json<{ items: { title: string }[] }>('GET', '/v1/me/documents?rubric=comptes-rendus')).body.items.map((d) => d.title);
+    expect(titles).toContain('CR v2');
+    expect(titles).not.toContain('CR v1');
+    const nurse = withToken(NURSE, '60', 'Infirmier Bob');
+    expect((await upload(nurse, P.ins, pdf, 'x.pdf', { title: 'x', rubric: 'comptes-rendus', replaces: v2.body.id })).status).toBe(403);
+  });
+
   it('a blocked professional reads nothing', async () => {
     expect((await patient.call('POST', '/v1/me/access/blocked', { rpps: DOCTOR })).status).toBe(204);
     const doctor = withToken(DOCTOR, '10', 'Dr Alice Biologie');

@@ -11,6 +11,17 @@ import { deliveryStats, importDirectory, parseDirectoryCsv } from '../../mailbox
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 
+/** A CSV refused as a whole: every bad line with its reason (nothing was imported). */
+const CsvProblemSchema = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  code: Type.String(),
+  errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
+});
+
+const csvProblem = (code: string, errors: { line: number; message: string }[]) => ({ type: 'about:blank', title: 'Invalid CSV', status: 422, code, errors });
+
 function requireAdmin(ctx: ApiContext, req: FastifyRequest): void {
   const auth = req.headers.authorization ?? '';
   const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
@@ -38,13 +49,7 @@ export const adminRoutes =
           response: {
             200: Type.Object({ created: Type.Integer(), updated: Type.Integer() }),
             401: ProblemSchema,
-            422: Type.Object({
-              type: Type.String(),
-              title: Type.String(),
-              status: Type.Integer(),
-              code: Type.String(),
-              errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
-            }),
+            422: CsvProblemSchema,
           },
         },
       },
@@ -52,10 +57,7 @@ export const adminRoutes =
         requireAdmin(ctx, req);
         const parsed = parsePatientCsv(req.body);
         if (parsed.errors.length > 0) {
-          return reply
-            .code(422)
-            .type('application/problem+json')
-            .send({ type: 'about:blank', title: 'Invalid CSV', status: 422, code: 'API-ADMIN-02', errors: parsed.errors });
+          return reply.code(422).type('application/problem+json').send(csvProblem('API-ADMIN-02', parsed.errors));
         }
         return importPatients(ctx.db, ctx.keyring, ctx.config.limits, parsed.rows);
       },
@@ -73,13 +75,7 @@ export const adminRoutes =
           response: {
             200: Type.Object({ imported: Type.Integer() }),
             401: ProblemSchema,
-            422: Type.Object({
-              type: Type.String(),
-              title: Type.String(),
-              status: Type.Integer(),
-              code: Type.String(),
-              errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
-            }),
+            422: CsvProblemSchema,
           },
         },
       },
@@ -87,10 +83,7 @@ export const adminRoutes =
         requireAdmin(ctx, req);
         const parsed = parseDirectoryCsv(req.body);
         if (parsed.errors.length > 0) {
-          return reply
-            .code(422)
-            .type('application/problem+json')
-            .send({ type: 'about:blank', title: 'Invalid CSV', status: 422, code: 'API-ADMIN-03', errors: parsed.errors });
+          return reply.code(422).type('application/problem+json').send(csvProblem('API-ADMIN-03', parsed.errors));
         }
         return { imported: await importDirectory(ctx.db, parsed.rows) };
       },

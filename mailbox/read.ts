@@ -82,10 +82,16 @@ const rowColumns = {
 };
 
 /** The professional's name as the patient sees it: directory, else the header name; never the address. */
-async function namesFor(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<string, string>> {
+interface Opened {
+  name: string;
+  content: MessageContent;
+}
+
+/** Each row's decrypted content (opened once) and the name the patient sees for its professional. */
+async function openRows(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<string, Opened>> {
   const contents = new Map(rows.map((r) => [r.id, openValue<MessageContent>(keyring, r.content, contentContext(r.id))]));
   const dir = await directoryNames(db, rows.flatMap((r) => [r.contactAddress ?? '', r.folder === 'inbox' ? (contents.get(r.id)?.fromAddress ?? '') : '']));
-  const out = new Map<string, string>();
+  const out = new Map<string, Opened>();
   for (const r of rows) {
     const c = contents.get(r.id)!;
     let headerName: string | null = r.folder === 'inbox' ? c.fromName : null;
@@ -101,13 +107,13 @@ async function namesFor(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<stri
             headerName,
             address: r.contactAddress ?? c.fromAddress,
           });
-    out.set(r.id, name);
+    out.set(r.id, { name, content: c });
   }
   return out;
 }
 
-function summarize(keyring: Keyring, r: Row, name: string, attachments: AttachmentSummary[]): MessageSummary & { text: string } {
-  const c = openValue<MessageContent>(keyring, r.content, contentContext(r.id));
+function summarize(r: Row, opened: Opened, attachments: AttachmentSummary[]): MessageSummary & { text: string } {
+  const { name, content: c } = opened;
   const inbox = r.folder !== 'sent';
   const a =
     inbox && r.kind === 'message'
@@ -207,9 +213,9 @@ export async function listMessages(
     .limit(opts.limit + 1);
   const page = rows.slice(0, opts.limit);
   const atts = await attachmentsOf(db, keyring, page.map((r) => r.id));
-  const names = await namesFor(db, keyring, page);
+  const opened = await openRows(db, keyring, page);
   const items = page.map((r) => {
-    const { text: _text, ...summary } = summarize(keyring, r, names.get(r.id)!, atts.get(r.id) ?? []);
+    const { text: _text, ...summary } = summarize(r, opened.get(r.id)!, atts.get(r.id) ?? []);
     return summary;
   });
   const last = page[page.length - 1];
@@ -229,9 +235,9 @@ export async function listThread(db: Db, keyring: Keyring, patientId: string, th
     .limit(5000);
   const hits = rows.filter((r) => r.threadKey && crypto.createHash('sha256').update(r.threadKey).digest('base64url').slice(0, 22) === threadId);
   const atts = await attachmentsOf(db, keyring, hits.map((r) => r.id));
-  const names = await namesFor(db, keyring, hits);
+  const opened = await openRows(db, keyring, hits);
   return hits.map((r) => {
-    const { text: _text, ...summary } = summarize(keyring, r, names.get(r.id)!, atts.get(r.id) ?? []);
+    const { text: _text, ...summary } = summarize(r, opened.get(r.id)!, atts.get(r.id) ?? []);
     return summary;
   });
 }
@@ -260,9 +266,9 @@ export async function readMessage(
   if (!r) return null;
   if (!r.readAt) await db.update(m).set({ readAt: sql`now()` }).where(and(eq(m.id, id), isNull(m.readAt)));
   if (r.mdnTo && !r.mdnQueuedAt && onFirstOpen) await onFirstOpen(r.id);
-  const names = await namesFor(db, keyring, [r]);
+  const opened = await openRows(db, keyring, [r]);
   const atts = await attachmentsOf(db, keyring, [r.id]);
-  return { ...summarize(keyring, r, names.get(r.id)!, atts.get(r.id) ?? []), read: true };
+  return { ...summarize(r, opened.get(r.id)!, atts.get(r.id) ?? []), read: true };
 }
 
 /** Marks read or unread; false when the message is not the patient's. */

@@ -15,6 +15,7 @@ import { ApiProblem, problemType } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { documentRoutes } from './routes/documents.js';
 import { professionalRoutes } from './routes/professional.js';
+import { webRoutes } from './routes/web.js';
 import { mailboxRoutes } from './routes/mailbox.js';
 import { patientSessionRoutes } from './routes/patient-session.js';
 
@@ -95,5 +96,6 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
   await app.register(documentRoutes(ctx));
   await app.register(professionalRoutes(ctx));
   await app.register(adminRoutes(ctx));
+  await app.register(webRoutes);
   return app as unknown as FastifyInstance;
 }

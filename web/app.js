@@ -92,11 +92,16 @@ async function inbox() {
   const items = r.data.items;
   const list = el('ul', { class: 'messages', id: 'inbox', 'aria-label': 'Messages reçus' });
   for (const m of items) {
+    const open = el('a', { href: `#/messages/${m.id}`, class: 'subject', text: m.subject || '(sans objet)' });
+    open.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      message(m.id);
+    });
     list.append(
       el(
         'li',
         { class: m.read ? 'read' : 'unread' },
-        el('span', { class: 'subject', text: m.subject || '(sans objet)' }),
+        open,
         el('br'),
         el('span', { class: 'from', text: m.from.displayName }),
         el('span', { class: 'date', text: ` — ${new Date(m.receivedAt).toLocaleString('fr-FR')}` }),
@@ -107,6 +112,43 @@ async function inbox() {
     el('h2', { text: 'Messages reçus' }),
     items.length ? list : el('p', { class: 'empty', text: "Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges." }),
   );
+}
+
+async function message(id) {
+  const r = await api('GET', `/v1/me/messages/${encodeURIComponent(id)}`);
+  if (r.status === 401) return loginForm('Votre session a expiré. Reconnectez-vous.');
+  if (r.status !== 200) return show(el('p', { class: 'error', role: 'alert', text: problemText(r, 'Message introuvable.') }));
+  const m = r.data;
+  const back = el('button', { type: 'button', text: '← Retour aux messages' });
+  back.addEventListener('click', () => inbox());
+  const body = el('pre', { class: 'body', text: m.text });
+  const attachments = el('ul', { class: 'attachments', 'aria-label': 'Pièces jointes' });
+  for (const a of m.attachments) {
+    attachments.append(el('li', {}, el('a', { href: `/v1/me/messages/${m.id}/attachments/${a.id}`, download: a.filename, text: `${a.filename} (${Math.ceil(a.size / 1024)} Ko)` })));
+  }
+  const parts = [back, el('h2', { text: m.subject || '(sans objet)' }), el('p', { class: 'from', text: `De : ${m.from.displayName}` }), body];
+  if (m.attachments.length) parts.push(el('h3', { text: 'Pièces jointes' }), attachments);
+  if (m.canReply) {
+    const status = el('p', { role: 'status' });
+    const form = el(
+      'form',
+      { id: 'reply-form', 'aria-label': 'Répondre' },
+      el('label', { for: 'reply-text', text: 'Ma réponse' }),
+      el('textarea', { id: 'reply-text', name: 'text', rows: '5', required: '' }),
+      status,
+      el('button', { type: 'submit', text: 'Envoyer' }),
+    );
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const s = await api('POST', `/v1/me/messages/${encodeURIComponent(id)}/reply`, { text: form.text.value });
+      status.textContent = s.status === 202 ? 'Votre réponse a été envoyée.' : problemText(s, "La réponse n'a pas pu être envoyée.");
+      if (s.status === 202) form.text.value = '';
+    });
+    parts.push(form);
+  } else if (m.closedNotice) {
+    parts.push(el('p', { class: 'notice', role: 'note', text: m.closedNotice }));
+  }
+  show(...parts);
 }
 
 logoutButton.addEventListener('click', async () => {

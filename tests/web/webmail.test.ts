@@ -4,6 +4,7 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
+import { freePort } from '../support/ports.js';
 import { apiClient, importPatientsCsv, readLoginCode, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
@@ -11,7 +12,8 @@ let browser: Browser;
 const P = { ins: makeTestIns(9501), email: 'web9501@example.org', birthDate: '1980-08-08', provisionalCode: 'PROV-WEB-9501', password: 'Mot-de-passe-Web-9501' };
 
 beforeAll(async () => {
-  t = await startTestGateway();
+  // replies go to a local closed port: no routing outside this machine
+  t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
   await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
   const a = await apiClient(t.gw.apiPort!).call('POST', '/v1/patient/activate', { ins: P.ins, provisionalCode: P.provisionalCode, birthDate: P.birthDate, password: P.password });
   expect(a.status).toBe(204);
@@ -42,6 +44,35 @@ describe('webmail', () => {
     await code.press('Enter');
     await page.getByText('Résultats de votre prise de sang').waitFor({ timeout: 15_000 });
     expect(await page.locator('#inbox li').count()).toBe(1);
+
+    // open it and reply with the keyboard-reachable form
+    await page.getByText('Résultats de votre prise de sang').click();
+    await page.locator('#reply-text').fill('Merci docteur.');
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.getByText('Votre réponse a été envoyée.').waitFor({ timeout: 15_000 });
+    await page.close();
+  }, 60_000);
+
+  it('shows the closed notice instead of the reply form after [FIN]', async () => {
+    const from = 'dr.fin@hopital-a.mssante.fr';
+    const base = { port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr' as const, from, to: [`${P.ins}@patient.mssante.fr`] };
+    expect((await sendMail({ ...base, subject: 'Dernier suivi' })).ok).toBe(true);
+    expect((await sendMail({ ...base, subject: '[FIN]' })).ok).toBe(true);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${t.gw.apiPort}/`);
+    await page.fill('#ins', P.ins);
+    await page.fill('#password', P.password);
+    await page.press('#password', 'Enter');
+    const code = page.locator('input[autocomplete="one-time-code"]');
+    await code.waitFor({ timeout: 15_000 });
+    const otp = await waitFor(async () => readLoginCode(t.dataDir, P.email).catch(() => null), 10_000, 'the code e-mail');
+    await code.fill(otp);
+    await code.press('Enter');
+    await page.getByText('Dernier suivi').waitFor({ timeout: 20_000 });
+    await page.getByText('Dernier suivi').click();
+    await page.getByRole('note').filter({ hasText: 'a mis fin à vos échanges.' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#reply-form').count()).toBe(0);
+    expect(await page.getByText('[FIN]').count()).toBe(0);
     await page.close();
   }, 60_000);
 

@@ -49,6 +49,12 @@ function loginForm(message) {
     error,
     el('button', { type: 'submit', text: 'Se connecter' }),
   );
+  const activate = el('a', { href: '#/activation', id: 'go-activation', text: 'Première connexion : activer mon profil' });
+  activate.addEventListener('click', (ev) => {
+    ev.preventDefault();
+    activationForm();
+  });
+  form.append(activate);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const r = await api('POST', '/v1/patient/login', { ins: form.ins.value.trim().toUpperCase(), password: form.password.value });
@@ -57,6 +63,40 @@ function loginForm(message) {
       return;
     }
     codeForm(r.data.challengeId);
+  });
+  show(form);
+}
+
+function activationForm() {
+  const error = el('p', { class: 'error', role: 'alert' });
+  const form = el(
+    'form',
+    { id: 'activation-form', 'aria-labelledby': 'activation-title' },
+    el('h2', { id: 'activation-title', text: 'Activer mon profil' }),
+    el('label', { for: 'act-ins', text: 'Identifiant (matricule INS)' }),
+    el('input', { id: 'act-ins', name: 'ins', autocomplete: 'username', required: '', maxlength: '15' }),
+    el('label', { for: 'act-code', text: 'Code provisoire (reçu par courrier ou e-mail)' }),
+    el('input', { id: 'act-code', name: 'provisionalCode', autocomplete: 'off', required: '' }),
+    el('label', { for: 'act-birth', text: 'Date de naissance' }),
+    el('input', { id: 'act-birth', name: 'birthDate', type: 'date', required: '' }),
+    el('label', { for: 'act-password', text: 'Mot de passe choisi (12 caractères au moins)' }),
+    el('input', { id: 'act-password', name: 'password', type: 'password', autocomplete: 'new-password', required: '' }),
+    error,
+    el('button', { type: 'submit', text: 'Activer' }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await api('POST', '/v1/patient/activate', {
+      ins: form.ins.value.trim().toUpperCase(),
+      provisionalCode: form.provisionalCode.value.trim(),
+      birthDate: form.birthDate.value,
+      password: form.password.value,
+    });
+    if (r.status !== 204) {
+      error.textContent = problemText(r, 'Activation impossible.');
+      return;
+    }
+    loginForm('Votre profil est activé. Connectez-vous avec votre mot de passe.');
   });
   show(form);
 }

@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { freePort } from '../support/ports.js';
-import { apiClient, importPatientsCsv, readLoginCode, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
+import { importPatientsCsv, readLoginCode, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
 let browser: Browser;
@@ -15,8 +15,6 @@ beforeAll(async () => {
   // replies go to a local closed port: no routing outside this machine
   t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
   await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
-  const a = await apiClient(t.gw.apiPort!).call('POST', '/v1/patient/activate', { ins: P.ins, provisionalCode: P.provisionalCode, birthDate: P.birthDate, password: P.password });
-  expect(a.status).toBe(204);
   expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.web@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Résultats de votre prise de sang' })).ok).toBe(true);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -29,6 +27,23 @@ afterAll(async () => {
 });
 
 describe('webmail', () => {
+  it('activates the profile with the provisional code and birth date', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${t.gw.apiPort}/`);
+    await page.click('#go-activation');
+    await page.fill('#act-ins', P.ins);
+    await page.fill('#act-code', 'MAUVAIS-CODE');
+    await page.fill('#act-birth', P.birthDate);
+    await page.fill('#act-password', P.password);
+    await page.press('#act-password', 'Enter');
+    await page.locator('[role="alert"]').filter({ hasText: /Activation impossible/ }).waitFor({ timeout: 10_000 });
+    await page.fill('#act-code', P.provisionalCode);
+    await page.press('#act-password', 'Enter');
+    await page.getByText('Votre profil est activé').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#ins').count()).toBe(1);
+    await page.close();
+  }, 60_000);
+
   it('logs in with the password then the e-mailed code, and shows the inbox', async () => {
     const page = await browser.newPage();
     const res = await page.goto(`http://127.0.0.1:${t.gw.apiPort}/`);

@@ -73,24 +73,23 @@ export function sealValue(keyring: Keyring, value: unknown, context: string): Bu
   const dek = newDataKey();
   const w = wrapDataKey(keyring, dek);
   const body = gcmSeal(dek, Buffer.from(JSON.stringify(value), 'utf8'), Buffer.from(`value:${context}`));
+  return packSealed(w, body);
+}
+
+export function openValue<T>(keyring: Keyring, sealed: Buffer, context: string): T {
+  const { keyId, wrapped, body } = splitSealed(sealed);
+  const dek = unwrapDataKey(keyring, { keyId, wrapped });
+  const plain = gcmOpen(dek, body, Buffer.from(`value:${context}`));
+  return JSON.parse(plain.toString('utf8')) as T;
+}
+
+function packSealed(w: WrappedKey, body: Buffer): Buffer {
   const kid = Buffer.from(w.keyId, 'utf8');
   const head = Buffer.alloc(4);
   head.writeUInt8(VERSION, 0);
   head.writeUInt8(kid.length, 1);
   head.writeUInt16BE(w.wrapped.length, 2);
   return Buffer.concat([head.subarray(0, 2), kid, head.subarray(2, 4), w.wrapped, body]);
-}
-
-export function openValue<T>(keyring: Keyring, sealed: Buffer, context: string): T {
-  if (sealed.length < 4 || sealed.readUInt8(0) !== VERSION) throw new EnvelopeError('unknown sealed value format');
-  const kidLen = sealed.readUInt8(1);
-  const keyId = sealed.subarray(2, 2 + kidLen).toString('utf8');
-  const wlen = sealed.readUInt16BE(2 + kidLen);
-  const wstart = 4 + kidLen;
-  const wrapped = sealed.subarray(wstart, wstart + wlen);
-  const dek = unwrapDataKey(keyring, { keyId, wrapped });
-  const plain = gcmOpen(dek, sealed.subarray(wstart + wlen), Buffer.from(`value:${context}`));
-  return JSON.parse(plain.toString('utf8')) as T;
 }
 
 /** Splits a sealed value into its key header (key id, wrapped data key) and its body (iv | tag | ciphertext). */
@@ -120,12 +119,5 @@ export function sealedKeyId(sealed: Buffer): string {
 export function rewrapValue(keyring: Keyring, sealed: Buffer): Buffer {
   const { keyId, wrapped, body } = splitSealed(sealed);
   if (keyId === keyring.current.id) return sealed;
-  const dek = unwrapDataKey(keyring, { keyId, wrapped });
-  const w = wrapDataKey(keyring, dek);
-  const kid = Buffer.from(w.keyId, 'utf8');
-  const head = Buffer.alloc(4);
-  head.writeUInt8(VERSION, 0);
-  head.writeUInt8(kid.length, 1);
-  head.writeUInt16BE(w.wrapped.length, 2);
-  return Buffer.concat([head.subarray(0, 2), kid, head.subarray(2, 4), w.wrapped, body]);
+  return packSealed(wrapDataKey(keyring, unwrapDataKey(keyring, { keyId, wrapped })), body);
 }

@@ -21,7 +21,7 @@ import {
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { requirePatient } from './session-auth.js';
-import { contentDisposition } from './content-disposition.js';
+import { setDownloadHeaders } from './content-disposition.js';
 import { readVettedUpload } from './upload.js';
 
 export const DocumentSchema = Type.Object({
@@ -83,12 +83,7 @@ export const documentRoutes =
         const row = await documentById(ctx.db, patientId, req.params.id);
         if (!row || row.hiddenFromPatient) throw notFound();
         const meta = readMeta(ctx.keyring, row);
-        reply
-          .header('content-type', 'application/octet-stream')
-          .header('x-content-type-options', 'nosniff')
-          .header('content-disposition', contentDisposition(meta.filename))
-          .header('content-length', String(row.size))
-          .header('cache-control', 'no-store');
+        setDownloadHeaders(reply, { filename: meta.filename, size: row.size });
         return reply.send(documentContent(ctx.blobs, row) as never);
       },
     );
@@ -170,10 +165,7 @@ export const documentRoutes =
       },
       async (req, reply) => {
         const patientId = await requirePatient(ctx, req);
-        reply
-          .header('content-type', 'application/zip')
-          .header('content-disposition', contentDisposition('mon-espace-sante-documents.zip'))
-          .header('cache-control', 'no-store');
+        setDownloadHeaders(reply, { filename: 'mon-espace-sante-documents.zip', type: 'application/zip' });
         return reply.send(documentsArchive(ctx.db, ctx.keyring, ctx.blobs, patientId) as never);
       },
     );

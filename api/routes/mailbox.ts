@@ -18,7 +18,7 @@ import {
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { requirePatient } from './session-auth.js';
-import { contentDisposition } from './content-disposition.js';
+import { setDownloadHeaders } from './content-disposition.js';
 
 const Attachment = Type.Object({
   id: Type.String(),
@@ -238,12 +238,7 @@ export const mailboxRoutes =
         const patientId = await requirePatient(ctx, req);
         const a = await openAttachment(ctx.db, ctx.keyring, ctx.blobs, patientId, req.params.id, req.params.attachmentId);
         if (!a) throw new ApiProblem(404, 'API-MSG-03', 'Not found', 'Pièce jointe introuvable.');
-        reply
-          .header('content-type', 'application/octet-stream')
-          .header('x-content-type-options', 'nosniff')
-          .header('content-disposition', contentDisposition(a.filename))
-          .header('content-length', String(a.size))
-          .header('cache-control', 'no-store');
+        setDownloadHeaders(reply, { filename: a.filename, size: a.size });
         return reply.send(a.stream as never);
       },
     );

@@ -21,7 +21,7 @@ import { rubricFor } from '../../config/rubric-mapping.js';
 import { isRubric } from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
-import { contentDisposition } from './content-disposition.js';
+import { setDownloadHeaders } from './content-disposition.js';
 import { DocumentSchema } from './documents.js';
 import { readVettedUpload } from './upload.js';
 
@@ -93,12 +93,7 @@ export const professionalRoutes =
       async (req, reply) => {
         const pro = requirePro(ctx, req);
         const d = await guard(() => readDocumentForPro(ctx, pro, req.params.ins, req.params.id, emergencyOf(req)));
-        reply
-          .header('content-type', 'application/octet-stream')
-          .header('x-content-type-options', 'nosniff')
-          .header('content-disposition', contentDisposition(d.meta.filename))
-          .header('content-length', String(d.size))
-          .header('cache-control', 'no-store');
+        setDownloadHeaders(reply, { filename: d.meta.filename, size: d.size });
         return reply.send(d.stream as never);
       },
     );

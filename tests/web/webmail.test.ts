@@ -1,7 +1,7 @@
 // The patient webmail in Debian's Chromium (playwright-core, never a downloaded browser) against the real
 // server: French page at `/`, login with the INS and password (Enter), then the e-mailed code (Enter), then the
 // inbox with the subject of a message delivered over SMTP.
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { freePort } from '../support/ports.js';
@@ -26,6 +26,18 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** The contract's login: INS and password submitted with Enter, then the e-mailed code submitted with Enter. */
+async function signIn(page: Page): Promise<void> {
+  await page.fill('#ins', P.ins);
+  await page.fill('#password', P.password);
+  await page.press('#password', 'Enter');
+  const code = page.locator('input[autocomplete="one-time-code"]');
+  await code.waitFor({ timeout: 15_000 });
+  const otp = await waitFor(async () => readLoginCode(t.dataDir, P.email).catch(() => null), 10_000, 'the code e-mail');
+  await code.fill(otp);
+  await code.press('Enter');
+}
+
 describe('webmail', () => {
   it('activates the profile with the provisional code and birth date', async () => {
     const page = await browser.newPage();
@@ -49,14 +61,7 @@ describe('webmail', () => {
     const res = await page.goto(`http://127.0.0.1:${t.gw.apiPort}/`);
     expect(res?.headers()['content-security-policy']).toMatch(/default-src 'self'/);
     expect(await page.getAttribute('html', 'lang')).toBe('fr');
-    await page.fill('#ins', P.ins);
-    await page.fill('#password', P.password);
-    await page.press('#password', 'Enter');
-    const code = page.locator('input[autocomplete="one-time-code"]');
-    await code.waitFor({ timeout: 15_000 });
-    const otp = await waitFor(async () => readLoginCode(t.dataDir, P.email).catch(() => null), 10_000, 'the code e-mail');
-    await code.fill(otp);
-    await code.press('Enter');
+    await signIn(page);
     await page.getByText('Résultats de votre prise de sang').waitFor({ timeout: 15_000 });
     expect(await page.locator('#inbox li').count()).toBe(1);
 
@@ -75,14 +80,7 @@ describe('webmail', () => {
     expect((await sendMail({ ...base, subject: '[FIN]' })).ok).toBe(true);
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${t.gw.apiPort}/`);
-    await page.fill('#ins', P.ins);
-    await page.fill('#password', P.password);
-    await page.press('#password', 'Enter');
-    const code = page.locator('input[autocomplete="one-time-code"]');
-    await code.waitFor({ timeout: 15_000 });
-    const otp = await waitFor(async () => readLoginCode(t.dataDir, P.email).catch(() => null), 10_000, 'the code e-mail');
-    await code.fill(otp);
-    await code.press('Enter');
+    await signIn(page);
     await page.getByText('Dernier suivi').waitFor({ timeout: 20_000 });
     await page.getByText('Dernier suivi').click();
     await page.getByRole('note').filter({ hasText: 'a mis fin à vos échanges.' }).waitFor({ timeout: 10_000 });

@@ -10,7 +10,10 @@ export default tseslint.config(
     files: ['web/**/*.js'],
     languageOptions: {
       sourceType: 'module',
-      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', console: 'readonly' },
+      globals: Object.fromEntries(
+        ['document', 'window', 'fetch', 'console', 'location', 'history', 'CustomEvent', 'sessionStorage', 'URLSearchParams', 'URL', 'Blob',
+          'FormData', 'File', 'setTimeout', 'clearTimeout', 'getComputedStyle', 'navigator', 'HTMLElement'].map((g) => [g, 'readonly']),
+      ),
     },
   },
   {

@@ -4,16 +4,22 @@ export { findProfileByIns, type ProfileRef } from './profile-lookup.js';
 export {
   importPatients,
   activatePatient,
+  opposeProfile,
   startLogin,
   verifyLogin,
+  openSession,
   authenticateSession,
+  profileStateOf,
   endSession,
+  csrfTokenFor,
+  csrfTokenMatches,
   readIdentity,
   PatientAccessError,
   type PatientIdentity,
   type ImportResult,
   type LoginChallenge,
   type PatientSession,
+  type LiveSession,
 } from './patients.js';
 export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
 export { accessSnapshot, blockProfessional, unblockProfessional, updateAccessSettings, RPPS, type AccessSettingsSnapshot } from './settings.js';

@@ -5,11 +5,19 @@
  *   provisional code is stored hashed and valid `provisionalCodeValidityMs` from the import.
  * - Activation: provisional code + birth date, for a pending or created profile, then a password (policy
  *   checked); the code is consumed.
+ * - Opposition (`opposeProfile`): during the 6-week window only (state `pending`), verified exactly like
+ *   activation (same lock, same dummy-hash timing, and one and the same refusal text for a wrong code or birth
+ *   date, an expired code, an unknown INS or any other state); the profile becomes `opposed` and the code is
+ *   consumed. The state change is conditional on the profile still being `pending` (no lost race).
  * - Login: password, then a 6-digit code sent by e-mail (stored hashed, short-lived, limited attempts).
  *   Wrong INS and wrong password get one and the same answer; consecutive failures lock the profile for
  *   `loginLockMs`. Sessions are random 256-bit tokens stored by their SHA-256, with idle and absolute expiry.
+ * - CSRF: `csrfTokenFor(token)` is base64url(SHA-256("csrf\0" + token)), a value the database never holds (it
+ *   stores hex SHA-256 of the bare token), so a read of the sessions table gives neither; `csrfTokenMatches`
+ *   compares in constant time.
  * Errors are PatientAccessError with a French message for the patient and an HTTP status.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -18,6 +26,7 @@ import type { Keyring } from '../vault/index.js';
 import { openValue, sealValue } from '../vault/index.js';
 import {
   canActivate,
+  canTransition,
   checkPasswordPolicy,
   generateLoginCode,
   generateToken,
@@ -27,6 +36,7 @@ import {
   parseIns,
   verifySecret,
   type PatientImportRow,
+  type ProfileState,
 } from './rules/index.js';
 
 export interface PatientIdentity {
@@ -40,6 +50,7 @@ export type PatientAccessErrorKind =
   | 'invalid-credentials'
   | 'locked'
   | 'activation-refused'
+  | 'opposition-refused'
   | 'weak-password'
   | 'invalid-code'
   | 'invalid-session';
@@ -48,6 +59,7 @@ const STATUS: Record<PatientAccessErrorKind, number> = {
   'invalid-credentials': 401,
   locked: 429,
   'activation-refused': 400,
+  'opposition-refused': 400,
   'weak-password': 400,
   'invalid-code': 401,
   'invalid-session': 401,
@@ -68,6 +80,8 @@ export class PatientAccessError extends Error {
 const identityContext = (ins: string) => `patient-identity:${ins}`;
 const BAD_CREDENTIALS = 'Identifiant ou mot de passe incorrect.';
 const LOCKED = 'Trop de tentatives. Réessayez plus tard.';
+/** One text for every refused activation or opposition, whatever the reason: nothing about the profile leaks. */
+const PROVISIONAL_REFUSED = 'Activation impossible : vérifiez votre code provisoire et votre date de naissance.';
 // A valid scrypt hash of a random secret: verifying against it costs the same as a real check, so that an
 // unknown INS is not told apart by timing.
 let dummyHash: Promise<string> | null = null;
@@ -133,19 +147,25 @@ async function findByIns(db: Db, rawIns: string) {
   return row;
 }
 
-export async function activatePatient(
+type PatientRow = typeof schema.patients.$inferSelect;
+type ProvisionalRow = PatientRow & { provisionalCodeHash: string; provisionalCodeExpiresAt: Date };
+
+/**
+ * The profile whose provisional code and birth date are right and whose state `allowed` accepts; else throws
+ * `refused` (after the same scrypt work as a real check) or `locked`. A wrong code or birth date counts as a
+ * failure towards the lock.
+ */
+async function checkProvisional(
   db: Db,
   keyring: Keyring,
   limits: Limits,
-  input: { ins: string; provisionalCode: string; birthDate: string; password: string },
-): Promise<void> {
-  const refused = new PatientAccessError(
-    'activation-refused',
-    "Activation impossible : vérifiez votre code provisoire et votre date de naissance.",
-  );
+  input: { ins: string; provisionalCode: string; birthDate: string },
+  allowed: (state: ProfileState) => boolean,
+  refused: PatientAccessError,
+): Promise<ProvisionalRow> {
   const p = await findByIns(db, input.ins);
   if (p && p.lockedUntil && p.lockedUntil > new Date()) throw new PatientAccessError('locked', LOCKED);
-  if (!p || !isProfileState(p.state) || !canActivate(p.state) || !p.provisionalCodeHash || !p.provisionalCodeExpiresAt) {
+  if (!p || !isProfileState(p.state) || !allowed(p.state) || !p.provisionalCodeHash || !p.provisionalCodeExpiresAt) {
     await verifySecret(input.provisionalCode, await getDummyHash());
     throw refused;
   }
@@ -155,6 +175,17 @@ export async function activatePatient(
     await recordFailure(db, p.id, p.failedLogins, limits);
     throw refused;
   }
+  return p as ProvisionalRow;
+}
+
+export async function activatePatient(
+  db: Db,
+  keyring: Keyring,
+  limits: Limits,
+  input: { ins: string; provisionalCode: string; birthDate: string; password: string },
+): Promise<void> {
+  const refused = new PatientAccessError('activation-refused', PROVISIONAL_REFUSED);
+  const p = await checkProvisional(db, keyring, limits, input, canActivate, refused);
   const policy = checkPasswordPolicy(input.password, limits.minPasswordLength);
   if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
   const passwordHash = await hashSecret(input.password);
@@ -171,6 +202,34 @@ export async function activatePatient(
       updatedAt: new Date(),
     })
     .where(eq(schema.patients.id, p.id));
+}
+
+/**
+ * The patient opposes the creation of the profile during the 6-week window: `pending` → `opposed`, checked
+ * like activation. Mail to the INS is then refused like an unknown recipient (`mailAcceptance`).
+ */
+export async function opposeProfile(
+  db: Db,
+  keyring: Keyring,
+  limits: Limits,
+  input: { ins: string; provisionalCode: string; birthDate: string },
+): Promise<void> {
+  const refused = new PatientAccessError('opposition-refused', PROVISIONAL_REFUSED);
+  const p = await checkProvisional(db, keyring, limits, input, (state) => state === 'pending' && canTransition(state, 'opposed'), refused);
+  const done = await db
+    .update(schema.patients)
+    .set({
+      state: 'opposed',
+      provisionalCodeHash: null,
+      provisionalCodeExpiresAt: null,
+      failedLogins: 0,
+      lockedUntil: null,
+      updatedAt: new Date(),
+    })
+    // Only if still pending: the window may have ended (→ created) or an activation won in between.
+    .where(and(eq(schema.patients.id, p.id), eq(schema.patients.state, 'pending')))
+    .returning({ id: schema.patients.id });
+  if (done.length !== 1) throw refused;
 }
 
 async function getDummyHash(): Promise<string> {
@@ -249,8 +308,14 @@ export async function verifyLogin(db: Db, limits: Limits, input: { challengeId: 
   return { token, patientId: c.patientId, expiresAt };
 }
 
-/** The patient of a live session, or null; extends its idle window. */
-export async function authenticateSession(db: Db, limits: Limits, token: string): Promise<string | null> {
+export interface LiveSession {
+  patientId: string;
+  /** Absolute expiry (the idle window is extended by every authenticated request). */
+  expiresAt: Date;
+}
+
+/** The live session of a token, or null (unknown, revoked, expired or idle too long); extends its idle window. */
+export async function openSession(db: Db, limits: Limits, token: string): Promise<LiveSession | null> {
   if (!token || token.length > 200) return null;
   const now = new Date();
   const idleCutoff = new Date(now.getTime() - limits.sessionIdleMs);
@@ -265,10 +330,34 @@ export async function authenticateSession(db: Db, limits: Limits, token: string)
         gt(schema.sessions.lastSeenAt, idleCutoff),
       ),
     )
-    .returning({ patientId: schema.sessions.patientId });
-  return s?.patientId ?? null;
+    .returning({ patientId: schema.sessions.patientId, expiresAt: schema.sessions.expiresAt });
+  return s ?? null;
+}
+
+/** The patient of a live session, or null; extends its idle window. */
+export async function authenticateSession(db: Db, limits: Limits, token: string): Promise<string | null> {
+  return (await openSession(db, limits, token))?.patientId ?? null;
+}
+
+/** The current state of a patient's profile (null for a missing row or an unknown state). */
+export async function profileStateOf(db: Db, patientId: string): Promise<ProfileState | null> {
+  const [p] = await db.select({ state: schema.patients.state }).from(schema.patients).where(eq(schema.patients.id, patientId));
+  return p && isProfileState(p.state) ? p.state : null;
 }
 
 export async function endSession(db: Db, token: string): Promise<void> {
   await db.update(schema.sessions).set({ revokedAt: new Date() }).where(eq(schema.sessions.tokenHash, hashToken(token)));
+}
+
+/** The anti-CSRF token of a session: derived, never stored, distinct from the stored `hashToken`. */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHash('sha256').update('csrf\u0000', 'utf8').update(sessionToken, 'utf8').digest('base64url');
+}
+
+/** Whether `presented` is the session's anti-CSRF token (constant-time; false for a missing value). */
+export function csrfTokenMatches(sessionToken: string, presented: string | undefined): boolean {
+  if (typeof presented !== 'string') return false;
+  const expected = Buffer.from(csrfTokenFor(sessionToken), 'utf8');
+  const given = Buffer.from(presented, 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

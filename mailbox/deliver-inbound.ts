@@ -77,6 +77,8 @@ export interface MessageContent {
 export interface AttachmentMeta {
   filename: string;
   declaredType: string;
+  /** The MIME Content-ID without angle brackets (`cid:` references in the HTML body); absent on older rows. */
+  contentId?: string | null;
 }
 
 interface ParsedAttachment {
@@ -84,7 +86,14 @@ interface ParsedAttachment {
   filename: string;
   /** Declared by the sender (not trusted). */
   mediaType: string;
+  contentId: string | null;
   intake: IntakeResult;
+}
+
+/** A Content-ID as `cid:` URLs name it: no angle brackets, printable ASCII, bounded; null otherwise. */
+function cleanContentId(cid: string | undefined): string | null {
+  const v = (cid ?? '').trim().replace(/^<|>$/g, '').trim();
+  return v && v.length <= 256 && /^[\x21-\x7e]+$/.test(v) ? v : null;
 }
 
 export type DeliverOutcome = 'delivered' | 'already-delivered' | 'skipped' | 'exchange-ended' | 'report';
@@ -143,7 +152,7 @@ export async function parseAndStore(
       text = data;
       return;
     }
-    const att = data as unknown as { content: Readable; filename?: string; contentType?: string; release(): void };
+    const att = data as unknown as { content: Readable; filename?: string; contentType?: string; cid?: string; release(): void };
     const reportKey = REPORT_TYPES[(att.contentType ?? '').toLowerCase()];
     if (reportKey) {
       const parts: Buffer[] = [];
@@ -167,10 +176,11 @@ export async function parseAndStore(
     }
     const filename = safeFilename(att.filename, index);
     const declared = (att.contentType || 'application/octet-stream').toLowerCase();
+    const contentId = cleanContentId(att.cid);
     pending.push(
       takeAttachment(att.content, { declaredType: declared, filename, maxZipBytes: deps.limits.maxMessageBytes }, deps)
         .then((intake) => {
-          attachments[index] = { stored: intake.stored, filename, mediaType: declared, intake };
+          attachments[index] = { stored: intake.stored, filename, mediaType: declared, contentId, intake };
         })
         .catch((err: Error) => {
           failure ??= err;
@@ -321,6 +331,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
       classCode: f.classCode,
       authorName: content.fromName || null,
       cda: f.cda,
+      ...(f.contentId ? { contentId: f.contentId } : {}),
     };
     const n = (name: string) => sql.raw(`${name}${position}`);
     if (f.stored.inline) parts.push(...inlineBlobCtes(f.stored.inline, `a${position}`, 'mm'));
@@ -358,6 +369,8 @@ interface FileToFile {
   typeCode: string | null;
   classCode: string | null;
   cda: Record<string, unknown> | null;
+  /** Only for a part filed as it came (an inline image the HTML body refers to by `cid:`). */
+  contentId?: string | null;
 }
 
 interface Removed {
@@ -431,6 +444,7 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
       typeCode: null,
       classCode: null,
       cda: null,
+      contentId: a.contentId,
     });
   }
   return { files, removed, xdmRefused, codeCda: codes.length ? codes.join(',') : null };

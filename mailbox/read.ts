@@ -3,6 +3,12 @@
  * patient is reported as not found, never as forbidden (no existence oracle). Professionals' raw addresses are
  * not returned; only a display name. Listing is newest first with an opaque cursor (received time + id), so
  * pages stay stable while new mail arrives.
+ *
+ * One message (`readMessage`) also carries its HTML body exactly as received (`html`, null when there was none;
+ * never rendered by the server: the webmail sanitizes it and shows it in a sandboxed frame) and, per attachment,
+ * its `contentId` (MIME Content-ID without brackets, for `cid:` images; null when absent or on rows filed
+ * before it was kept) and `contentType` (as declared by the sender; `mediaType` is the sniffed one). Listings
+ * carry neither.
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -39,8 +45,15 @@ export interface MessageSummary {
   attachments: AttachmentSummary[];
 }
 
-export interface MessageDetail extends MessageSummary {
+export interface AttachmentDetail extends AttachmentSummary {
+  contentId: string | null;
+  contentType: string | null;
+}
+
+export interface MessageDetail extends Omit<MessageSummary, 'attachments'> {
   text: string;
+  html: string | null;
+  attachments: AttachmentDetail[];
 }
 
 interface Row {
@@ -112,7 +125,7 @@ async function openRows(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<stri
   return out;
 }
 
-function summarize(r: Row, opened: Opened, attachments: AttachmentSummary[]): MessageSummary & { text: string } {
+function summarize<A extends AttachmentSummary>(r: Row, opened: Opened, attachments: A[]): Omit<MessageSummary, 'attachments'> & { attachments: A[]; text: string; html: string | null } {
   const { name, content: c } = opened;
   const inbox = r.folder !== 'sent';
   const a =
@@ -133,7 +146,18 @@ function summarize(r: Row, opened: Opened, attachments: AttachmentSummary[]): Me
     status: inbox ? null : (r.outboundStatus ?? 'queued'),
     attachments,
     text: c.text,
+    html: typeof c.html === 'string' ? c.html : null,
   };
+}
+
+/** A listing entry: no body, and attachments without the detail-only fields. */
+function summaryOf(r: Row, opened: Opened, attachments: AttachmentDetail[]): MessageSummary {
+  const { text: _text, html: _html, ...summary } = summarize(
+    r,
+    opened,
+    attachments.map(({ contentId: _cid, contentType: _type, ...a }) => a),
+  );
+  return summary;
 }
 
 export const UNKNOWN_PROFESSIONAL = 'Professionnel de santé';
@@ -166,8 +190,8 @@ function decodeCursor(s: string): Cursor {
   }
 }
 
-async function attachmentsOf(db: Db, keyring: Keyring, messageIds: string[]): Promise<Map<string, AttachmentSummary[]>> {
-  const out = new Map<string, AttachmentSummary[]>();
+async function attachmentsOf(db: Db, keyring: Keyring, messageIds: string[]): Promise<Map<string, AttachmentDetail[]>> {
+  const out = new Map<string, AttachmentDetail[]>();
   if (messageIds.length === 0) return out;
   const rows = await db
     .select({
@@ -184,7 +208,14 @@ async function attachmentsOf(db: Db, keyring: Keyring, messageIds: string[]): Pr
   for (const r of rows) {
     const meta = openValue<AttachmentMeta>(keyring, r.meta, documentContext(r.id));
     const list = out.get(r.messageId!) ?? [];
-    list.push({ id: r.id, filename: meta.filename, size: r.size, mediaType: r.mediaType });
+    list.push({
+      id: r.id,
+      filename: meta.filename,
+      size: r.size,
+      mediaType: r.mediaType,
+      contentId: typeof meta.contentId === 'string' && meta.contentId ? meta.contentId : null,
+      contentType: typeof meta.declaredType === 'string' && meta.declaredType ? meta.declaredType : null,
+    });
     out.set(r.messageId!, list);
   }
   return out;
@@ -214,10 +245,7 @@ export async function listMessages(
   const page = rows.slice(0, opts.limit);
   const atts = await attachmentsOf(db, keyring, page.map((r) => r.id));
   const opened = await openRows(db, keyring, page);
-  const items = page.map((r) => {
-    const { text: _text, ...summary } = summarize(r, opened.get(r.id)!, atts.get(r.id) ?? []);
-    return summary;
-  });
+  const items = page.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));
   const last = page[page.length - 1];
   return { items, next: rows.length > opts.limit && last ? encodeCursor({ t: last.receivedAt.toISOString(), i: last.id }) : null };
 }
@@ -236,10 +264,7 @@ export async function listThread(db: Db, keyring: Keyring, patientId: string, th
   const hits = rows.filter((r) => r.threadKey && crypto.createHash('sha256').update(r.threadKey).digest('base64url').slice(0, 22) === threadId);
   const atts = await attachmentsOf(db, keyring, hits.map((r) => r.id));
   const opened = await openRows(db, keyring, hits);
-  return hits.map((r) => {
-    const { text: _text, ...summary } = summarize(r, opened.get(r.id)!, atts.get(r.id) ?? []);
-    return summary;
-  });
+  return hits.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -22,6 +22,8 @@ export interface DocumentMeta {
   classCode?: string | null;
   authorName?: string | null;
   cda?: Record<string, unknown> | null;
+  /** For an attachment of a message: its MIME Content-ID, without angle brackets (absent on older rows). */
+  contentId?: string | null;
 }
 
 export const documentContext = (documentId: string) => `document:${documentId}`;

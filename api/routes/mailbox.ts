@@ -1,4 +1,10 @@
-/** The patient's mailbox: list, read, download an attachment (decrypted on the fly, streamed). */
+/**
+ * The patient's mailbox: list, read, download an attachment (decrypted on the fly, streamed), reply, write.
+ * Every route needs a patient session (`requirePatient`: 401 `API-AUTH-01`; unsafe methods under the cookie
+ * also need `x-csrf-token`, else 403 `API-CSRF-01`). Only fields declared in the response schemas are sent:
+ * `GET /v1/me/messages/{id}` adds `text`, `html` (raw as received, or null: the client sanitizes it) and, per
+ * attachment, `contentId` and `contentType` (both possibly null) to the listing fields.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import {
@@ -26,6 +32,11 @@ const Attachment = Type.Object({
   size: Type.Integer(),
   mediaType: Type.String(),
 });
+const AttachmentDetail = Type.Object({
+  ...Attachment.properties,
+  contentId: Type.Union([Type.String(), Type.Null()]),
+  contentType: Type.Union([Type.String(), Type.Null()]),
+});
 const Summary = {
   id: Type.String(),
   folder: Type.String(),
@@ -46,7 +57,6 @@ const SendBody = {
 };
 
 const notFound = () => new ApiProblem(404, 'API-MSG-01', 'Not found', 'Message introuvable.');
-
 
 export const mailboxRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
@@ -90,7 +100,16 @@ export const mailboxRoutes =
           tags: ['mailbox'],
           summary: 'One message (marks it read)',
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-          response: { 200: Type.Object({ ...Summary, text: Type.String() }), 401: ProblemSchema, 404: ProblemSchema },
+          response: {
+            200: Type.Object({
+              ...Summary,
+              attachments: Type.Array(AttachmentDetail),
+              text: Type.String(),
+              html: Type.Union([Type.String(), Type.Null()]),
+            }),
+            401: ProblemSchema,
+            404: ProblemSchema,
+          },
         },
       },
       async (req) => {
@@ -117,7 +136,7 @@ export const mailboxRoutes =
           summary: 'Mark a message read or unread',
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
           body: Type.Object({ read: Type.Boolean() }),
-          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+          response: { 204: Type.Null(), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema },
         },
       },
       async (req, reply) => {
@@ -134,7 +153,7 @@ export const mailboxRoutes =
           tags: ['mailbox'],
           summary: 'Delete a message (its documents stay in the vault)',
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
+          response: { 204: Type.Null(), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema },
         },
       },
       async (req, reply) => {

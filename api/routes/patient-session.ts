@@ -1,11 +1,27 @@
-/** Patient activation, login with an e-mailed one-time code, logout. */
+/**
+ * Patient activation, opposition during the 6-week window, login with an e-mailed one-time code, the current
+ * session, logout.
+ *
+ * - `POST /v1/patient/oppose {ins, provisionalCode, birthDate}`: 204; any refusal (wrong code or birth date,
+ *   unknown INS, profile not pending) is one 400 `API-PATIENT-OPPOSITION-REFUSED` with the activation text.
+ * - `POST /v1/patient/login/verify` → `{token, expiresAt, csrfToken}` and the HttpOnly SameSite=Strict cookie.
+ * - `GET /v1/me/session` → `{expiresAt, csrfToken, state}` (401 `API-AUTH-01` without a live session): lets the
+ *   webmail, which cannot read its HttpOnly cookie, get the `x-csrf-token` value back after a reload.
+ * - Logout needs no CSRF token: the worst a forged one can do is end the session.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { activatePatient, endSession, startLogin, verifyLogin } from '../../access/index.js';
+import { activatePatient, csrfTokenFor, endSession, opposeProfile, profileStateOf, startLogin, verifyLogin } from '../../access/index.js';
 import { loginCodeNotice } from '../../gateway/notify/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
-import { SESSION_COOKIE, sessionToken } from './session-auth.js';
+import { notAuthenticated, requireSession, SESSION_COOKIE, sessionToken } from './session-auth.js';
+
+const ProvisionalFields = {
+  ins: Type.String({ minLength: 15, maxLength: 15 }),
+  provisionalCode: Type.String({ minLength: 1, maxLength: 64 }),
+  birthDate: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+};
 
 export const patientSessionRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
@@ -19,17 +35,28 @@ export const patientSessionRoutes =
         schema: {
           tags: ['patient'],
           summary: 'Activate a profile with the provisional code and birth date, and choose a password',
-          body: Type.Object({
-            ins: Type.String({ minLength: 15, maxLength: 15 }),
-            provisionalCode: Type.String({ minLength: 1, maxLength: 64 }),
-            birthDate: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
-            password: Type.String({ minLength: 1, maxLength: 256 }),
-          }),
+          body: Type.Object({ ...ProvisionalFields, password: Type.String({ minLength: 1, maxLength: 256 }) }),
           response: { 204: Type.Null(), ...problems },
         },
       },
       async (req, reply) => {
         await activatePatient(ctx.db, ctx.keyring, limits, req.body);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/patient/oppose',
+      {
+        schema: {
+          tags: ['patient'],
+          summary: 'Oppose the creation of the profile during the 6-week window (provisional code and birth date)',
+          body: Type.Object(ProvisionalFields),
+          response: { 204: Type.Null(), ...problems },
+        },
+      },
+      async (req, reply) => {
+        await opposeProfile(ctx.db, ctx.keyring, limits, req.body);
         return reply.code(204).send(null);
       },
     );
@@ -69,7 +96,7 @@ export const patientSessionRoutes =
             challengeId: Type.String({ maxLength: 64 }),
             code: Type.String({ minLength: 1, maxLength: 16 }),
           }),
-          response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String() }), ...problems },
+          response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String(), csrfToken: Type.String() }), ...problems },
         },
       },
       async (req, reply) => {
@@ -81,7 +108,24 @@ export const patientSessionRoutes =
           path: '/',
           expires: s.expiresAt,
         });
-        return { token: s.token, expiresAt: s.expiresAt.toISOString() };
+        return { token: s.token, expiresAt: s.expiresAt.toISOString(), csrfToken: csrfTokenFor(s.token) };
+      },
+    );
+
+    app.get(
+      '/v1/me/session',
+      {
+        schema: {
+          tags: ['patient'],
+          summary: 'The current session: its absolute expiry, its anti-CSRF token and the profile state',
+          response: { 200: Type.Object({ expiresAt: Type.String(), csrfToken: Type.String(), state: Type.String() }), 401: ProblemSchema },
+        },
+      },
+      async (req) => {
+        const s = await requireSession(ctx, req);
+        const state = await profileStateOf(ctx.db, s.patientId);
+        if (!state) throw notAuthenticated();
+        return { expiresAt: s.expiresAt.toISOString(), csrfToken: csrfTokenFor(s.token), state };
       },
     );
 

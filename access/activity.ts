@@ -127,10 +127,12 @@ export function notifyPatientCte(patientId: string, guard?: SQL): SQL {
 
 export interface ActivityItem {
   at: string;
-  actor: { kind: string; rpps: string | null; displayName: string; profession: string | null };
+  actor: { kind: string; rpps: string | null; displayName: string; profession: string | null; organisation: string | null };
   action: string;
   documentId: string | null;
   reason: string | null;
+  /** The professional's written justification of an emergency access. */
+  justification: string | null;
 }
 
 /** The patient's activity history, newest first (what professionals and the system did). */
@@ -158,10 +160,12 @@ export async function listActivity(
         rpps: r.actorRpps,
         displayName: typeof d.displayName === 'string' ? d.displayName : r.actorKind === 'system' ? 'Mon espace santé' : 'Professionnel de santé',
         profession: typeof d.profession === 'string' ? d.profession : null,
+        organisation: typeof d.organisation === 'string' ? d.organisation : null,
       },
       action: r.kind,
       documentId: r.documentId,
       reason: typeof d.reason === 'string' ? d.reason : null,
+      justification: typeof d.justification === 'string' && d.justification ? d.justification : null,
     };
   });
   const last = page[page.length - 1];

@@ -30,18 +30,18 @@ beforeAll(async () => {
   t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
   await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-A11Y,A,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
   await loginPatient(t, P);
-  const send = async (from: string, mail: Record<string, unknown>) => {
-    const raw = await new MailComposer({ from, to: `${P.ins}@patient.mssante.fr`, ...mail }).compile().build();
+  const send = async (from: string, name: string, mail: Record<string, unknown>) => {
+    const raw = await new MailComposer({ from: { name, address: from }, to: `${P.ins}@patient.mssante.fr`, ...mail }).compile().build();
     const r = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from, to: [`${P.ins}@patient.mssante.fr`], raw });
     expect(r.ok, r.response).toBe(true);
   };
-  await send('dr.martin@hopital-a.mssante.fr', {
+  await send('dr.martin@hopital-a.mssante.fr', 'Dr Louise Martin', {
     subject: 'Compte rendu de votre consultation',
     text: 'Bonjour, vous trouverez ci-joint le compte rendu de votre consultation du 3 novembre.',
     html: '<p>Bonjour,</p><p>Vous trouverez ci-joint le <b>compte rendu</b> de votre consultation du 3 novembre.</p><p>Bien cordialement,<br>Dr Martin</p>',
     attachments: [{ filename: 'compte-rendu.pdf', content: makePdf(['Compte rendu de consultation', 'Page 2']), contentType: 'application/pdf' }],
   });
-  await send('secretariat.radio@hopital-a.mssante.fr', { subject: 'Rendez-vous de radiologie', text: 'Votre rendez-vous est confirmé le 12 décembre à 9 h 30.' });
+  await send('secretariat.radio@hopital-a.mssante.fr', 'Secrétariat de radiologie', { subject: 'Rendez-vous de radiologie', text: 'Votre rendez-vous est confirmé le 12 décembre à 9 h 30.' });
   // a professional reads the patient's documents: the history page has a line to show
   ensureDevIssuer(path.join(t.pki, 'oidc'));
   const token = issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: DOCTOR, profession: '10', name: 'Dr Camille Durand', organisation: 'HOPITAL A TEST' });
@@ -61,11 +61,14 @@ afterAll(async () => {
 type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
 
 /** Runs axe on the page as it is (mail and PDF frames are content, not ours: not descended into). */
+async function screenshot(page: Page, name: string, viewport: string): Promise<void> {
+  if (!SHOTS) return;
+  await fs.mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${viewport}.png`), fullPage: false });
+}
+
 async function audit(page: Page, name: string, viewport: string): Promise<string[]> {
-  if (SHOTS) {
-    await fs.mkdir(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${viewport}.png`), fullPage: false });
-  }
+  await screenshot(page, name, viewport);
   await page.evaluate(axeSource);
   const violations = (await page.evaluate(
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -83,15 +86,17 @@ describe('accessibility (axe-core)', () => {
       const page = await context.newPage();
       const origin = `http://127.0.0.1:${t.gw.apiPort}`;
       const found: string[] = [];
-      const visit = async (name: string, hash: string, ready: string) => {
+      // `title`: the page's own heading, so that a hash change is not mistaken for the page being there
+      const visit = async (name: string, hash: string, title: string) => {
         await page.goto(`${origin}/${hash}`);
-        await page.locator(ready).first().waitFor({ timeout: 15_000 });
+        await page.locator('main h2', { hasText: title }).first().waitFor({ timeout: 15_000 });
+        await page.waitForLoadState('networkidle');
         found.push(...(await audit(page, name, vp.name)));
       };
 
-      await visit('connexion', '', '#login-form');
-      await visit('activation', '#/activation', '#activation-form');
-      await visit('opposition', '#/opposition', '#opposition-form');
+      await visit('connexion', '', 'Connexion');
+      await visit('activation', '#/activation', 'Activer mon profil');
+      await visit('opposition', '#/opposition', "M'opposer");
       await page.goto(`${origin}/`);
       await page.fill('#ins', P.ins);
       await page.fill('#password', P.password);
@@ -106,16 +111,17 @@ describe('accessibility (axe-core)', () => {
 
       await page.locator('#inbox a.subject', { hasText: 'Compte rendu de votre consultation' }).click();
       await page.frameLocator('iframe.mail-html').getByText('Dr Martin').waitFor({ timeout: 15_000 });
+      await screenshot(page, 'message', vp.name);
       await page.getByRole('button', { name: 'Aperçu de compte-rendu.pdf' }).click();
       await page.getByRole('status').filter({ hasText: '2 pages' }).waitFor({ timeout: 20_000 });
-      found.push(...(await audit(page, 'message', vp.name)));
+      found.push(...(await audit(page, 'message-pdf', vp.name)));
 
-      await visit('ecrire', '#/new', '#new-form');
-      await visit('envoyes', '#/sent', 'main h2');
-      await visit('documents', '#/documents', 'main h2');
-      await visit('acces', '#/access', 'main h2');
-      await visit('historique', '#/activity', 'main h2');
-      await visit('profil', '#/profile', 'main h2');
+      await visit('ecrire', '#/new', 'Écrire à un professionnel');
+      await visit('envoyes', '#/sent', 'Messages envoyés');
+      await visit('documents', '#/documents', 'Mes documents');
+      await visit('acces', '#/access', 'Qui voit quoi');
+      await visit('historique', '#/activity', 'Historique');
+      await visit('profil', '#/profile', 'Mon profil');
       await context.close();
       expect(found).toEqual([]);
     }, 180_000);

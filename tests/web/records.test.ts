@@ -250,7 +250,8 @@ describe('records pages', () => {
     expect(text).toContain('RPPS 10000096001');
     expect(text).toContain(ATTACHMENT);
     // the emergency read and a refusal are there too
-    expect(await rows.filter({ hasText: 'A consulté vos documents en urgence' }).filter({ hasText: 'Dr Samia Urgence' }).count()).toBeGreaterThan(0);
+    // the emergency read and its written justification
+    expect(await rows.filter({ hasText: 'A consulté vos documents en urgence' }).filter({ hasText: 'Dr Samia Urgence' }).filter({ hasText: 'Patient inconscient, appel au 15' }).count()).toBeGreaterThan(0);
     expect(await rows.filter({ hasText: 'accès refusé' }).filter({ hasText: 'Dr Bruno Bloque' }).count()).toBeGreaterThan(0);
   }, 90_000);
 

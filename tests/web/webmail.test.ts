@@ -199,6 +199,29 @@ describe('webmail', () => {
     tracker.close();
   }, 90_000);
 
+  it("shows an inline (cid:) image from the message's own attachments, and previews an image attachment", async () => {
+    // a 2×2 red PNG
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEUlEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg==', 'base64');
+    await sendComposed('dr.image@hopital-a.mssante.fr', {
+      subject: 'Photo de la cicatrice',
+      text: 'Voici la photo.',
+      html: '<p>Voici la photo :</p><img id="inline" src="cid:photo-1@hopital" alt="cicatrice">',
+      attachments: [{ filename: 'cicatrice.png', content: png, contentType: 'image/png', cid: 'photo-1@hopital' }],
+    });
+    const page = await openSignedIn();
+    await openMessage(page, 'Photo de la cicatrice');
+    const img = page.frameLocator('iframe.mail-html').locator('#inline');
+    await img.waitFor({ timeout: 10_000 });
+    await waitFor(async () => (await img.evaluate((e: HTMLImageElement) => e.complete && e.naturalWidth === 2)) || null, 10_000, 'the inline image');
+    expect(await page.locator('#blocked-content').isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Aperçu de cicatrice.png' }).click();
+    const preview = page.locator('#preview img.preview');
+    await preview.waitFor({ timeout: 10_000 });
+    expect(await preview.getAttribute('src')).toMatch(/^blob:/);
+    await waitFor(async () => (await preview.evaluate((e: HTMLImageElement) => e.naturalWidth === 2)) || null, 10_000, 'the preview');
+    await page.close();
+  }, 60_000);
+
   it('writes to a professional who wrote first, and lists it under sent messages', async () => {
     const page = await openSignedIn();
     await page.getByRole('link', { name: 'Écrire', exact: true }).click();

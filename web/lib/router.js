@@ -43,8 +43,10 @@ export async function render() {
     show(el('h2', { text: 'Erreur' }), alertBox('Le service est momentanément indisponible. Réessayez dans quelques instants.'));
   }
   for (const a of document.querySelectorAll('#nav a')) {
-    if (p === a.getAttribute('href').slice(1) || p.startsWith(`${a.getAttribute('href').slice(1)}/`)) a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
+    if (p === a.getAttribute('href').slice(1) || p.startsWith(`${a.getAttribute('href').slice(1)}/`)) {
+      a.setAttribute('aria-current', 'page');
+      a.parentElement.parentElement.scrollLeft = a.offsetLeft - 16; // on a phone the menu is one scrollable strip
+    } else a.removeAttribute('aria-current');
   }
 }
 

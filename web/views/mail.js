@@ -114,6 +114,21 @@ function bodyOf(m, blockedNote) {
   return el('pre', { class: 'body', text: m.text });
 }
 
+/** Submits a reply or a new message: 202 clears the fields and the kept draft; anything else is explained. */
+function onSend(form, { error, status, clearDraft, fields, sent, failed }, send) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    status.textContent = '';
+    const r = await send();
+    if (r.status === 202) {
+      for (const f of fields) f.value = '';
+      clearDraft();
+      status.textContent = sent;
+    } else error.textContent = problemText(r, failed);
+  });
+}
+
 function replyForm(m) {
   const status = statusBox();
   const error = alertBox();
@@ -129,17 +144,9 @@ function replyForm(m) {
     status,
     el('button', { type: 'submit', text: 'Envoyer' }),
   );
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    error.textContent = '';
-    status.textContent = '';
-    const s = await api('POST', `/v1/me/messages/${encodeURIComponent(m.id)}/reply`, { text: text.value });
-    if (s.status === 202) {
-      status.textContent = 'Votre réponse a été envoyée.';
-      text.value = '';
-      clearDraft();
-    } else error.textContent = problemText(s, "La réponse n'a pas pu être envoyée. Réessayez plus tard.");
-  });
+  onSend(form, { error, status, clearDraft, fields: [text], sent: 'Votre réponse a été envoyée.', failed: "La réponse n'a pas pu être envoyée. Réessayez plus tard." }, () =>
+    api('POST', `/v1/me/messages/${encodeURIComponent(m.id)}/reply`, { text: text.value }),
+  );
   return form;
 }
 
@@ -223,17 +230,10 @@ export async function compose() {
     status,
     el('button', { type: 'submit', text: 'Envoyer' }),
   );
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    error.textContent = '';
-    status.textContent = '';
-    const s = await api('POST', '/v1/me/messages', { contactId: select.value, subject: subject.value.trim(), text: text.value });
-    if (s.status === 202) {
-      clearDraft();
-      subject.value = '';
-      text.value = '';
-      status.textContent = 'Votre message a été envoyé. Vous le retrouverez dans « Messages envoyés ».';
-    } else error.textContent = problemText(s, "Le message n'a pas pu être envoyé. Réessayez plus tard.");
-  });
+  onSend(
+    form,
+    { error, status, clearDraft, fields: [subject, text], sent: 'Votre message a été envoyé. Vous le retrouverez dans « Messages envoyés ».', failed: "Le message n'a pas pu être envoyé. Réessayez plus tard." },
+    () => api('POST', '/v1/me/messages', { contactId: select.value, subject: subject.value.trim(), text: text.value }),
+  );
   show(form);
 }

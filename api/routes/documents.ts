@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import { accessSnapshot, blockProfessional, changeProfileState, listActivity, RPPS, unblockProfessional, updateAccessSettings } from '../../access/index.js';
 import { schema } from '../../db/index.js';
 import { documentsArchive } from '../../vault/archive.js';
+import { RUBRICS } from '../../vault/rubrics.js';
 import {
   currentDocuments,
   deleteOwnUpload,
@@ -40,6 +41,21 @@ const notFound = () => new ApiProblem(404, 'API-DOC-01', 'Not found', 'Document 
 export const documentRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
+    app.get(
+      '/v1/rubrics',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'The 10 rubrics of a patient record, in display order, with their French labels (public reference data)',
+          response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), label: Type.String() })) }) },
+        },
+      },
+      async (_req, reply) => {
+        reply.header('cache-control', 'public, max-age=3600');
+        return { items: Object.entries(RUBRICS).map(([id, label]) => ({ id, label })) };
+      },
+    );
+
     app.get(
       '/v1/me/documents',
       {

@@ -85,6 +85,12 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
         .header('referrer-policy', 'no-referrer')
         .header('cache-control', 'no-cache');
       if (url !== '/') reply.header('access-control-allow-origin', '*');
+      else {
+        reply
+          .header('x-frame-options', 'DENY')
+          .header('cross-origin-opener-policy', 'same-origin')
+          .header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=(), usb=()');
+      }
       return reply.send(body);
     });
   }

@@ -90,7 +90,6 @@ describe('accessibility (axe-core)', () => {
       const visit = async (name: string, hash: string, title: string) => {
         await page.goto(`${origin}/${hash}`);
         await page.locator('main h2', { hasText: title }).first().waitFor({ timeout: 15_000 });
-        await page.waitForLoadState('networkidle');
         found.push(...(await audit(page, name, vp.name)));
       };
 

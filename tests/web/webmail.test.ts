@@ -78,7 +78,11 @@ describe('webmail', () => {
   it('logs in with the password then the e-mailed code, and shows the inbox', async () => {
     const page = await browser.newPage();
     const res = await page.goto(`http://127.0.0.1:${t.gw.apiPort}/`);
-    expect(res?.headers()['content-security-policy']).toMatch(/default-src 'self'/);
+    const headers = res!.headers();
+    expect(headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+    expect(headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(headers['x-frame-options']).toBe('DENY');
     expect(await page.getAttribute('html', 'lang')).toBe('fr');
     await signIn(page);
     await page.getByText('Résultats de votre prise de sang').waitFor({ timeout: 15_000 });

@@ -6,21 +6,20 @@ import { api, fetchBlob, SessionEnded } from '../lib/api.js';
 import { render } from '../lib/router.js';
 import { alertBox, el, formatDate, formatSize, problemText, show, statusBox } from '../lib/dom.js';
 
-/** The rubrics in display order (same ids and labels as vault/rubrics.ts: the API only gives the id). */
-export const RUBRICS = [
-  ['ma-sante-en-resume', 'Ma santé en résumé'],
-  ['ordonnances-et-soins', 'Ordonnances et soins'],
-  ['imagerie', 'Imagerie'],
-  ['resultats-de-biologie', 'Résultats de biologie'],
-  ['comptes-rendus', 'Comptes rendus'],
-  ['prevention-et-depistage', 'Prévention et dépistage'],
-  ['certificats-medicaux', 'Certificats médicaux'],
-  ['autres-documents', 'Autres documents'],
-  ['pieces-administratives', 'Pièces administratives'],
-  ['synthese-profil-medical', 'Synthèse du profil médical'],
-];
-const LABELS = new Map(RUBRICS);
+/** The rubrics in display order, `[id, label]`, from GET /v1/rubrics (the server's vault/rubrics.ts), loaded once. */
+export const RUBRICS = [];
+const LABELS = new Map();
 export const rubricLabel = (id) => LABELS.get(id) || id;
+
+async function loadRubrics() {
+  if (RUBRICS.length) return;
+  const r = await api('GET', '/v1/rubrics');
+  if (r.status !== 200) throw new Error('rubrics unavailable');
+  for (const { id, label } of r.data.items) {
+    RUBRICS.push([id, label]);
+    LABELS.set(id, label);
+  }
+}
 
 export const UNAVAILABLE = 'Le service est momentanément indisponible. Réessayez dans quelques instants.';
 
@@ -99,7 +98,7 @@ const quoted = (t) => `« ${t} »`;
 let filter = '';
 
 export async function documents() {
-  const [list, access] = await Promise.all([loadAllDocuments(), api('GET', '/v1/me/access')]);
+  const [list, access] = await Promise.all([loadAllDocuments(), api('GET', '/v1/me/access'), loadRubrics()]);
   let docs = list.items;
   const status = statusBox();
   const alert = alertBox(list.error || '');

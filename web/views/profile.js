@@ -14,7 +14,25 @@ const STATES = {
   pending: "Votre profil n'est pas encore ouvert.",
 };
 
-const archiveLink = (id, text) => el('a', { id, class: 'button-link', href: '/v1/me/archive', download: 'mon-espace-sante-documents.zip', text });
+/**
+ * A plain download link (the ZIP streams straight to disk, never held in memory), but checked first: with an
+ * ended session the browser would otherwise save the server's 401 as a file; instead the login page comes.
+ */
+function archiveLink(id, text) {
+  const a = el('a', { id, class: 'button-link', href: '/v1/me/archive', download: 'mon-espace-sante-documents.zip', text });
+  let checked = false;
+  a.addEventListener('click', async (ev) => {
+    if (checked) {
+      checked = false;
+      return;
+    }
+    ev.preventDefault();
+    await api('GET', '/v1/me/session'); // throws SessionEnded → login page
+    checked = true;
+    a.click();
+  });
+  return a;
+}
 
 export async function profile() {
   const session = await api('GET', '/v1/me/session');

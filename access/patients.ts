@@ -80,8 +80,10 @@ export class PatientAccessError extends Error {
 const identityContext = (ins: string) => `patient-identity:${ins}`;
 const BAD_CREDENTIALS = 'Identifiant ou mot de passe incorrect.';
 const LOCKED = 'Trop de tentatives. Réessayez plus tard.';
-/** One text for every refused activation or opposition, whatever the reason: nothing about the profile leaks. */
+/** One text per form for every refusal, whatever the reason (wrong code, unknown INS, state): nothing about the profile leaks. */
 const PROVISIONAL_REFUSED = 'Activation impossible : vérifiez votre code provisoire et votre date de naissance.';
+const OPPOSITION_REFUSED =
+  "Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après les 6 semaines, fermez votre profil depuis « Mon profil ».";
 // A valid scrypt hash of a random secret: verifying against it costs the same as a real check, so that an
 // unknown INS is not told apart by timing.
 let dummyHash: Promise<string> | null = null;
@@ -214,7 +216,7 @@ export async function opposeProfile(
   limits: Limits,
   input: { ins: string; provisionalCode: string; birthDate: string },
 ): Promise<void> {
-  const refused = new PatientAccessError('opposition-refused', PROVISIONAL_REFUSED);
+  const refused = new PatientAccessError('opposition-refused', OPPOSITION_REFUSED);
   const p = await checkProvisional(db, keyring, limits, input, (state) => state === 'pending' && canTransition(state, 'opposed'), refused);
   const done = await db
     .update(schema.patients)

@@ -3,7 +3,7 @@
  * session, logout.
  *
  * - `POST /v1/patient/oppose {ins, provisionalCode, birthDate}`: 204; any refusal (wrong code or birth date,
- *   unknown INS, profile not pending) is one 400 `API-PATIENT-OPPOSITION-REFUSED` with the activation text.
+ *   unknown INS, profile not pending) is one 400 `API-PATIENT-OPPOSITION-REFUSED` with one text.
  * - `POST /v1/patient/login/verify` → `{token, expiresAt, csrfToken}` and the HttpOnly SameSite=Strict cookie.
  * - `GET /v1/me/session` → `{expiresAt, csrfToken, state}` (401 `API-AUTH-01` without a live session): lets the
  *   webmail, which cannot read its HttpOnly cookie, get the `x-csrf-token` value back after a reload.

@@ -3,7 +3,7 @@
 // Guarantees checked:
 // - A wrong provisional code, a wrong birth date, an unknown INS, and a profile that is not `pending`
 //   (created, active, already opposed) all get one answer: 400 API-PATIENT-OPPOSITION-REFUSED with the
-//   activation refusal text; none of them changes the profile.
+//   same refusal text; none of them changes the profile.
 // - Wrong codes count towards the same lock as activation (429 once locked, even with the right code).
 // - The right code and birth date on a pending profile: 204, the profile is `opposed`, its provisional code is
 //   consumed (neither activation nor a second opposition works), and mail to the INS is refused like an
@@ -19,7 +19,8 @@ const pending = { ins: makeTestIns(9710), birthDate: '1970-06-15', provisionalCo
 const locked = { ins: makeTestIns(9711), birthDate: '1971-07-16', provisionalCode: 'PROV-OPP-9711' };
 const created = { ins: makeTestIns(9712), birthDate: '1972-08-17', provisionalCode: 'PROV-OPP-9712' };
 const active = { ins: makeTestIns(9713), email: 'oppose-active@example.org', birthDate: '1973-09-18', provisionalCode: 'PROV-OPP-9713', password: 'Mot-de-passe-actif-9713' };
-const REFUSED = 'Activation impossible : vérifiez votre code provisoire et votre date de naissance.';
+const REFUSED =
+  "Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après les 6 semaines, fermez votre profil depuis « Mon profil ».";
 
 beforeAll(async () => {
   t = await startTestGateway();

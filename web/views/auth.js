@@ -139,11 +139,7 @@ export function oppositionForm() {
       birthDate: form.birthDate.value,
     });
     if (r.status !== 204) {
-      // the server's refusal is shared with activation (so nothing leaks); word it for this page
-      error.textContent =
-        r.status === 400 && r.data && r.data.code !== 'API-VALIDATION'
-          ? 'Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après 6 semaines, fermez votre profil depuis « Mon profil ».'
-          : problemText(r, 'Opposition impossible.');
+      error.textContent = problemText(r, 'Opposition impossible.');
       return;
     }
     show(

@@ -10,22 +10,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { makePdf } from '../support/pdf.js';
 import { freePort } from '../support/ports.js';
+import { startOperatorSink, type OperatorSink } from '../support/operator-sink.js';
 import { importPatientsCsv, readLoginCode, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
 import { launchChromium, signInPage } from '../support/browser.js';
 
 let t: TestGateway;
 let browser: Browser;
+let sink: OperatorSink;
 const P = { ins: makeTestIns(9501), email: 'web9501@example.org', birthDate: '1980-08-08', provisionalCode: 'PROV-WEB-9501', password: 'Mot-de-passe-Web-9501' };
 
 beforeAll(async () => {
   // replies go to a local closed port: no routing outside this machine
-  t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
+  // the patient's replies leave through the relay to a real SMTP server playing the professional's operator
+  const sinkPort = await freePort();
+  t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sinkPort}` } });
+  sink = await startOperatorSink(t.pki, sinkPort);
   await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
   expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.web@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Résultats de votre prise de sang' })).ok).toBe(true);
   browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
+  await sink?.close();
   await t?.close();
 });
 
@@ -93,6 +99,8 @@ describe('webmail', () => {
     await page.locator('#reply-text').fill('Merci docteur.');
     await page.getByRole('button', { name: 'Envoyer' }).click();
     await page.getByText('Votre réponse a été envoyée.').waitFor({ timeout: 15_000 });
+    const out = await waitFor(async () => sink.received.find((m) => m.to.includes('dr.web@hopital-a.mssante.fr')), 20_000, 'the reply at the operator');
+    expect(out.raw.toString('utf8')).toContain('Merci docteur.');
     await page.close();
   }, 60_000);
 
@@ -151,6 +159,25 @@ describe('webmail', () => {
     expect(download.suggestedFilename()).toBe('compte-rendu.pdf');
     await page.close();
   }, 90_000);
+
+  it('replies with a document chosen from the vault attached', async () => {
+    const page = await openSignedIn();
+    await openMessage(page, 'Votre compte rendu en PDF');
+    await page.locator('summary', { hasText: 'Joindre des documents' }).click();
+    const box = page.getByRole('checkbox', { name: /^compte-rendu\.pdf/ });
+    await box.waitFor({ timeout: 10_000 });
+    await box.check();
+    await page.fill('#reply-text', 'Voici le document signé.');
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.getByRole('status').filter({ hasText: 'Votre réponse a été envoyée.' }).waitFor({ timeout: 15_000 });
+    expect(await box.isChecked()).toBe(false);
+    const out = await waitFor(async () => sink.received.find((m) => m.raw.toString('utf8').includes('Voici le document sign')), 20_000, 'the reply at the operator');
+    const raw = out.raw.toString('utf8');
+    expect(out.to).toEqual(['dr.pdf@hopital-a.mssante.fr']);
+    expect(raw).toMatch(/filename="?compte-rendu\.pdf/);
+    expect(raw).toMatch(/Content-Type: application\/pdf/i);
+    await page.close();
+  }, 60_000);
 
   it('renders a hostile HTML body: nothing runs, nothing loads, the text and inline styles stay', async () => {
     const hits: string[] = [];

@@ -114,8 +114,48 @@ function bodyOf(m, blockedNote) {
   return el('pre', { class: 'body', text: m.text });
 }
 
+/**
+ * "Joindre des documents": the patient's own documents as checkboxes, loaded when the section is opened (most
+ * messages carry none). The server checks ownership and the 5 MB total; this only offers the choice.
+ */
+function documentPicker(prefix) {
+  const list = el('div', { class: 'doc-picker-list' }, el('p', { class: 'help', text: 'Chargement de vos documents…' }));
+  const fieldset = el(
+    'fieldset',
+    { class: 'doc-picker', id: `${prefix}-docs` },
+    el('legend', { text: 'Joindre des documents de mon espace santé (facultatif, 5 Mo au total)' }),
+    list,
+  );
+  const details = el('details', {}, el('summary', { text: 'Joindre des documents' }), fieldset);
+  let loaded = false;
+  details.addEventListener('toggle', async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    const r = await api('GET', '/v1/me/documents');
+    const items = r.status === 200 ? r.data.items : [];
+    if (!items.length) return list.replaceChildren(el('p', { class: 'help', text: "Vous n'avez aucun document à joindre." }));
+    list.replaceChildren(
+      ...items.map((d) =>
+        el(
+          'label',
+          { class: 'check' },
+          el('input', { type: 'checkbox', name: 'documentIds', value: d.id }),
+          `${d.title} (${formatSize(d.size)}, ${formatDate(d.createdAt)})`,
+        ),
+      ),
+    );
+  });
+  return {
+    element: details,
+    selected: () => [...fieldset.querySelectorAll('input[name=documentIds]:checked')].map((i) => i.value),
+    clear: () => {
+      for (const i of fieldset.querySelectorAll('input[name=documentIds]:checked')) i.checked = false;
+    },
+  };
+}
+
 /** Submits a reply or a new message: 202 clears the fields and the kept draft; anything else is explained. */
-function onSend(form, { error, status, clearDraft, fields, sent, failed }, send) {
+function onSend(form, { error, status, clearDraft, fields, picker, sent, failed }, send) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
@@ -123,6 +163,7 @@ function onSend(form, { error, status, clearDraft, fields, sent, failed }, send)
     const r = await send();
     if (r.status === 202) {
       for (const f of fields) f.value = '';
+      picker.clear();
       clearDraft();
       status.textContent = sent;
     } else error.textContent = problemText(r, failed);
@@ -134,18 +175,20 @@ function replyForm(m) {
   const error = alertBox();
   const text = el('textarea', { id: 'reply-text', name: 'text', rows: '6', required: true });
   const clearDraft = keepDraft(text, `reply:${m.id}`);
+  const picker = documentPicker('reply');
   const form = el(
     'form',
     { id: 'reply-form', 'aria-labelledby': 'reply-title' },
     el('h3', { id: 'reply-title', text: `Répondre à ${m.from.displayName}` }),
     el('label', { for: 'reply-text', text: 'Ma réponse' }),
     text,
+    picker.element,
     error,
     status,
     el('button', { type: 'submit', text: 'Envoyer' }),
   );
-  onSend(form, { error, status, clearDraft, fields: [text], sent: 'Votre réponse a été envoyée.', failed: "La réponse n'a pas pu être envoyée. Réessayez plus tard." }, () =>
-    api('POST', `/v1/me/messages/${encodeURIComponent(m.id)}/reply`, { text: text.value }),
+  onSend(form, { error, status, clearDraft, fields: [text], picker, sent: 'Votre réponse a été envoyée.', failed: "La réponse n'a pas pu être envoyée. Réessayez plus tard." }, () =>
+    api('POST', `/v1/me/messages/${encodeURIComponent(m.id)}/reply`, { text: text.value, documentIds: picker.selected() }),
   );
   return form;
 }
@@ -215,6 +258,7 @@ export async function compose() {
   const subject = el('input', { id: 'new-subject', name: 'subject', maxlength: '200', required: true });
   const text = el('textarea', { id: 'new-text', name: 'text', rows: '8', required: true });
   const clearDraft = keepDraft(text, 'new');
+  const picker = documentPicker('new');
   const form = el(
     'form',
     { id: 'new-form', 'aria-labelledby': 'new-title' },
@@ -226,14 +270,15 @@ export async function compose() {
     subject,
     el('label', { for: 'new-text', text: 'Message' }),
     text,
+    picker.element,
     error,
     status,
     el('button', { type: 'submit', text: 'Envoyer' }),
   );
   onSend(
     form,
-    { error, status, clearDraft, fields: [subject, text], sent: 'Votre message a été envoyé. Vous le retrouverez dans « Messages envoyés ».', failed: "Le message n'a pas pu être envoyé. Réessayez plus tard." },
-    () => api('POST', '/v1/me/messages', { contactId: select.value, subject: subject.value.trim(), text: text.value }),
+    { error, status, clearDraft, fields: [subject, text], picker, sent: 'Votre message a été envoyé. Vous le retrouverez dans « Messages envoyés ».', failed: "Le message n'a pas pu être envoyé. Réessayez plus tard." },
+    () => api('POST', '/v1/me/messages', { contactId: select.value, subject: subject.value.trim(), text: text.value, documentIds: picker.selected() }),
   );
   show(form);
 }

@@ -1,5 +1,7 @@
 // Debian's Chromium driven by playwright-core for the webmail tests: never a downloaded browser. `--no-sandbox`
 // because tests may run as root; no background network, no updates, no QUIC.
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { readLoginCode, waitFor, type TestGateway } from './harness.js';
 
@@ -20,4 +22,26 @@ export async function signInPage(page: Page, t: TestGateway, p: { ins: string; p
   const otp = await waitFor(async () => readLoginCode(t.dataDir, p.email).catch(() => null), 10_000, 'the code e-mail');
   await code.fill(otp);
   await code.press('Enter');
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+let axeSource: Promise<string> | null = null;
+
+/**
+ * Runs axe-core in the page as it is, evaluated over the DevTools protocol (the page's CSP stays untouched).
+ * `options` are axe.run's (e.g. `runOnly` tags); frames are not descended into: mail and PDF frames are content.
+ */
+export async function axeViolations(page: Page, options: Record<string, unknown> = {}): Promise<AxeViolation[]> {
+  axeSource ??= fs.readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(await axeSource);
+  return page.evaluate(async (opts) => {
+    const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    return (await axe.run(document, { iframes: false, resultTypes: ['violations'], ...opts })).violations;
+  }, options);
 }

@@ -3,7 +3,6 @@
 // page (that is how docs/screenshots/ is made: `WEB_SCREENSHOTS=docs/screenshots npx vitest run tests/web/accessibility.test.ts`).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +11,10 @@ import { makeTestIns } from '../../access/rules/ins.js';
 import { makePdf } from '../support/pdf.js';
 import { freePort } from '../support/ports.js';
 import { importPatientsCsv, loginPatient, readLoginCode, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
-import { launchChromium } from '../support/browser.js';
+import { axeViolations, launchChromium } from '../support/browser.js';
 
-const require = createRequire(import.meta.url);
 let t: TestGateway;
 let browser: Browser;
-let axeSource: string;
 const P = { ins: makeTestIns(9551), email: 'a11y9551@example.org', birthDate: '1975-05-05', provisionalCode: 'PROV-A11Y-9551', password: 'Mot-de-passe-A11y-9551' };
 const DOCTOR = '10000009551';
 const SHOTS = process.env.WEB_SCREENSHOTS;
@@ -50,15 +47,12 @@ beforeAll(async () => {
     const body = (await r.json()) as { items?: unknown[] };
     return r.status === 200 && (body.items?.length ?? 0) > 0;
   }, 20_000, 'the professional to see the filed document');
-  axeSource = await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
-
-type Violation = { id: string; impact: string | null; help: string; nodes: { target: string[] }[] };
 
 /** Runs axe on the page as it is (mail and PDF frames are content, not ours: not descended into). */
 async function screenshot(page: Page, name: string, viewport: string): Promise<void> {
@@ -69,12 +63,7 @@ async function screenshot(page: Page, name: string, viewport: string): Promise<v
 
 async function audit(page: Page, name: string, viewport: string): Promise<string[]> {
   await screenshot(page, name, viewport);
-  await page.evaluate(axeSource);
-  const violations = (await page.evaluate(
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    () => (window as any).axe.run(document, { iframes: false, resultTypes: ['violations'] }).then((r: { violations: unknown }) => r.violations),
-  )) as Violation[];
-  return violations
+  return (await axeViolations(page))
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${name}/${viewport}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }

@@ -6,7 +6,6 @@
 // and closing the profile after a confirmation. Each page is also checked with axe-core (WCAG 2 A/AA).
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { ensureDevIssuer, issueDevToken } from '../../access/pro-auth/index.js';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { freePort } from '../support/ports.js';
 import { apiClient, importPatientsCsv, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
-import { launchChromium, signInPage } from '../support/browser.js';
+import { axeViolations, launchChromium, signInPage } from '../support/browser.js';
 
 let t: TestGateway;
 let browser: Browser;
@@ -26,7 +25,6 @@ const BLOCKED = { rpps: '10000096002', profession: '10', name: 'Dr Bruno Bloque'
 const SAMU = { rpps: '10000096003', profession: '10', name: 'Dr Samia Urgence' };
 const ATTACHMENT = 'compte-rendu-consultation.pdf';
 const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(12_000)]);
-const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let mailDocId = '';
 
 type Pro = typeof DOCTOR;
@@ -85,15 +83,10 @@ afterAll(async () => {
 
 const signIn = (p: Page) => signInPage(p, t, P);
 
-/** axe-core in the page (evaluated over the DevTools protocol, so the page's CSP stays as it is). */
+/** No WCAG 2.0/2.1 A or AA violation at all on these pages (stricter than the serious/critical bar of accessibility.test.ts). */
 async function expectNoAxeViolations(p: Page): Promise<void> {
-  await p.evaluate(await fs.readFile(axeSource, 'utf8'));
-  const violations = await p.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }).axe;
-    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-  });
-  expect(violations).toEqual([]);
+  const violations = await axeViolations(p, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+  expect(violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`)).toEqual([]);
 }
 
 const status = (p: Page, text: string | RegExp) => p.locator('[role="status"]').filter({ hasText: text });

@@ -47,49 +47,39 @@ export async function accessSettings() {
   }
 
   // --- the two switches -------------------------------------------------------------------------------------
-  const setting = (id, label, help, checked, onChange) => {
+  /** A checkbox saved as soon as it changes (PATCH /v1/me/access {field}); put back if the save fails. */
+  const setting = (id, field, label, help, savedOn, savedOff) => {
     const box = el('input', { id, type: 'checkbox', name: id, 'aria-describedby': `${id}-help` });
-    box.checked = checked;
-    box.addEventListener('change', handler(alert, () => onChange(box)));
+    box.checked = settings[field];
+    box.addEventListener(
+      'change',
+      handler(alert, async () => {
+        alert.textContent = '';
+        const release = busy(box);
+        const ok = await patch({ [field]: box.checked }, box.checked ? savedOn : savedOff, "Ce réglage n'a pas pu être enregistré.").finally(() => {
+          release();
+          box.focus();
+        });
+        if (!ok) box.checked = !box.checked;
+      }),
+    );
     return el('div', { class: 'setting' }, el('label', { class: 'check', for: id }, box, label), el('p', { id: `${id}-help`, class: 'help', text: help }));
   };
   const allMasked = setting(
     'all-masked',
+    'allMasked',
     'Masquer tous mes documents',
     "Aucun professionnel ne pourra lire vos documents, sauf leur auteur, votre médecin administrateur et, si vous l'autorisez, un médecin en cas d'urgence.",
-    settings.allMasked,
-    async (box) => {
-      alert.textContent = '';
-      const release = busy(box);
-      const ok = await patch(
-        { allMasked: box.checked },
-        box.checked ? "C'est enregistré : tous vos documents sont masqués aux professionnels." : "C'est enregistré : vos documents ne sont plus tous masqués (chaque document garde son propre réglage).",
-        "Ce réglage n'a pas pu être enregistré.",
-      ).finally(() => {
-        release();
-        box.focus();
-      });
-      if (!ok) box.checked = !box.checked;
-    },
+    "C'est enregistré : tous vos documents sont masqués aux professionnels.",
+    "C'est enregistré : vos documents ne sont plus tous masqués (chaque document garde son propre réglage).",
   );
   const emergency = setting(
     'emergency-allowed',
+    'emergencyAllowed',
     "Autoriser l'accès en cas d'urgence",
     "Si votre vie est en danger, un médecin du SAMU ou des urgences pourra lire vos documents, même masqués, en écrivant pourquoi ; cet accès sera inscrit dans votre historique.",
-    settings.emergencyAllowed,
-    async (box) => {
-      alert.textContent = '';
-      const release = busy(box);
-      const ok = await patch(
-        { emergencyAllowed: box.checked },
-        box.checked ? "C'est enregistré : l'accès en cas d'urgence est autorisé." : "C'est enregistré : l'accès en cas d'urgence n'est plus autorisé.",
-        "Ce réglage n'a pas pu être enregistré.",
-      ).finally(() => {
-        release();
-        box.focus();
-      });
-      if (!ok) box.checked = !box.checked;
-    },
+    "C'est enregistré : l'accès en cas d'urgence est autorisé.",
+    "C'est enregistré : l'accès en cas d'urgence n'est plus autorisé.",
   );
   const switches = el('fieldset', { class: 'card settings' }, el('legend', { text: 'Mes réglages de confidentialité' }), allMasked, emergency);
 

@@ -82,6 +82,9 @@ function identityFields(prefix) {
   ];
 }
 
+/** The body both forms send: the identity proven by the provisional code and the birth date. */
+const identityBody = (form) => ({ ins: normalizeIns(form.ins.value), provisionalCode: form.provisionalCode.value.trim(), birthDate: form.birthDate.value });
+
 const backToLogin = () => el('p', {}, el('a', { href: '#/messages', text: '← Retour à la connexion' }));
 
 export function activationForm() {
@@ -99,12 +102,7 @@ export function activationForm() {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
-    const r = await api('POST', '/v1/patient/activate', {
-      ins: normalizeIns(form.ins.value),
-      provisionalCode: form.provisionalCode.value.trim(),
-      birthDate: form.birthDate.value,
-      password: form.password.value,
-    });
+    const r = await api('POST', '/v1/patient/activate', { ...identityBody(form), password: form.password.value });
     if (r.status !== 204) {
       error.textContent = problemText(r, 'Activation impossible.');
       return;
@@ -133,11 +131,7 @@ export function oppositionForm() {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
-    const r = await api('POST', '/v1/patient/oppose', {
-      ins: normalizeIns(form.ins.value),
-      provisionalCode: form.provisionalCode.value.trim(),
-      birthDate: form.birthDate.value,
-    });
+    const r = await api('POST', '/v1/patient/oppose', identityBody(form));
     if (r.status !== 204) {
       error.textContent = problemText(r, 'Opposition impossible.');
       return;

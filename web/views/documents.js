@@ -93,6 +93,9 @@ function downloadName(doc) {
   return ext && !base.toLowerCase().endsWith(ext) && !/\.[a-z0-9]{2,4}$/i.test(base) ? base + ext : base;
 }
 
+/** PATCH /v1/me/documents/{id} with `control` disabled meanwhile. */
+const patchDocument = (doc, change, control) => api('PATCH', `/v1/me/documents/${encodeURIComponent(doc.id)}`, change).finally(busy(control));
+
 const quoted = (t) => `« ${t} »`;
 
 let filter = '';
@@ -188,10 +191,7 @@ export async function documents() {
       handler(alert, async () => {
         alert.textContent = '';
         const masked = !doc.masked;
-        const release = busy(maskButton);
-        const r = await api('PATCH', `/v1/me/documents/${encodeURIComponent(doc.id)}`, { masked }).finally(() => {
-          release();
-        });
+        const r = await patchDocument(doc, { masked }, maskButton);
         if (r.status !== 204) return say(alert, problemText(r, "Le changement n'a pas pu être enregistré."));
         doc.masked = masked;
         showState();
@@ -236,10 +236,7 @@ export async function documents() {
         alert.textContent = '';
         const rubric = moveSelect.value;
         if (rubric === doc.rubric) return closeMove();
-        const release = busy(moveOk);
-        const r = await api('PATCH', `/v1/me/documents/${encodeURIComponent(doc.id)}`, { rubric }).finally(() => {
-          release();
-        });
+        const r = await patchDocument(doc, { rubric }, moveOk);
         if (r.status !== 204) return say(alert, problemText(r, "Le document n'a pas pu être déplacé."));
         doc.rubric = rubric;
         drawList();

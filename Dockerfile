@@ -7,7 +7,7 @@ COPY . .
 RUN npx tsc --noEmit && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends redis-server ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /home/gateway gateway \
     && mkdir -p /data && chown gateway /data

@@ -9,53 +9,29 @@
  *   keys rotate                 new current master key; re-wrap every data key (gateways stopped)
  *   migrate                     apply database migrations and exit
  *   replies                     print the SMTP reply-code table (Markdown, for the README)
- * With embedded PGlite, a running gateway holds the database: commands that need it then go through the
- * gateway's operator API (admin token in $DATA_DIR/admin.token) instead of opening the files a second time.
+ *   docs                        print the README's generated tables: replies, settings, limits
+ * With DATABASE_URL unset, commands talk to the private PostgreSQL server of $DATA_DIR: the running gateway's
+ * (reused, left running) or, when none runs, one started for the command and stopped after it.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initDevelopmentPki } from '../certs/index.js';
 import { loadConfig, type Config } from '../config/index.js';
-import { lockHolder, openDatabase, pgliteLockFile, schema } from '../db/index.js';
+import { openDatabase, schema } from '../db/index.js';
 import { eq } from 'drizzle-orm';
 import { importPatients, parseIns, parsePatientCsv, sealActivity, verifyActivityChain } from '../access/index.js';
 import { ensureDevIssuer, issueDevToken } from '../access/pro-auth/index.js';
-import { REPLIES } from '../gateway/ingress/replies.js';
+import { repliesTable } from '../gateway/ingress/replies.js';
+import { limitsTable, settingsTable } from '../config/docs.js';
 import { importDirectory, parseDirectoryCsv } from '../mailbox/index.js';
 import { loadKeyring } from '../vault/index.js';
 import { addCurrentKey, rewrapAll } from '../vault/key-rotation.js';
-import { ensureAdminToken } from './gateway.js';
 
 class CliError extends Error {}
-
-async function importViaApi(config: Config, csv: string, route = '/v1/admin/patients/import'): Promise<void> {
-  const token = await ensureAdminToken(config.adminTokenFile);
-  const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
-  const res = await fetch(`http://${host}:${config.api.port}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'text/csv', authorization: `Bearer ${token}` },
-    body: csv,
-  });
-  const body = (await res.json()) as { created?: number; updated?: number; imported?: number; errors?: { line: number; message: string }[]; detail?: string };
-  if (res.status === 422 && body.errors) {
-    for (const e of body.errors) console.error(`line ${e.line}: ${e.message}`);
-    throw new CliError(`${body.errors.length} error(s): nothing imported`);
-  }
-  if (!res.ok) throw new CliError(`the gateway refused the import (HTTP ${res.status}): ${body.detail ?? ''}`);
-  console.log(
-    body.imported !== undefined
-      ? `imported through the running gateway: ${body.imported} entries`
-      : `imported through the running gateway: ${body.created} created, ${body.updated} updated`,
-  );
-}
 
 async function directoryImport(config: Config, file: string | undefined): Promise<void> {
   if (!file) throw new CliError('usage: directory import FILE.csv');
   const csv = await fs.readFile(file, 'utf8');
-  if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
-    await importViaApi(config, csv, '/v1/admin/directory/import');
-    return;
-  }
   const parsed = parseDirectoryCsv(csv);
   if (parsed.errors.length) {
     for (const e of parsed.errors) console.error(`line ${e.line}: ${e.message}`);
@@ -72,10 +48,6 @@ async function directoryImport(config: Config, file: string | undefined): Promis
 async function patientsImport(config: Config, file: string | undefined): Promise<void> {
   if (!file) throw new CliError('usage: patients import FILE.csv');
   const csv = await fs.readFile(file, 'utf8');
-  if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
-    await importViaApi(config, csv);
-    return;
-  }
   const parsed = parsePatientCsv(csv);
   if (parsed.errors.length) {
     for (const e of parsed.errors) console.error(`line ${e.line}: ${e.message}`);
@@ -89,12 +61,6 @@ async function patientsImport(config: Config, file: string | undefined): Promise
   } finally {
     await database.close();
   }
-}
-
-function repliesTable(): string {
-  const lines = ['| code | enhanced | suffix | text | when |', '|---|---|---|---|---|'];
-  for (const r of Object.values(REPLIES)) lines.push(`| ${r.code} | ${r.enhanced} | \`${r.suffix}\` | ${r.text} | ${r.when} |`);
-  return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -134,9 +100,6 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'activity' && sub === 'verify') {
     const parsed = parseIns(rest[0] ?? '');
     if (!parsed.ok) throw new CliError('usage: activity verify INS');
-    if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
-      throw new CliError('the embedded database is held by a running gateway: stop it, or run against PostgreSQL');
-    }
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
     try {
       const [p] = await database.db.select({ id: schema.patients.id }).from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
@@ -155,9 +118,6 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'keys' && sub === 'rotate') {
-    if (!config.databaseUrl && (await lockHolder(pgliteLockFile(config.dataDir))) !== null) {
-      throw new CliError('a running gateway holds the embedded database: stop it before rotating the master key');
-    }
     const keyring = await addCurrentKey(config.masterKeyFile);
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
     try {
@@ -178,7 +138,11 @@ async function main(argv: string[]): Promise<void> {
     console.log(repliesTable());
     return;
   }
-  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | ps token ... | activity verify INS | keys rotate | migrate | replies');
+  if (cmd === 'docs') {
+    console.log(`## SMTP replies\n\n${repliesTable()}\n\n## Settings\n\n${settingsTable()}\n\n## Limits\n\n${limitsTable()}`);
+    return;
+  }
+  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | ps token ... | activity verify INS | keys rotate | migrate | replies | docs');
 }
 
 main(process.argv.slice(2)).then(

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ConnectionOptions, Queue, Worker } from "bullmq";
+import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { endOppositionWindows, sealActivity } from '../access/index.js';
@@ -26,7 +26,7 @@ import { queueDsnForFailedDelivery, queueXdmRefusalNotice, type ReportDeps } fro
 import { NotificationDispatcher } from './notification-dispatcher.js';
 import { createOutboundQueue, startOutboundWorker } from './outbound-worker.js';
 import { OutboxRelay, type DeliveryJob } from './outbox-relay.js';
-import { openRedis, type RedisHandle } from './redis.js';
+import { openQueueBackend, type QueueBackend } from './queue-backend.js';
 import { createInboundQueue, startInboundWorker } from './worker.js';
 
 export interface GatewayHandle {
@@ -82,12 +82,23 @@ export function createLogger(level: string): Logger {
   });
 }
 
+/** Longest wait for one close step (worker drain, pool end...) before the next one runs anyway. */
+const CLOSE_STEP_TIMEOUT_MS = 3_000;
+
 export async function startGateway(config: Config, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const cleanups: (() => Promise<void>)[] = [];
+  // Steps run in reverse order of start (stop accepting first, the stores last), each bounded: a store that
+  // went away (a frozen PostgreSQL or Redis) must not keep the process from stopping (main.ts: 9 s in all).
   const closeAll = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err) => logger.warn({ err: (err as Error).message }, 'close step failed'));
+    for (const c of cleanups.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), CLOSE_STEP_TIMEOUT_MS)));
+      const outcome = await Promise.race([c().catch((err: Error) => logger.warn({ err: err.message }, 'close step failed')), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') logger.warn({ step: c.name || 'anonymous' }, 'close step did not finish in time; going on');
+    }
   };
   try {
     await ensurePki(config);
@@ -95,11 +106,11 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     cleanups.push(() => database.close());
     logger.info({ db: database.kind }, 'database open, migrations applied');
-    const redis: RedisHandle = await openRedis({ redisUrl: config.redisUrl, dataDir: config.dataDir });
-    cleanups.push(() => redis.stop());
-    logger.info({ redis: redis.describe }, 'redis ready');
+    const queues: QueueBackend = await openQueueBackend({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: database.url });
+    cleanups.push(() => queues.close());
+    logger.info({ queues: queues.describe }, 'job queues ready');
     const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes);
-    const queue = createInboundQueue(redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerAttempts);
+    const queue = createInboundQueue(queues, config.inboundRetrySchedule);
     const metrics: GatewayMetrics = createMetrics();
     metrics.watchQueue(queue);
     cleanups.push(() => queue.close());
@@ -126,7 +137,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     };
 
     const schedule = parseRetrySchedule(config.relay.retrySchedule || undefined);
-    const outboundQueue = createOutboundQueue(redis.connection as ConnectionOptions, config.redisPrefix, schedule);
+    const outboundQueue = createOutboundQueue(queues, schedule);
     cleanups.push(() => outboundQueue.close());
     metrics.watchQueue(outboundQueue);
     const notifier: Notifier = createNotifier({ smtpUrl: config.notifySmtpUrl, dir: path.join(config.dataDir, 'notifications'), from: config.notifyFrom });
@@ -159,8 +170,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           schedule,
           maxConnectionsPerDestination: config.relay.maxConnections,
         },
-        redis.connection as ConnectionOptions,
-        config.redisPrefix,
+        queues,
         logger,
       );
       cleanups.push(() => outWorker.close());
@@ -198,7 +208,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         isMssanteDomain,
         scanner,
         onXdmRefused: (id, err) => queueXdmRefusalNotice(reportDeps, id, err).then(() => relay?.kick()),
-        onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, redis.connection as ConnectionOptions, config.redisPrefix, config.limits.workerConcurrency, logger, metrics);
+        onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, queues, config.inboundRetrySchedule, config.limits.workerConcurrency, logger, metrics);
       const w = worker;
       cleanups.push(() => w.close());
       const r = relay;

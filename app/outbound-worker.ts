@@ -13,7 +13,7 @@
  */
 import crypto from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Whitelist } from '../certs/index.js';
 import { retryDelay } from '../config/relay.js';
@@ -24,13 +24,12 @@ import { contentContext, type MessageContent } from '../mailbox/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue, sealValue } from '../vault/index.js';
 import type { OutboundJob } from './outbox-relay.js';
+import type { QueueBackend } from './queue-backend.js';
 
 export const OUTBOUND_QUEUE = 'outbound-delivery';
 
-export function createOutboundQueue(connection: ConnectionOptions, prefix: string, schedule: number[]): Queue<OutboundJob> {
-  return new Queue<OutboundJob>(OUTBOUND_QUEUE, {
-    connection,
-    prefix,
+export function createOutboundQueue(backend: QueueBackend, schedule: number[]): Queue<OutboundJob> {
+  return backend.queue<OutboundJob>(OUTBOUND_QUEUE, {
     defaultJobOptions: {
       attempts: schedule.length + 1,
       backoff: { type: 'relay-schedule' },
@@ -143,12 +142,10 @@ export async function processOutbound(deps: OutboundDeps, limiter: DestinationLi
   throw new Error(response);
 }
 
-export function startOutboundWorker(deps: OutboundDeps, connection: ConnectionOptions, prefix: string, logger: Logger): Worker<OutboundJob> {
+export function startOutboundWorker(deps: OutboundDeps, backend: QueueBackend, logger: Logger): Worker<OutboundJob> {
   const log = logger.child({ part: 'relay-out' });
   const limiter = new DestinationLimiter(deps.maxConnectionsPerDestination);
-  const worker = new Worker<OutboundJob>(OUTBOUND_QUEUE, (job) => processOutbound(deps, limiter, job, log), {
-    connection,
-    prefix,
+  const worker = backend.worker<OutboundJob>(OUTBOUND_QUEUE, (job) => processOutbound(deps, limiter, job, log), {
     concurrency: deps.maxConnectionsPerDestination * 4,
     lockDuration: 15_000,
     stalledInterval: 5_000,

@@ -1,23 +1,23 @@
 /**
- * The BullMQ side of inbound processing: one job per delivery (job id = delivery id), retried with
- * exponential backoff; a permanent failure (malformed message, limits) or the last attempt marks the delivery
- * failed. The domain work and its idempotency live in mailbox/deliver-inbound.ts.
+ * The BullMQ side of inbound processing: one job per delivery (job id = delivery id), retried on the schedule
+ * of config/inbound.ts (≤ 48 h); a permanent failure (malformed message, limits) or the last attempt marks the
+ * delivery failed and queues the DSN to its sender. The domain work and its idempotency live in mailbox/deliver-inbound.ts.
  */
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { retryDelay } from '../config/retry.js';
 import { deliverInbound, markDeliveryFailed, PermanentDeliveryError, type DeliverDeps } from '../mailbox/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { DeliveryJob } from './outbox-relay.js';
+import type { QueueBackend } from './queue-backend.js';
 
 export const INBOUND_QUEUE = 'inbound-delivery';
 
-export function createInboundQueue(connection: ConnectionOptions, prefix: string, attempts: number): Queue<DeliveryJob> {
-  return new Queue<DeliveryJob>(INBOUND_QUEUE, {
-    connection,
-    prefix,
+export function createInboundQueue(backend: QueueBackend, schedule: readonly number[]): Queue<DeliveryJob> {
+  return backend.queue<DeliveryJob>(INBOUND_QUEUE, {
     defaultJobOptions: {
-      attempts,
-      backoff: { type: 'exponential', delay: 1000 },
+      attempts: schedule.length + 1,
+      backoff: { type: 'inbound-schedule' },
       removeOnComplete: { count: 1000 },
       removeOnFail: { count: 10_000 },
     },
@@ -26,14 +26,14 @@ export function createInboundQueue(connection: ConnectionOptions, prefix: string
 
 export function startInboundWorker(
   deps: DeliverDeps & { onPermanentFailure?: (deliveryId: string, reason: string) => Promise<void> },
-  connection: ConnectionOptions,
-  prefix: string,
+  backend: QueueBackend,
+  schedule: readonly number[],
   concurrency: number,
   logger: Logger,
   metrics?: GatewayMetrics,
 ): Worker<DeliveryJob> {
   const log = logger.child({ part: 'worker' });
-  const worker = new Worker<DeliveryJob>(
+  const worker = backend.worker<DeliveryJob>(
     INBOUND_QUEUE,
     async (job) => {
       const started = Date.now();
@@ -52,7 +52,7 @@ export function startInboundWorker(
         throw err;
       }
     },
-    { connection, prefix, concurrency, maxStalledCount: 5 },
+    { concurrency, maxStalledCount: 5, settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, schedule) ?? 0 } },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;

@@ -178,7 +178,7 @@ async function run(o: BenchOptions, onSpawned: (gw: SpawnedGateway) => void): Pr
   let memory: MemoryReport | null = null;
   try {
     if (o.spawn) {
-      log(`starting the gateway (DATA_DIR=${o.dataDir}, smtp ${o.smtpHost}:${o.smtpPort}, api ${o.apiHost}:${o.apiPort}, ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PGlite'})`);
+      log(`starting the gateway (DATA_DIR=${o.dataDir}, smtp ${o.smtpHost}:${o.smtpPort}, api ${o.apiHost}:${o.apiPort}, ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL'})`);
       gw = await spawnGateway({ ...o, deadline });
       onSpawned(gw);
       log(`gateway pid ${gw.pid} ready; its log: ${gw.logFile}`);

@@ -83,11 +83,6 @@ export const LIMITS = {
     env: 'LIMIT_WORKER_CONCURRENCY',
     why: 'Parallel deliveries per worker process; parsing is CPU-bound, 2 per core keeps I/O overlapped.',
   },
-  workerAttempts: {
-    value: 25,
-    env: 'LIMIT_WORKER_ATTEMPTS',
-    why: 'Retries of a delivery job (exponential backoff from 1 s, capped) before it is marked failed and a DSN is due.',
-  },
   maxAttachmentsPerMessage: {
     value: 200,
     env: 'LIMIT_MAX_ATTACHMENTS',

@@ -15,6 +15,8 @@
  *   throws an Error naming the variable and the offending entry, so a typo fails at start, not at 3 a.m.
  */
 
+import { parseSchedule, retryDelay as scheduleDelay } from './retry.js';
+
 // --- Retry schedule ------------------------------------------------------------------------------------------
 
 const MIN = 60_000;
@@ -43,26 +45,12 @@ export const RETRY_SCHEDULE_ENV = 'RELAY_RETRY_SCHEDULE_MS';
  * the default. The 48 h floor is deliberately not enforced here: the override exists for tests.
  */
 export function parseRetrySchedule(env: string | undefined): number[] {
-  if (env === undefined || env.trim() === '') return [...RETRY_SCHEDULE_MS];
-  return env.split(',').map((part, index) => {
-    const value = part.trim();
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw new Error(`${RETRY_SCHEDULE_ENV}: entry #${index + 1} "${value}" is not a non-negative integer (ms)`);
-    }
-    return Number(value);
-  });
+  return parseSchedule(env, RETRY_SCHEDULE_ENV, RETRY_SCHEDULE_MS);
 }
 
-/**
- * Delay before the next attempt, given how many attempts were already made (1 after the first failure).
- * 0 attempts → 0 (send now). Returns null when the schedule is exhausted: give up and send the DSN.
- */
+/** Delay before the next outbound attempt (config/retry.ts), on the relay's schedule by default. */
 export function retryDelay(attemptsMade: number, schedule: readonly number[] = RETRY_SCHEDULE_MS): number | null {
-  if (!Number.isInteger(attemptsMade) || attemptsMade < 0) {
-    throw new RangeError(`attemptsMade must be a non-negative integer, got ${attemptsMade}`);
-  }
-  if (attemptsMade === 0) return 0;
-  return schedule[attemptsMade - 1] ?? null;
+  return scheduleDelay(attemptsMade, schedule);
 }
 
 // --- Classification of remote replies --------------------------------------------------------------------

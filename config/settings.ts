@@ -1,11 +1,12 @@
 /**
  * Process settings, each read from one environment variable with a documented default.
  *
- * No variable set means: embedded PGlite under $DATA_DIR/pg, a private redis-server on a unix socket under
- * $DATA_DIR, a development PKI generated under $DATA_DIR/pki, notification e-mails written as .eml files under
+ * No variable set means: a private PostgreSQL 15 server on $DATA_DIR/pg (unix socket only) holding the data and
+ * the job queues, a development PKI generated under $DATA_DIR/pki, notification e-mails written as .eml files under
  * $DATA_DIR/notifications. The README's configuration table is this list.
  */
 import path from 'node:path';
+import { parseInboundRetrySchedule } from './inbound.js';
 import { resolveLimits, type Limits } from './limits.js';
 
 export interface SettingDef {
@@ -15,18 +16,19 @@ export interface SettingDef {
 }
 
 export const SETTINGS = {
-  dataDir: { env: 'DATA_DIR', default: './data', doc: 'Where embedded state lives: PGlite, Redis socket, PKI, keys, notifications.' },
+  dataDir: { env: 'DATA_DIR', default: './data', doc: 'Where embedded state lives: the private PostgreSQL server (pg/), PKI, keys, notifications.' },
   smtpHost: { env: 'SMTP_HOST', default: '127.0.0.1', doc: 'SMTP ingress listen address.' },
   smtpPort: { env: 'SMTP_PORT', default: '2525', doc: 'SMTP ingress port (25 in production).' },
   smtpHostname: { env: 'SMTP_HOSTNAME', default: 'mx.patient.mssante.fr', doc: 'Name announced in the SMTP greeting.' },
   apiHost: { env: 'API_HOST', default: '127.0.0.1', doc: 'HTTP API listen address.' },
   apiPort: { env: 'API_PORT', default: '8080', doc: 'HTTP API port.' },
-  databaseUrl: { env: 'DATABASE_URL', default: '', doc: 'PostgreSQL URL; empty means embedded PGlite in $DATA_DIR/pg.' },
-  redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL; empty means a private redis-server child on a unix socket under $DATA_DIR.' },
-  redisPrefix: { env: 'REDIS_PREFIX', default: 'mesgw', doc: 'Key prefix of every BullMQ queue (lets several deployments share one Redis).' },
+  databaseUrl: { env: 'DATABASE_URL', default: '', doc: 'PostgreSQL URL; empty means a private PostgreSQL 15 server on $DATA_DIR/pg (from npm-shipped binaries, unix socket only).' },
+  redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL for the job queues; empty means the queues live in PostgreSQL (BullMQ PostgreSQL backend, schema bullmq).' },
+  redisPrefix: { env: 'REDIS_PREFIX', default: 'mesgw', doc: 'Key prefix of every BullMQ queue on Redis (lets several deployments share one Redis).' },
   notifySmtpUrl: { env: 'NOTIFY_SMTP_URL', default: '', doc: 'SMTP URL for patient notification e-mails; empty writes .eml files under $DATA_DIR/notifications.' },
   notifyWindowSeconds: { env: 'NOTIFY_WINDOW_SECONDS', default: '900', doc: 'Grouping window of new-message e-mails: at most one per patient per window.' },
   relayRoutes: { env: 'RELAY_ROUTES', default: '', doc: 'Static outbound routes `domain=host:port,...` (development, tests); other domains are routed by MX.' },
+  inboundRetryScheduleMs: { env: 'INBOUND_RETRY_SCHEDULE_MS', default: '', doc: 'Delays between attempts of an inbound delivery, comma-separated ms (default: 1 s, 5 s, 30 s, 2, 5, 15, 30 min, 1 h, 2 h, then 4 h: 20 attempts over ~44 h, then a DSN).' },
   relayRetryScheduleMs: { env: 'RELAY_RETRY_SCHEDULE_MS', default: '', doc: 'Delays between outbound attempts, comma-separated ms (default: 5, 7, 8, 25, 75, 120 min then 4 h, over 48 h).' },
   relayMaxConnections: { env: 'RELAY_MAX_CONNECTIONS', default: '5', doc: 'Concurrent outbound sessions per destination, per process.' },
   relayCertFile: { env: 'RELAY_CERT_FILE', default: '', doc: 'Client certificate presented by the outbound relay (default $PKI_DIR/server.crt).' },
@@ -60,6 +62,8 @@ export interface Config {
   notifySmtpUrl: string | undefined;
   notifyFrom: string;
   notifyWindowSeconds: number;
+  /** Waits between attempts of an inbound delivery (config/inbound.ts). */
+  inboundRetrySchedule: number[];
   relay: { routes: string; retrySchedule: string; maxConnections: number; certFile: string; keyFile: string };
   patientDomain: string;
   pkiDir: string;
@@ -125,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifySmtpUrl: read(env, 'notifySmtpUrl') || undefined,
     notifyFrom: read(env, 'notifyFrom'),
     notifyWindowSeconds: positive(env, 'notifyWindowSeconds'),
+    inboundRetrySchedule: parseInboundRetrySchedule(read(env, 'inboundRetryScheduleMs')),
     relay: {
       routes: read(env, 'relayRoutes'),
       retrySchedule: read(env, 'relayRetryScheduleMs'),

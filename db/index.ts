@@ -1,3 +1,4 @@
-/** The system of record: schema, connection (PostgreSQL or embedded PGlite) and migrations. */
+/** The system of record: schema, connection (an external PostgreSQL or the embedded one) and migrations. */
 export * as schema from './schema.js';
-export { openDatabase, acquireLock, lockHolder, pgliteLockFile, DatabaseLockedError, type Db, type Tx, type Database } from './connection.js';
+export { openDatabase, createPool, type Db, type Tx, type Database } from './connection.js';
+export { ensureEmbeddedPostgres, livePostmaster, EmbeddedPostgresError, type EmbeddedServer } from './embedded-postgres.js';

@@ -1,5 +1,5 @@
 /**
- * The system of record: one Drizzle schema for PostgreSQL 15 and PGlite, one migration set (db/migrations).
+ * The system of record: one Drizzle schema for PostgreSQL 15, one migration set (db/migrations).
  *
  * Health data never sits in a plain column: message subjects, bodies, sender names, attachment names and
  * patients' identity traits are stored sealed (AES-256-GCM, see vault/) in `bytea` columns. Plain columns hold
@@ -20,7 +20,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-/** `bytea` as a Node Buffer on both drivers (pg gives Buffer, PGlite gives Uint8Array). */
+/** `bytea` as a Node Buffer (pg gives Buffer; a Uint8Array is wrapped without copy). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
   toDriver: (v) => v,

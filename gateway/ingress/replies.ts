@@ -83,3 +83,10 @@ export class SmtpReplyError extends Error {
 }
 
 export const smtpReject = (name: ReplyName, detail?: string) => new SmtpReplyError(REPLIES[name], detail);
+
+/** The README's table of every reply (generated: `npm run cli -- docs`). */
+export function repliesTable(): string {
+  const lines = ['| code | enhanced | suffix | text | when |', '|---|---|---|---|---|'];
+  for (const r of Object.values(REPLIES)) lines.push(`| ${r.code} | ${r.enhanced} | \`${r.suffix}\` | ${r.text} | ${r.when} |`);
+  return lines.join('\n');
+}

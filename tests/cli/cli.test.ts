@@ -1,5 +1,6 @@
-// The operator CLI as an operator runs it: `pki init` files, and `patients import` with embedded PGlite both
-// when no gateway runs (direct) and while one holds the database (through its API).
+// The operator CLI as an operator runs it: `pki init` files, and `patients import` on the embedded PostgreSQL
+// both when no gateway runs (the CLI starts the server and stops it) and while one runs (the CLI uses the
+// gateway's server and leaves it running).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { sql } from 'drizzle-orm';
-import { schema } from '../../db/index.js';
+import { livePostmaster, schema } from '../../db/index.js';
 import { importPatientsCsv, sendMail, startTestGateway, waitFor } from '../support/harness.js';
 import { startChildGateway, stopGracefully, waitHealthy } from '../support/child-gateway.js';
 import { freePort } from '../support/ports.js';
@@ -49,7 +50,7 @@ describe('operator CLI', () => {
     }
   }, 60_000);
 
-  it('patients import works with and without a running gateway on embedded PGlite', async () => {
+  it('patients import works with and without a running gateway on the embedded PostgreSQL', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-cli-'));
     const smtpPort = await freePort();
     const apiPort = await freePort();
@@ -63,6 +64,7 @@ describe('operator CLI', () => {
 
     const direct = await cli(env, 'patients', 'import', path.join(dir, 'a.csv'));
     expect(direct.stdout).toMatch(/imported: 1 created, 0 updated/);
+    expect(livePostmaster(path.join(dir, 'pg')), 'the CLI stops the server it started').toBeNull();
     await fs.writeFile(path.join(dir, 'dir.csv'), 'address,rpps,profession_code,display_name\ndr.x@hopital-a.mssante.fr,10001,10,Dr X\n');
     expect((await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'))).stdout).toMatch(/imported: 1 entries/);
     const bad = await cli(env, 'patients', 'import', path.join(dir, 'bad.csv')).catch((e: { code: number; stderr: string }) => e);
@@ -72,9 +74,12 @@ describe('operator CLI', () => {
     const gw = startChildGateway({ DATABASE_URL: '', REDIS_URL: '', ...env });
     try {
       await waitHealthy(apiPort, gw);
+      const server = livePostmaster(path.join(dir, 'pg'));
+      expect(server).not.toBeNull();
       const via = await cli(env, 'patients', 'import', path.join(dir, 'b.csv'));
-      expect(via.stdout).toMatch(/through the running gateway: 1 created/);
-      expect((await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'))).stdout).toMatch(/through the running gateway: 1 entries/);
+      expect(via.stdout).toMatch(/imported: 1 created, 0 updated/);
+      expect((await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'))).stdout).toMatch(/imported: 1 entries/);
+      expect(livePostmaster(path.join(dir, 'pg'))?.pid, "the CLI leaves the gateway's server running").toBe(server!.pid);
       const base = { port: smtpPort, pki: path.join(dir, 'pki'), cert: 'hopital-a.mssante.fr' as const, from: 'dr@hopital-a.mssante.fr' };
       expect((await sendMail({ ...base, to: [`${first}@patient.mssante.fr`] })).ok).toBe(true);
       expect((await sendMail({ ...base, to: [`${second}@patient.mssante.fr`] })).ok).toBe(true);

@@ -36,7 +36,8 @@ let t: TestGateway;
 const to = (ins: string) => `${ins}@patient.mssante.fr`;
 
 beforeAll(async () => {
-  t = await startTestGateway();
+  // This suite runs its jobs on Redis (REDIS_URL), the other suites on the default PostgreSQL queue backend.
+  t = await startTestGateway({ queues: 'redis' });
   await importPatientsCsv(t, csv);
 });
 afterAll(async () => {
@@ -243,12 +244,12 @@ describe('SMTP ingress', () => {
   });
 });
 
-describe('embedded PGlite smoke', () => {
+describe('embedded defaults smoke (private PostgreSQL, queues in PostgreSQL)', () => {
   it('accepts, processes and serves a message on the zero-setup defaults', async () => {
     const e = await startTestGateway({ embedded: true });
     try {
       const ins = makeTestIns(4242);
-      await importPatientsCsv(e, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-PGLITE,Iris,1991-02-03,iris@example.org,created,PROV-IRIS-01\n`);
+      await importPatientsCsv(e, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-EMBED,Iris,1991-02-03,iris@example.org,created,PROV-IRIS-01\n`);
       const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(300_000)]);
       const base = { port: e.gw.smtpPort!, pki: e.pki, cert: 'hopital-a.mssante.fr' as const, from: 'dr.x@hopital-a.mssante.fr' };
       const r = await sendMail({ ...base, to: [to(ins)], attachments: [{ filename: 'ordonnance.pdf', content: pdf }] });
@@ -259,7 +260,7 @@ describe('embedded PGlite smoke', () => {
       const items = await waitFor(async () => {
         const l = await api.json<{ items: { id: string; attachments: { id: string }[] }[] }>('GET', '/v1/me/messages');
         return l.body.items.length ? l.body.items : null;
-      }, 30_000, 'the message on PGlite');
+      }, 30_000, 'the message on the embedded defaults');
       const dl = await api.call('GET', `/v1/me/messages/${items[0]!.id}/attachments/${items[0]!.attachments[0]!.id}`);
       expect(Buffer.from(await dl.arrayBuffer()).equals(pdf)).toBe(true);
     } finally {

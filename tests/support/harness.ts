@@ -1,6 +1,7 @@
 /**
- * Test harness: a whole gateway in-process on real PostgreSQL (a fresh database per gateway), real Redis (a
- * key prefix per gateway) or embedded PGlite, with ephemeral ports, plus an SMTP client over real mutual TLS
+ * Test harness: a whole gateway in-process on real PostgreSQL (a fresh database per gateway, or the embedded
+ * server of its own DATA_DIR), its job queues in that PostgreSQL (the default) or on real Redis (a key prefix
+ * per gateway), with ephemeral ports, plus an SMTP client over real mutual TLS
  * and an API client that logs in with the e-mailed code.
  */
 import crypto from 'node:crypto';
@@ -31,6 +32,8 @@ export async function createTestDatabase(): Promise<string> {
 
 export interface TestGatewayOptions {
   embedded?: boolean;
+  /** Where BullMQ keeps its jobs: the PostgreSQL backend (default, as in production defaults) or Redis. */
+  queues?: 'postgres' | 'redis';
   dataDir?: string;
   databaseUrl?: string;
   redisPrefix?: string;
@@ -58,7 +61,7 @@ export async function startTestGateway(o: TestGatewayOptions = {}): Promise<Test
     REDIS_PREFIX: redisPrefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    ...(o.embedded ? {} : { REDIS_URL: process.env.TEST_REDIS_URL ?? '' }),
+    REDIS_URL: o.queues === 'redis' ? (process.env.TEST_REDIS_URL ?? '') : '',
     ...o.env,
   };
   const config = loadConfig(env);

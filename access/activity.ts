@@ -77,30 +77,45 @@ export function activityHash(
     .digest('hex');
 }
 
-/** Seals unsealed events (oldest id first); returns how many. Safe to run from several processes. */
+/**
+ * Seals unsealed events (oldest id first); returns how many. Safe to run from several processes. A batch costs
+ * a fixed number of statements whatever its size: the pending events, the chain heads of their patients, and
+ * one UPDATE of every sealed event (the hashes are computed here, in id order).
+ */
 export async function sealActivity(db: Db, batch = 500): Promise<number> {
   const ev = schema.activityEvents;
   return db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${CHAINER_LOCK})`);
     const pending = await tx.select().from(ev).where(isNull(ev.hash)).orderBy(asc(ev.id)).limit(batch);
-    const heads = new Map<string, { hash: string | null; seq: number }>();
+    if (pending.length === 0) return 0;
+    const patients = [...new Set(pending.map((e) => e.patientId))];
+    const headRows = rowsOf<{ patient_id: string; hash: string; chain_seq: number }>(
+      await tx.execute(sql`SELECT DISTINCT ON (patient_id) patient_id, hash, chain_seq FROM activity_events
+                           WHERE patient_id = ANY(${sql.param(patients)}::uuid[]) AND hash IS NOT NULL ORDER BY patient_id, chain_seq DESC`),
+    );
+    const heads = new Map<string, { hash: string | null; seq: number }>(headRows.map((r) => [r.patient_id, { hash: r.hash, seq: Number(r.chain_seq) }]));
+    const ids: number[] = [];
+    const seqs: number[] = [];
+    const prevs: (string | null)[] = [];
+    const hashes: string[] = [];
     for (const e of pending) {
-      let head = heads.get(e.patientId);
-      if (!head) {
-        const [last] = await tx
-          .select({ hash: ev.hash, seq: ev.chainSeq })
-          .from(ev)
-          .where(and(eq(ev.patientId, e.patientId), isNotNull(ev.hash)))
-          .orderBy(sql`${ev.chainSeq} DESC`)
-          .limit(1);
-        head = { hash: last?.hash ?? null, seq: last?.seq ?? 0 };
-      }
+      const head = heads.get(e.patientId) ?? { hash: null, seq: 0 };
       const hash = activityHash(head.hash, e);
-      await tx.update(ev).set({ prevHash: head.hash, hash, chainSeq: head.seq + 1 }).where(eq(ev.id, e.id));
+      ids.push(e.id);
+      seqs.push(head.seq + 1);
+      prevs.push(head.hash);
+      hashes.push(hash);
       heads.set(e.patientId, { hash, seq: head.seq + 1 });
     }
+    await tx.execute(sql`UPDATE activity_events AS a SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash
+                         FROM unnest(${sql.param(ids)}::bigint[], ${sql.param(seqs)}::int[], ${sql.param(prevs)}::text[], ${sql.param(hashes)}::text[]) AS v(id, seq, prev, hash)
+                         WHERE a.id = v.id`);
     return pending.length;
   });
+}
+
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** Recomputes a patient's sealed chain; returns null when intact, else the chain position that breaks. */

@@ -1,6 +1,6 @@
 /** Access: patients' profiles and authentication; the pure rules are in ./rules. */
 export * from './rules/index.js';
-export { findProfileByIns, type ProfileRef } from './profile-lookup.js';
+export { findProfileByIns, RecipientCache, type ProfileRef } from './profile-lookup.js';
 export {
   importPatients,
   activatePatient,

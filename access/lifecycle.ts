@@ -9,6 +9,7 @@ import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import { canTransition, isProfileState, reopenState, type ProfileState } from './rules/profile-state.js';
 import { parseIns } from './rules/ins.js';
+import { profileStatesChanged } from './profile-lookup.js';
 
 /** Pending profiles whose opposition window is over become `created`. Returns how many. */
 export async function endOppositionWindows(db: Db, windowMs: number): Promise<number> {
@@ -37,5 +38,7 @@ export async function changeProfileState(db: Db, rawIns: string, target: Profile
     .set({ state: to, updatedAt: sql`now()` })
     .where(and(eq(schema.patients.id, p.id), eq(schema.patients.state, p.state)))
     .returning({ id: schema.patients.id });
-  return res.length === 1 ? { ok: true, state: to } : { ok: false, reason: 'not-allowed' };
+  if (res.length !== 1) return { ok: false, reason: 'not-allowed' };
+  profileStatesChanged();
+  return { ok: true, state: to };
 }

@@ -17,6 +17,7 @@
  *   compares in constant time.
  * Errors are PatientAccessError with a French message for the patient and an HTTP status.
  */
+import { profileStatesChanged } from './profile-lookup.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Limits } from '../config/index.js';
@@ -135,6 +136,7 @@ export async function importPatients(db: Db, keyring: Keyring, limits: Limits, r
       else updated++;
     }
   });
+  if (updated) profileStatesChanged();
   return { created, updated };
 }
 

@@ -109,7 +109,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     const queues: QueueBackend = await openQueueBackend({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: database.url });
     cleanups.push(() => queues.close());
     logger.info({ queues: queues.describe }, 'job queues ready');
-    const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes);
+    const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes, { inlineBytes: config.limits.blobInlineBytes, writePool: database.writePool });
     const queue = createInboundQueue(queues, config.inboundRetrySchedule);
     const metrics: GatewayMetrics = createMetrics();
     metrics.watchQueue(queue);

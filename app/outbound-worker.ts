@@ -33,7 +33,7 @@ export function createOutboundQueue(backend: QueueBackend, schedule: number[]): 
     defaultJobOptions: {
       attempts: schedule.length + 1,
       backoff: { type: 'relay-schedule' },
-      removeOnComplete: { count: 1000 },
+      removeOnComplete: true, // the deliveries table is the record; a kept job costs a retention scan per completion
       removeOnFail: { count: 10_000 },
     },
   });

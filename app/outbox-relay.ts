@@ -1,5 +1,6 @@
 /**
- * Drains the PostgreSQL outbox into BullMQ, so that Redis never holds the only copy of any work.
+ * Drains the PostgreSQL outbox into BullMQ, so that the queue (PostgreSQL or Redis backend) never holds the
+ * only copy of any work.
  *
  * - Each outbox row names an accepted message; every still-queued delivery of it becomes a job whose id is the
  *   delivery id, then the row is deleted. A crash between the two re-adds the same job ids, which BullMQ ignores
@@ -8,13 +9,16 @@
  *   enqueued) are enqueued again, at start and then periodically.
  * - Runs at start, after every local accept (kick), and every `outboxSweepMs`. Several relays (processes) may
  *   run at once: they only ever produce duplicate adds.
+ * - Fairness: each inbound job's priority is its position in its sender's backlog (mailbox/rules/scheduling.ts),
+ *   counted here from the deliveries still queued, so a hospital's batch never delays a GP's message.
  */
-import { and, asc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import { OUTBOX_TOPIC_OUTBOUND } from '../mailbox/outbound.js';
+import { fairPriorities, type QueuedDelivery } from '../mailbox/rules/index.js';
 
 export interface DeliveryJob {
   deliveryId: string;
@@ -86,10 +90,10 @@ export class OutboxRelay {
       const messageIds = rows.filter((r) => r.topic !== OUTBOX_TOPIC_OUTBOUND).map((r) => r.refId);
       if (messageIds.length) {
         const dels = await this.db
-          .select({ id: schema.deliveries.id })
+          .select({ id: schema.deliveries.id, sender: schema.deliveries.sender })
           .from(schema.deliveries)
           .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')));
-        await this.enqueue(dels.map((d) => d.id));
+        await this.enqueue(dels);
       }
       const outboundRows = rows.filter((r) => r.topic === OUTBOX_TOPIC_OUTBOUND);
       if (outboundRows.length) await this.enqueueOutbound(outboundRows.map((r) => r.refId));
@@ -101,7 +105,7 @@ export class OutboxRelay {
       this.lastStaleSweep = now;
       const cutoff = new Date(now - this.opts.staleMs);
       const stale = await this.db
-        .select({ id: schema.deliveries.id })
+        .select({ id: schema.deliveries.id, sender: schema.deliveries.sender })
         .from(schema.deliveries)
         .where(
           and(
@@ -112,7 +116,7 @@ export class OutboxRelay {
         .limit(5000);
       if (stale.length) {
         this.opts.logger.info({ count: stale.length }, 're-enqueueing deliveries not done');
-        await this.enqueue(stale.map((d) => d.id));
+        await this.enqueue(stale);
       }
       {
         const staleOut = await this.db
@@ -139,11 +143,23 @@ export class OutboxRelay {
     }
   }
 
-  private async enqueue(ids: string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 500) {
-      const batch = ids.slice(i, i + 500);
-      await this.queue.addBulk(batch.map((id) => ({ name: 'deliver', data: { deliveryId: id }, opts: { jobId: id } })));
-      await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch));
+  private async enqueue(deliveries: QueuedDelivery[]): Promise<void> {
+    for (let i = 0; i < deliveries.length; i += 500) {
+      const batch = deliveries.slice(i, i + 500);
+      const priorities = fairPriorities(batch, await this.queuedBySender(batch));
+      await this.queue.addBulk(batch.map((d, k) => ({ name: 'deliver', data: { deliveryId: d.id }, opts: { jobId: d.id, priority: priorities[k] } })));
+      await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch.map((d) => d.id)));
     }
+  }
+
+  /** Per sender of the batch, how many deliveries are queued now (the batch included). */
+  private async queuedBySender(batch: QueuedDelivery[]): Promise<Map<string, number>> {
+    const senders = [...new Set(batch.flatMap((d) => (d.sender ? [d.sender] : [])))];
+    if (senders.length === 0) return new Map();
+    // Served by the partial index on queued deliveries' sender (rows from before the sender column: not counted).
+    const rows = (await this.db.execute(
+      sql`SELECT sender, count(*)::int AS n FROM deliveries WHERE status = 'queued' AND sender = ANY(${sql.param(senders)}::text[]) GROUP BY sender`,
+    )) as unknown as { rows: { sender: string; n: number }[] };
+    return new Map(rows.rows.map((r) => [r.sender, Number(r.n)]));
   }
 }

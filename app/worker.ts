@@ -18,7 +18,7 @@ export function createInboundQueue(backend: QueueBackend, schedule: readonly num
     defaultJobOptions: {
       attempts: schedule.length + 1,
       backoff: { type: 'inbound-schedule' },
-      removeOnComplete: { count: 1000 },
+      removeOnComplete: true, // the deliveries table is the record; a kept job costs a retention scan per completion
       removeOnFail: { count: 10_000 },
     },
   });

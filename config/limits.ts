@@ -77,6 +77,11 @@ export const LIMITS = {
     why: 'How often the whitelist file is re-read (a daily download job replaces it; a bad file keeps the last good copy).',
   },
 
+  recipientCacheMs: {
+    value: 5_000,
+    env: 'LIMIT_RECIPIENT_CACHE_MS',
+    why: 'An open profile is remembered this long for RCPT TO (a bulk sender names the same patients thousands of times); refusals are never cached and the accept statement re-checks every recipient.',
+  },
   // --- Processing -------------------------------------------------------------------------------------------
   workerConcurrency: {
     value: 4,
@@ -94,9 +99,14 @@ export const LIMITS = {
     why: 'The readable body kept for display; the raw message is kept whole anyway.',
   },
   blobChunkBytes: {
-    value: 256 * 1024,
+    value: MiB,
     env: 'LIMIT_BLOB_CHUNK_BYTES',
-    why: 'Encrypted blobs are stored in chunks of this size, so no message or document is ever held whole in memory.',
+    why: 'Encrypted blobs are stored in chunks of this size, so a large message or document is never held whole in memory (two chunks per blob in flight).',
+  },
+  blobInlineBytes: {
+    value: 2 * MiB,
+    env: 'LIMIT_BLOB_INLINE_BYTES',
+    why: 'A blob up to this size is written by the statement that references it (one round trip, one commit); 20 sessions hold at most 40 MiB this way.',
   },
   orphanBlobAgeMs: {
     value: 60 * 60_000,

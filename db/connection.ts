@@ -22,6 +22,12 @@ export interface Database {
   db: Db;
   /** The same server's pool, for the few hot paths that speak node-postgres directly (binary reads). */
   pool: pg.Pool;
+  /**
+   * A second pool whose commits are asynchronous (`synchronous_commit = off`), for writes that only become
+   * meaningful once a later synchronous commit references them (streamed blob chunks): they are then flushed
+   * with it, and cost no WAL flush of their own.
+   */
+  writePool: pg.Pool;
   /** The connection string (the embedded server's socket when DATABASE_URL is unset). */
   url: string;
   kind: 'external' | 'embedded';
@@ -63,10 +69,12 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     throw err;
   }
   const db = drizzle(pool, { schema }) as unknown as Db;
+  const writePool = createPool(url, { max: Math.max(2, Math.ceil((opts.poolSize ?? 20) / 2)), options: '-c synchronous_commit=off' });
   let closed: Promise<void> | null = null;
   return {
     db,
     pool,
+    writePool,
     url,
     kind: embedded ? 'embedded' : 'external',
     embedded,
@@ -74,7 +82,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       (closed ??= (async () => {
         // A server that stopped answering leaves pool.end() waiting for its queries: bounded, then the
         // embedded server is stopped anyway.
-        await Promise.race([pool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+        await Promise.race([Promise.all([pool.end(), writePool.end()]).catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
         await embedded?.stop();
       })()),
   };

@@ -19,6 +19,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 
 /** `bytea` as a Node Buffer (pg gives Buffer; a Uint8Array is wrapped without copy). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -114,6 +115,8 @@ export const deliveries = pgTable(
       .references(() => patients.id),
     /** queued | delivered | failed */
     status: text('status').notNull().default('queued'),
+    /** The sending operator (its certificate's SHA-256 fingerprint): the unit of fair scheduling. */
+    sender: text('sender'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     enqueuedAt: tstz('enqueued_at'),
@@ -123,6 +126,8 @@ export const deliveries = pgTable(
   (t) => [
     index('deliveries_status_idx').on(t.status, t.enqueuedAt),
     index('deliveries_message_idx').on(t.messageId),
+    // A sender's current backlog, counted at every enqueue (fair scheduling): only queued rows are indexed.
+    index('deliveries_sender_queued_idx').on(t.sender).where(sql`status = 'queued'`),
   ],
 );
 

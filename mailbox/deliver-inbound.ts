@@ -16,7 +16,7 @@ import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalize
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { executePrepared, schema } from '../db/index.js';
 import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
 import { documentContext, type DocumentMeta } from '../vault/documents.js';
@@ -238,24 +238,36 @@ function rowsOf<T>(result: unknown): T[] {
 
 export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Promise<DeliverOutcome> {
   const { db } = deps;
-  const [row] = await db
-    .select({
-      status: schema.deliveries.status,
-      patientId: schema.deliveries.patientId,
-      messageId: schema.deliveries.messageId,
-      rawBlobId: schema.inboundMessages.rawBlobId,
-      receivedAt: schema.inboundMessages.receivedAt,
-      mailFrom: schema.inboundMessages.mailFrom,
-      ins: schema.patients.ins,
-    })
-    .from(schema.deliveries)
-    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
-    .innerJoin(schema.patients, eq(schema.patients.id, schema.deliveries.patientId))
-    .where(eq(schema.deliveries.id, deliveryId));
-  if (!row) return 'skipped'; // a job whose delivery does not exist (another deployment's Redis prefix?)
-  if (row.status !== 'queued') return row.status === 'failed' ? 'skipped' : 'already-delivered';
-
-  const { content, attachments, reports } = await parseAndStore(deps.blobs.read(row.rawBlobId), deps);
+  // One round trip: the delivery, its message, its patient, the raw blob's header and first chunk.
+  const [r] = await deps.blobs.query<{
+    status: string;
+    patient_id: string;
+    message_id: string;
+    received_at: Date;
+    mail_from: string;
+    ins: string;
+    blob_id: string;
+    wrapped_key: Buffer;
+    key_id: string;
+    chunk_count: number;
+    complete: boolean;
+    first_chunk: Buffer | null;
+  }>(
+    `SELECT d.status, d.patient_id::text, d.message_id::text, m.received_at, m.mail_from, p.ins,
+            b.id AS blob_id, b.wrapped_key, b.key_id, b.chunk_count, b.complete, c.data AS first_chunk
+       FROM deliveries d
+       JOIN inbound_messages m ON m.id = d.message_id
+       JOIN patients p ON p.id = d.patient_id
+       JOIN blobs b ON b.id = m.raw_blob_id
+       LEFT JOIN blob_chunks c ON c.blob_id = b.id AND c.seq = 0 AND d.status = 'queued'
+      WHERE d.id = $1`,
+    [deliveryId],
+  );
+  if (!r) return 'skipped'; // a job whose delivery does not exist (another deployment's queue?)
+  if (r.status !== 'queued') return r.status === 'failed' ? 'skipped' : 'already-delivered';
+  const row = { patientId: r.patient_id, messageId: r.message_id, receivedAt: r.received_at, mailFrom: r.mail_from, ins: r.ins };
+  const raw = deps.blobs.openStream({ blobId: r.blob_id, wrappedKey: r.wrapped_key, keyId: r.key_id, chunkCount: r.chunk_count, complete: r.complete }, r.first_chunk);
+  const { content, attachments, reports } = await parseAndStore(raw, deps);
 
   if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) {
     return applyReport(deps, deliveryId, row.patientId, reports);
@@ -353,7 +365,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
     )})`,
     sql`u AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${deliveryId})`,
   );
-  const result = rowsOf<{ inserted: number }>(await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`));
+  const result = await executePrepared<{ inserted: number }>(db, sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`);
   const delivered = Number(result[0]?.inserted ?? 0) === 1;
   if (delivered && xdmRefused) await deps.onXdmRefused?.(deliveryId, xdmRefused);
   return delivered ? 'delivered' : 'already-delivered';

@@ -1,22 +1,29 @@
 /**
- * Encrypted blob storage in the database, chunk by chunk, so that no message or document is ever held whole
- * in memory (at most two chunks per blob being written or read).
+ * Encrypted blob storage in PostgreSQL, chunk by chunk (AES-256-GCM, a data key per blob wrapped by the master
+ * key), so that no message or document larger than `inlineBytes` is ever held whole in memory.
  *
- * Write: the blob row and its chunks are committed as they stream in, outside the caller's transaction (a
- * long transaction would block PGlite's single session); the caller's transaction then references the blob.
- * A blob that fits in one chunk is instead written inside the caller's transaction (`persist(tx)`), saving
- * three round trips for the common small message. A crash or an error before the caller's COMMIT leaves an
- * unreferenced blob that `collectOrphans` deletes once it is older than the orphan age; never a reference to
- * a partial blob, since a blob is marked complete before it can be referenced.
+ * Write, two regimes:
+ * - A blob of at most `inlineBytes` is sealed in memory and written by the caller's own statement
+ *   (`inlineBlobCtes`, or `persist(tx)`): the blob, its chunks and what references them cost one round trip
+ *   and one commit.
+ * - A larger blob is streamed: its row and chunks are written as they come, each by an autocommitted statement
+ *   on the write pool, whose commits are asynchronous (`synchronous_commit = off` on that pool). That is safe
+ *   because nothing can reference a blob before the caller's own statement commits synchronously, and a
+ *   synchronous commit flushes the WAL up to its own record, which comes after every chunk's: once the
+ *   reference is durable, so are the chunks. A crash or an error before that commit leaves an unreferenced
+ *   blob that `collectOrphans` deletes once it is older than the orphan age; a blob is marked complete before
+ *   it can be referenced, so no reference ever points at a partial blob.
  *
- * Read: chunks are fetched and authenticated one at a time; a missing, swapped or truncated chunk fails the
- * stream with EnvelopeError (the AAD binds blob id, sequence number and the last-chunk flag).
+ * Read: chunks are fetched a few per query and authenticated one by one; a
+ * missing, swapped or truncated chunk fails the stream with EnvelopeError (the AAD binds blob id, sequence
+ * number and the last-chunk flag).
  */
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import { and, asc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, lt, sql, type SQL } from 'drizzle-orm';
+import type pg from 'pg';
 import type { Db, Tx } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { queryPrepared, schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { EnvelopeError, newDataKey, openChunk, sealChunk, unwrapDataKey, wrapDataKey } from './envelope.js';
 
@@ -27,30 +34,43 @@ export interface StoredBlob {
   /** Runs the remaining writes inside the caller's transaction (a no-op for a blob already committed). */
   persist(tx: Tx): Promise<void>;
   /**
-   * For a blob that fits in one chunk: the rows still to write, so a caller can write them in its own single
+   * For a blob of at most `inlineBytes`: the rows still to write, so a caller can write them in its own single
    * statement (see gateway/ingress/accept.ts); null when the blob is already committed.
    */
   inline: InlineBlobRows | null;
 }
 
+export interface InlineBlobRows {
+  blob: typeof schema.blobs.$inferInsert;
+  chunks: Buffer[];
+}
+
+/** What a reader needs to open a blob (see BlobStore.openStream). */
+export interface BlobHeader {
+  blobId: string;
+  wrappedKey: Buffer;
+  keyId: string;
+  chunkCount: number;
+  complete: boolean;
+}
+
 /**
- * The two CTE bodies that write a one-chunk blob inside a caller's single statement, named `${prefix}b` and
+ * The two CTE bodies that write an inline blob inside a caller's single statement, named `${prefix}b` and
  * `${prefix}c`; with `guard` (a CTE name), only when that CTE returned a row.
  */
 export function inlineBlobCtes(rows: InlineBlobRows, prefix: string, guard?: string): SQL[] {
   const b = rows.blob;
-  const c = rows.chunk;
   const from = guard ? sql.raw(` FROM ${guard}`) : sql``;
+  const id = sql`${b.id}::uuid`;
   return [
     sql`${sql.raw(`${prefix}b`)} AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
-         SELECT ${b.id}::uuid, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, 1, true${from})`,
-    sql`${sql.raw(`${prefix}c`)} AS (INSERT INTO blob_chunks (blob_id, seq, data) SELECT ${c.blobId}::uuid, 0, ${c.data}::bytea${from})`,
+         SELECT ${id}, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, ${rows.chunks.length}::int, true${from})`,
+    sql`${sql.raw(`${prefix}c`)} AS (INSERT INTO blob_chunks (blob_id, seq, data)
+         SELECT ${id}, v.seq, v.data FROM (VALUES ${sql.join(
+           rows.chunks.map((c, seq) => sql`(${seq}::int, ${c}::bytea)`),
+           sql`, `,
+         )}) AS v(seq, data)${guard ? sql.raw(`, ${guard}`) : sql``})`,
   ];
-}
-
-export interface InlineBlobRows {
-  blob: typeof schema.blobs.$inferInsert;
-  chunk: typeof schema.blobChunks.$inferInsert;
 }
 
 export class BlobTooLargeError extends Error {
@@ -62,12 +82,31 @@ export class BlobTooLargeError extends Error {
 
 const aad = (blobId: string, seq: number, last: boolean) => `blob:${blobId}:${seq}:${last ? 1 : 0}`;
 
+/** Chunks fetched per read query: bounded memory (a few chunks), few round trips. */
+const READ_BATCH = 4;
+
+export interface BlobStoreOptions {
+  /** Blobs up to this size are written by the caller's statement (default: one chunk). */
+  inlineBytes?: number;
+  /** Pool for streamed chunk writes, with asynchronous commit (default: the database's own pool). */
+  writePool?: pg.Pool;
+}
+
 export class BlobStore {
+  private readonly pool: pg.Pool;
+  private readonly writePool: pg.Pool;
+  private readonly inlineBytes: number;
+
   constructor(
     private readonly db: Db,
     private readonly keyring: Keyring,
     private readonly chunkBytes: number,
-  ) {}
+    opts: BlobStoreOptions = {},
+  ) {
+    this.pool = (db as unknown as { $client: pg.Pool }).$client;
+    this.writePool = opts.writePool ?? this.pool;
+    this.inlineBytes = Math.max(opts.inlineBytes ?? chunkBytes, 1);
+  }
 
   /**
    * Encrypts and stores `source`. `maxBytes`: stop and throw BlobTooLargeError past it (the source is then
@@ -79,19 +118,26 @@ export class BlobStore {
     const wrapped = wrapDataKey(this.keyring, dek);
     const hash = crypto.createHash('sha256');
     let size = 0;
-    let seq = 0;
     let pending: Buffer[] = [];
     let pendingLen = 0;
-    let rowWritten = false;
-    let ready: Buffer | null = null; // a full chunk held back until we know whether it is the last one
+    // Sealed chunks held while the blob may still be inline; the last plaintext chunk is held back until we
+    // know whether it is the last one (its AAD says so).
+    const held: Buffer[] = [];
+    let heldPlain: Buffer | null = null;
+    let streaming = false;
+    let seq = 0;
 
-    const flush = async (chunk: Buffer, last: boolean) => {
-      if (!rowWritten) {
-        await this.db.insert(schema.blobs).values({ id: blobId, purpose, wrappedKey: wrapped.wrapped, keyId: wrapped.keyId });
-        rowWritten = true;
-      }
-      await this.db.insert(schema.blobChunks).values({ blobId, seq, data: sealChunk(dek, chunk, aad(blobId, seq, last)) });
+    const emit = async (plain: Buffer, last: boolean) => {
+      const sealed = sealChunk(dek, plain, aad(blobId, seq, last));
       seq++;
+      if (!streaming && seq * this.chunkBytes > this.inlineBytes) {
+        streaming = true;
+        await queryPrepared(this.writePool, 'INSERT INTO blobs (id, purpose, wrapped_key, key_id) VALUES ($1, $2, $3, $4)', [blobId, purpose, wrapped.wrapped, wrapped.keyId]);
+        for (const [i, c] of held.entries()) await this.insertChunk(blobId, i, c);
+        held.length = 0;
+      }
+      if (streaming) await this.insertChunk(blobId, seq - 1, sealed);
+      else held.push(sealed);
     };
 
     for await (const piece of source) {
@@ -102,24 +148,24 @@ export class BlobStore {
       pending.push(buf);
       pendingLen += buf.length;
       while (pendingLen >= this.chunkBytes) {
-        const all = Buffer.concat(pending, pendingLen);
+        const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
         const chunk = all.subarray(0, this.chunkBytes);
         const rest = all.subarray(this.chunkBytes);
-        pending = rest.length ? [Buffer.from(rest)] : [];
+        pending = rest.length ? [rest] : [];
         pendingLen = rest.length;
-        if (ready) await flush(ready, false);
-        ready = Buffer.from(chunk);
+        if (heldPlain) await emit(heldPlain, false);
+        heldPlain = Buffer.from(chunk); // a copy: the source may reuse its buffers
       }
     }
-    const tail = Buffer.concat(pending, pendingLen);
+    const tail = pendingLen ? (pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen)) : Buffer.alloc(0);
     const sha256 = hash.digest('hex');
+    if (heldPlain) await emit(heldPlain, tail.length === 0);
+    if (tail.length > 0 || seq === 0) await emit(Buffer.from(tail), true);
 
-    if (!rowWritten && (ready === null || tail.length === 0)) {
-      // Fits in one chunk: everything is written in the caller's transaction.
-      const only = ready ?? tail;
+    if (!streaming) {
       const inline: InlineBlobRows = {
-        blob: { id: blobId, purpose, wrappedKey: wrapped.wrapped, keyId: wrapped.keyId, size, sha256, chunkCount: 1, complete: true },
-        chunk: { blobId, seq: 0, data: sealChunk(dek, only, aad(blobId, 0, true)) },
+        blob: { id: blobId, purpose, wrappedKey: wrapped.wrapped, keyId: wrapped.keyId, size, sha256, chunkCount: seq, complete: true },
+        chunks: [...held],
       };
       return {
         blobId,
@@ -128,38 +174,71 @@ export class BlobStore {
         inline,
         persist: async (tx) => {
           await tx.insert(schema.blobs).values(inline.blob);
-          await tx.insert(schema.blobChunks).values(inline.chunk);
+          await tx.insert(schema.blobChunks).values(inline.chunks.map((data, i) => ({ blobId, seq: i, data })));
         },
       };
     }
-    if (ready) await flush(ready, tail.length === 0);
-    if (tail.length > 0) await flush(tail, true);
-    await this.db
-      .update(schema.blobs)
-      .set({ size, sha256, chunkCount: seq, complete: true })
-      .where(eq(schema.blobs.id, blobId));
+    await queryPrepared(this.writePool, 'UPDATE blobs SET size = $2, sha256 = $3, chunk_count = $4, complete = true WHERE id = $1', [blobId, size, sha256, seq]);
     return { blobId, size, sha256, inline: null, persist: async () => {} };
+  }
+
+  private async insertChunk(blobId: string, seq: number, data: Buffer): Promise<void> {
+    await queryPrepared(this.writePool, 'INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)', [blobId, seq, data]);
+  }
+
+  /**
+   * A query on the store's pool, for readers that fetch a blob's header with their own rows (one round trip).
+   * Results are text-format (node-postgres decodes every row as text: bytea arrives hex-encoded and is decoded
+   * natively); parameters that are Buffers are sent in binary.
+   */
+  async query<R>(text: string, values: unknown[]): Promise<R[]> {
+    return queryPrepared<R>(this.pool, text, values);
   }
 
   /** A stream of the decrypted blob; fails with EnvelopeError on any tampering. */
   read(blobId: string): Readable {
-    const db = this.db;
-    const keyring = this.keyring;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      const [row] = await db.select().from(schema.blobs).where(eq(schema.blobs.id, blobId));
-      if (!row || !row.complete) throw new EnvelopeError(`blob ${blobId} is missing or incomplete`);
-      const dek = unwrapDataKey(keyring, { keyId: row.keyId, wrapped: row.wrappedKey });
-      for (let seq = 0; seq < row.chunkCount; seq++) {
-        const [c] = await db
-          .select({ data: schema.blobChunks.data })
-          .from(schema.blobChunks)
-          .where(and(eq(schema.blobChunks.blobId, blobId), eq(schema.blobChunks.seq, seq)))
-          .orderBy(asc(schema.blobChunks.seq));
-        if (!c) throw new EnvelopeError(`blob ${blobId} chunk ${seq} is missing`);
-        yield openChunk(dek, c.data, aad(blobId, seq, seq === row.chunkCount - 1));
-      }
+    return Readable.from(this.chunksById(blobId), { objectMode: false });
+  }
+
+  private async *chunksById(blobId: string): AsyncGenerator<Buffer> {
+    const [h] = await this.query<{ wrapped_key: Buffer; key_id: string; chunk_count: number; complete: boolean }>(
+      'SELECT wrapped_key, key_id, chunk_count, complete FROM blobs WHERE id = $1',
+      [blobId],
+    );
+    if (!h) throw new EnvelopeError(`blob ${blobId} is missing or incomplete`);
+    yield* this.chunksOf({ blobId, wrappedKey: h.wrapped_key, keyId: h.key_id, chunkCount: h.chunk_count, complete: h.complete }, null);
+  }
+
+  /**
+   * A stream of a blob whose header (and, optionally, first sealed chunk) the caller already fetched in a query
+   * of its own (e.g. with the delivery it belongs to): saves the round trips of `read`.
+   */
+  openStream(header: BlobHeader, firstChunk: Buffer | null): Readable {
+    return Readable.from(this.chunksOf(header, firstChunk), { objectMode: false });
+  }
+
+  private async *chunksOf(h: BlobHeader, firstChunk: Buffer | null): AsyncGenerator<Buffer> {
+    if (!h.complete) throw new EnvelopeError(`blob ${h.blobId} is missing or incomplete`);
+    const dek = unwrapDataKey(this.keyring, { keyId: h.keyId, wrapped: h.wrappedKey });
+    let seq = 0;
+    const last = h.chunkCount - 1;
+    if (firstChunk && h.chunkCount > 0) {
+      yield openChunk(dek, firstChunk, aad(h.blobId, 0, last === 0));
+      seq = 1;
     }
-    return Readable.from(chunks(), { objectMode: false });
+    while (seq < h.chunkCount) {
+      const upTo = Math.min(seq + READ_BATCH, h.chunkCount);
+      const rows = await this.query<{ seq: number; data: Buffer }>(
+        'SELECT seq, data FROM blob_chunks WHERE blob_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq',
+        [h.blobId, seq, upTo],
+      );
+      for (const r of rows) {
+        if (r.seq !== seq) throw new EnvelopeError(`blob ${h.blobId} chunk ${seq} is missing`);
+        yield openChunk(dek, r.data, aad(h.blobId, seq, seq === last));
+        seq++;
+      }
+      if (seq < upTo) throw new EnvelopeError(`blob ${h.blobId} chunk ${seq} is missing`);
+    }
   }
 
   async readAll(blobId: string): Promise<Buffer> {

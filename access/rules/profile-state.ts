@@ -23,6 +23,11 @@ export function isProfileState(x: unknown): x is ProfileState {
   return typeof x === 'string' && (PROFILE_STATES as readonly string[]).includes(x);
 }
 
+/** The states that accept mail (from `mailAcceptance`), for SQL that re-checks them atomically. */
+export function mailAcceptingStates(): ProfileState[] {
+  return PROFILE_STATES.filter((s) => mailAcceptance(s) === 'accept');
+}
+
 export function mailAcceptance(state: ProfileState | undefined): MailAcceptance {
   switch (state) {
     case 'created':

@@ -52,6 +52,7 @@ export const REPLIES = {
   bareLf: r(550, '5.5.2', 'GW-DATA-02', 'Bare LF line ending not allowed, use CRLF / Fin de ligne LF seule interdite', 'a line ends in LF without CR (SMTP smuggling defence)'),
   headerTooBig: r(552, '5.3.4', 'GW-DATA-03', 'Header block too large / En-tetes trop volumineux', 'the header block exceeds its limit'),
   storeFailed: r(451, '4.3.0', 'GW-DATA-04', 'Temporary failure storing the message, try again later / Erreur temporaire, reessayez', 'anything failed before COMMIT: nothing was kept, the sender retries'),
+  recipientChanged: r(451, '4.3.0', 'GW-DATA-06', 'A recipient mailbox changed state, try again / Etat d\'un destinataire modifie, reessayez', 'a recipient accepted at RCPT is no longer open at the end of DATA: nothing was kept, the retry gets the exact RCPT answer'),
   noRecipients: r(503, '5.5.1', 'GW-DATA-05', 'No valid recipients / Aucun destinataire valide', 'DATA without an accepted recipient'),
   // Protocol (replies produced by the SMTP library, rewritten to carry a suffix)
   badSequence: r(503, '5.5.1', 'GW-PROTO-01', 'Bad sequence of commands / Sequence de commandes invalide', 'command out of order'),

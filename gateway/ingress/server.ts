@@ -19,12 +19,12 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import { describePeer, isSenderAuthorised, type PeerCertificate, type Whitelist } from '../../certs/index.js';
 import type { Limits } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
-import { findProfileByIns } from '../../access/profile-lookup.js';
+import { RecipientCache } from '../../access/profile-lookup.js';
 import { mailAcceptance } from '../../access/rules/profile-state.js';
 import { parsePatientAddress } from '../../access/rules/ins.js';
 import type { BlobStore } from '../../vault/index.js';
 import { BlobTooLargeError } from '../../vault/index.js';
-import { commitAcceptedMessage, newQueueId } from './accept.js';
+import { commitAcceptedMessage, newQueueId, RecipientsChangedError } from './accept.js';
 import { DataGuard, type DataViolation } from './data-guard.js';
 import { applyLibraryReplyPolicy } from './library-replies.js';
 import { REPLIES, replyText, smtpReject, SmtpReplyError } from './replies.js';
@@ -85,6 +85,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   const messagesBySession = new WeakMap<SMTPServerSession, number>();
   const connectionsByCert = new Map<string, number>();
   const rate = new DomainRateLimiter(o.limits.messagesPerMinutePerDomain);
+  const recipients = new RecipientCache(o.db, o.limits.recipientCacheMs);
   const log = o.logger.child({ part: 'smtp-in' });
 
   const refused = (err: Error) => {
@@ -191,7 +192,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         const ins = parsed.result.ins;
         let profile;
         try {
-          profile = await findProfileByIns(o.db, ins);
+          profile = await recipients.lookup(ins);
         } catch (err) {
           log.error({ err: (err as Error).message }, 'profile lookup failed');
           throw smtpReject('recipientTempFail');
@@ -278,6 +279,10 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         queueId,
       );
     } catch (err) {
+      if (err instanceof RecipientsChangedError) {
+        log.info({ queueId }, 'a recipient changed state since RCPT: nothing kept, 451');
+        throw smtpReject('recipientChanged');
+      }
       log.error({ queueId, err: (err as Error).message }, 'accept transaction failed');
       throw smtpReject('storeFailed');
     }

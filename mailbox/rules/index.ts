@@ -7,3 +7,4 @@ export * from './exchange.js';
 export * from './threading.js';
 export * from './notification-window.js';
 export * from './reports.js';
+export * from './scheduling.js';

@@ -154,6 +154,19 @@ describe('SMTP ingress', () => {
     expect((await send({ to: [to(insCorsicaA)] })).ok).toBe(true); // imported active
   });
 
+  it('re-checks at the end of DATA a recipient remembered from RCPT: closed meanwhile elsewhere → 451, nothing kept', async () => {
+    const ins = makeTestIns(171);
+    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-RECHECK,Hugo,1970-01-01,hugo@example.org,created,\n`);
+    expect((await send({ to: [to(ins)] })).response).toMatch(/^250 /); // its acceptance is now remembered
+    // Closed by another process (straight in the database: this process's cache is not told).
+    await t.gw.database.pool.query(`UPDATE patients SET state = 'closed' WHERE ins = $1`, [ins]);
+    const before = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
+    const r = await send({ to: [to(ins)], subject: 'après fermeture' });
+    expect(r.response).toMatch(/^451 4\.3\.0 .*\[GW-DATA-06\]$/);
+    const after = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
   it('refuses recipients outside the patient domain (no relaying)', async () => {
     const r = await send({ to: ['dr.who@hopital-a.mssante.fr'] });
     expect(r.response).toMatch(/^550 5\.7\.1 .*\[GW-RCPT-01\]/);

@@ -1,0 +1,41 @@
+/**
+ * Fair scheduling of inbound deliveries across sending operators (SPEC §1: a hospital's bulk batch must not
+ * delay anyone else's mail).
+ *
+ * Policy: every delivery job gets a priority equal to its position in its sender's current backlog (1 = the
+ * sender's oldest queued delivery). Workers always take the lowest priority number first (BullMQ, on either
+ * backend), so senders are served round robin: the first delivery of every sender, then the second of every
+ * sender, and so on. A GP's single message has position 1 and is filed next, however many thousand messages a
+ * hospital has queued; a hospital alone still gets the whole capacity. The sender is the operator's certificate
+ * (one operator, one backlog, whatever domains it sends for); within a sender, order is roughly FIFO.
+ *
+ * Positions are computed when deliveries are handed to the queue (app/outbox-relay.ts), from the count of the
+ * sender's deliveries still queued then: no per-sender state is kept anywhere, so several relays and processes
+ * agree without coordination, and a crash loses nothing (a re-enqueue recomputes).
+ */
+
+/** BullMQ's largest priority (2^21 - 1); 1 is served first. */
+export const MAX_PRIORITY = 2_097_151;
+
+export interface QueuedDelivery {
+  id: string;
+  /** The sending operator; null for rows from before the sender was recorded (one shared backlog). */
+  sender: string | null;
+}
+
+/**
+ * Priorities for a batch of deliveries about to be enqueued, in batch order. `queued`: per sender, how many of
+ * its deliveries are queued right now, this batch included.
+ */
+export function fairPriorities(batch: readonly QueuedDelivery[], queued: ReadonlyMap<string, number>): number[] {
+  const inBatch = new Map<string, number>();
+  for (const d of batch) inBatch.set(d.sender ?? '', (inBatch.get(d.sender ?? '') ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return batch.map((d) => {
+    const s = d.sender ?? '';
+    const before = Math.max(0, (queued.get(s) ?? 0) - (inBatch.get(s) ?? 0));
+    const k = (seen.get(s) ?? 0) + 1;
+    seen.set(s, k);
+    return Math.min(MAX_PRIORITY, before + k);
+  });
+}

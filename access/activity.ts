@@ -134,10 +134,13 @@ export async function verifyActivityChain(db: Db, patientId: string): Promise<nu
   return null;
 }
 
-/** A pending notification for the patient, as a CTE body (grouped by the dispatcher's window). */
+/**
+ * A pending notification for the patient, as a CTE body (grouped by the dispatcher's window). A notification
+ * already pending is left untouched: no row is rewritten per message of a batch.
+ */
 export function notifyPatientCte(patientId: string, guard?: SQL): SQL {
   return sql`INSERT INTO notification_state (patient_id, pending_since) SELECT ${patientId}::uuid, now() ${guard ? sql`WHERE ${guard}` : sql``}
-    ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now())`;
+    ON CONFLICT (patient_id) DO UPDATE SET pending_since = now() WHERE notification_state.pending_since IS NULL`;
 }
 
 export interface ActivityItem {

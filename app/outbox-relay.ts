@@ -5,8 +5,10 @@
  * - Each outbox row names an accepted message; every still-queued delivery of it becomes a job whose id is the
  *   delivery id, then the row is deleted. A crash between the two re-adds the same job ids, which BullMQ ignores
  *   while the job exists, and the worker skips a delivery already done: duplicates are harmless by design.
- * - Independently, deliveries still queued long after their enqueue time (Redis lost them, or they were never
- *   enqueued) are enqueued again, at start and then periodically.
+ * - Independently, deliveries still queued long after their enqueue time (the queue lost them, or they were
+ *   never enqueued) are enqueued again, at start and then periodically. A delivery's enqueue time starts as its
+ *   acceptance time (the outbox hands it over right away) and is only rewritten by such a re-enqueue: the
+ *   common path rewrites no delivery row.
  * - Runs at start, after every local accept (kick), and every `outboxSweepMs`. Several relays (processes) may
  *   run at once: they only ever produce duplicate adds.
  * - Fairness: each inbound job's priority is its position in its sender's backlog (mailbox/rules/scheduling.ts),
@@ -116,7 +118,7 @@ export class OutboxRelay {
         .limit(5000);
       if (stale.length) {
         this.opts.logger.info({ count: stale.length }, 're-enqueueing deliveries not done');
-        await this.enqueue(stale);
+        await this.enqueue(stale, true);
       }
       {
         const staleOut = await this.db
@@ -143,12 +145,12 @@ export class OutboxRelay {
     }
   }
 
-  private async enqueue(deliveries: QueuedDelivery[]): Promise<void> {
+  private async enqueue(deliveries: QueuedDelivery[], stamp = false): Promise<void> {
     for (let i = 0; i < deliveries.length; i += 500) {
       const batch = deliveries.slice(i, i + 500);
       const priorities = fairPriorities(batch, await this.queuedBySender(batch));
       await this.queue.addBulk(batch.map((d, k) => ({ name: 'deliver', data: { deliveryId: d.id }, opts: { jobId: d.id, priority: priorities[k] } })));
-      await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch.map((d) => d.id)));
+      if (stamp) await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch.map((d) => d.id)));
     }
   }
 

@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { activityInsert } from '../access/activity.js';
+import { activityInsert, notifyPatientCte } from '../access/activity.js';
 import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalizeMessageId, parseDeliveryStatus, parseMessageIdList, threadKeyFor } from './rules/index.js';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
@@ -323,14 +323,17 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
     const meta = sealValue(deps.keyring, { headerName: content.replyTo === contactAddress ? '' : content.fromName }, `contact:${row.patientId}:${contactAddress}`);
     parts.push(sql`c AS (INSERT INTO contacts (patient_id, address, meta, last_message_at) VALUES (${row.patientId}, ${contactAddress}, ${meta}, now())
                          ON CONFLICT (patient_id, address) DO UPDATE SET ended_at = NULL, last_message_at = now(), meta = excluded.meta
-                         RETURNING id)`);
+                           -- a contact written to less than a minute ago is left as it is (a batch rewrites no row per message)
+                           WHERE contacts.ended_at IS NOT NULL OR contacts.last_message_at < now() - interval '1 minute'
+                         RETURNING id)`,
+      sql`ci AS (SELECT coalesce((SELECT id FROM c), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id)`);
   }
   parts.push(
     sql`mm AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
                                               contact_id, message_id_header, thread_key, no_reply, mdn_to)
               VALUES (${mailboxMessageId}, ${row.patientId}, ${deliveryId}, ${row.messageId}, 'inbox',
                       ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
-                      ${contactAddress ? sql`(SELECT id FROM c)` : sql`NULL`}, ${messageIdHeader}, ${threadKey}, ${noReply}, ${mdnTo})
+                      ${contactAddress ? sql`(SELECT id FROM ci)` : sql`NULL`}, ${messageIdHeader}, ${threadKey}, ${noReply}, ${mdnTo})
               ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
   );
   for (const [position, f] of files.entries()) {
@@ -355,8 +358,7 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
     );
   }
   parts.push(
-    sql`ns AS (INSERT INTO notification_state (patient_id, pending_since) SELECT ${row.patientId}::uuid, now() FROM mm
-               ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now()))`,
+    sql`ns AS (${notifyPatientCte(row.patientId, sql`EXISTS (SELECT 1 FROM mm)`)})`,
     sql`ae AS (${activityInsert(
       deps.keyring,
       { patientId: row.patientId, kind: noReply ? 'reply-forbidden-by-sender' : 'message-received', actor, detail: { attachments: files.length } },

@@ -59,8 +59,8 @@ export async function commitAcceptedMessage(db: Db, raw: StoredBlob, env: Accept
     sql`m AS (INSERT INTO inbound_messages (id, queue_id, raw_blob_id, size, mail_from, sending_domain, peer_dn, peer_fingerprint, client_address)
              SELECT ${messageId}::uuid, ${queueId}::text, ${raw.blobId}::uuid, ${raw.size}::bigint, ${env.mailFrom}::text, ${env.sendingDomain}::text,
                     ${env.peerDn}::text, ${env.peerFingerprint}::text, ${env.clientAddress}::text FROM ok)`,
-    sql`d AS (INSERT INTO deliveries (id, message_id, patient_id, status, sender)
-             SELECT v.id, ${messageId}::uuid, v.patient_id, 'queued', ${env.peerFingerprint}::text
+    sql`d AS (INSERT INTO deliveries (id, message_id, patient_id, status, sender, enqueued_at)
+             SELECT v.id, ${messageId}::uuid, v.patient_id, 'queued', ${env.peerFingerprint}::text, now()
                FROM unnest(${sql.param(deliveryIds)}::uuid[], ${sql.param(env.patientIds)}::uuid[]) AS v(id, patient_id), ok)`,
     sql`o AS (INSERT INTO outbox (topic, ref_id) SELECT ${OUTBOX_TOPIC_INBOUND}, ${messageId}::uuid FROM ok)`,
   );

@@ -1,3 +1,4 @@
 /** HTTP adapter: the companion API. */
 export { buildApi } from './server.js';
 export type { ApiContext } from './context.js';
+export { startStatusServer, registerHealthRoutes, type HealthContext } from './health.js';

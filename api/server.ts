@@ -18,6 +18,7 @@ import { professionalRoutes } from './routes/professional.js';
 import { webRoutes } from './routes/web.js';
 import { mailboxRoutes } from './routes/mailbox.js';
 import { patientSessionRoutes } from './routes/patient-session.js';
+import { registerHealthRoutes } from './health.js';
 
 export async function buildApi(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -80,16 +81,7 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
       .send({ type: problemType('API-NOT-FOUND'), title: 'Not found', status: 404, code: 'API-NOT-FOUND', instance: req.id });
   });
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
-    const ok = await ctx.ready().catch(() => false);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready' });
-  });
-
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    if (!ctx.metrics) return reply.code(404).send();
-    return reply.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
-  });
+  registerHealthRoutes(app as unknown as FastifyInstance, { ready: ctx.ready, metrics: ctx.metrics });
 
   await app.register(patientSessionRoutes(ctx));
   await app.register(mailboxRoutes(ctx));

@@ -13,11 +13,12 @@ import { pino, type Logger } from 'pino';
 import { endOppositionWindows, sealActivity } from '../access/index.js';
 import { ensureDevIssuer } from '../access/pro-auth/index.js';
 import { VirusScanner } from '../vault/scan/clamd.js';
-import { buildApi } from '../api/index.js';
+import { buildApi, startStatusServer } from '../api/index.js';
 import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
 import type { Config } from '../config/index.js';
 import { openDatabase, type Database } from '../db/index.js';
 import { startIngress, type Ingress } from '../gateway/ingress/server.js';
+import { SharedLimits } from '../gateway/ingress/shared-limits.js';
 import { createNotifier, type Notifier } from '../gateway/notify/index.js';
 import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -112,6 +113,10 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes, { inlineBytes: config.limits.blobInlineBytes, writePool: database.writePool });
     const queue = createInboundQueue(queues, config.inboundRetrySchedule);
     const metrics: GatewayMetrics = createMetrics();
+    const ready = async () => {
+      await database.db.execute('select 1' as never);
+      return true;
+    };
     metrics.watchQueue(queue);
     cleanups.push(() => queue.close());
 
@@ -227,7 +232,16 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     let smtp: Ingress | null = null;
     if (config.roles.has('smtp')) {
       const trust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
+      const sharedLimits = new SharedLimits(database.db, {
+        perMinutePerDomain: config.limits.messagesPerMinutePerDomain,
+        maxPerCertificate: config.limits.maxConnectionsPerCertificate,
+        roles: [...config.roles].join(','),
+        logger: logger.child({ part: 'limits' }),
+      });
+      await sharedLimits.start();
+      cleanups.push(() => sharedLimits.stop());
       smtp = await startIngress({
+        sharedLimits,
         host: config.smtp.host,
         port: config.smtp.port,
         hostname: config.smtp.hostname,
@@ -281,14 +295,18 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           kickOutbox: () => relay?.kick(),
           proJwks: () => proJwks,
           scanner,
-          ready: async () => {
-            await database.db.execute('select 1' as never);
-            return true;
-          },
+          ready,
         },
         logger,
       );
       await api.listen({ host: config.api.host, port: config.api.port });
+      const a = api;
+      cleanups.push(() => a.close());
+    }
+
+    if (!api) {
+      // SMTP-only and worker-only processes: /health, /ready and /metrics on API_HOST:API_PORT all the same.
+      api = await startStatusServer(config.api.host, config.api.port, { ready, metrics: metrics.registry });
       const a = api;
       cleanups.push(() => a.close());
     }

@@ -52,7 +52,7 @@ export function startInboundWorker(
         throw err;
       }
     },
-    { concurrency, maxStalledCount: 5, settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, schedule) ?? 0 } },
+    { concurrency, lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5, settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, schedule) ?? 0 } },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;

@@ -43,7 +43,7 @@ export const LIMITS = {
   maxConnectionsPerCertificate: {
     value: 50,
     env: 'LIMIT_MAX_CONNECTIONS_PER_CERT',
-    why: 'Fair sharing between operators: a bulk sender gets many sessions but cannot take all of them.',
+    why: 'Fair sharing between operators: a bulk sender gets many sessions but cannot take all of them (counted across every SMTP process sharing the database).',
   },
   maxConnections: {
     value: 500,
@@ -63,7 +63,7 @@ export const LIMITS = {
   messagesPerMinutePerDomain: {
     value: 6000,
     env: 'LIMIT_MESSAGES_PER_MINUTE_PER_DOMAIN',
-    why: 'Protects patients and the store from a runaway sender; a hospital pre-admission batch is well below this.',
+    why: 'Protects patients and the store from a runaway sender; a hospital pre-admission batch is well below this (summed over every SMTP process, each flushing its counts every 0.5 s).',
   },
 
   whitelistMaxAgeMs: {

@@ -46,7 +46,7 @@ export const SETTINGS = {
   proJwksFile: { env: 'PRO_JWKS_FILE', default: '', doc: 'JWKS of the issuer (default: the development issuer under $PKI_DIR/oidc, created when absent).' },
   clamdAddress: { env: 'CLAMD_ADDRESS', default: '', doc: 'ClamAV daemon host:port; when set, every attachment and upload is scanned and nothing unscanned is filed (fail closed).' },
   logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'pino log level. Health data is never logged at info.' },
-  roles: { env: 'ROLES', default: 'smtp,api,worker', doc: 'Which parts this process runs (comma-separated subset of smtp,api,worker).' },
+  roles: { env: 'ROLES', default: 'smtp,api,worker', doc: 'Which parts this process runs (comma-separated subset of smtp,api,worker); without api, API_HOST:API_PORT serves only /health, /ready and /metrics.' },
   cookieSecure: { env: 'COOKIE_SECURE', default: 'auto', doc: 'Secure flag of the session cookie: true, false, or auto (true unless the API listens on loopback).' },
 } as const satisfies Record<string, SettingDef>;
 

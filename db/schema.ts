@@ -372,3 +372,41 @@ export const sessions = pgTable(
   },
   (t) => [index('sessions_patient_idx').on(t.patientId)],
 );
+
+/**
+ * The gateway processes sharing this database (ROLES scale-out), each refreshing its heartbeat every few
+ * seconds; a process silent for longer than the shared-limit lease is dead and its counts no longer count.
+ */
+export const gatewayProcesses = pgTable('gateway_processes', {
+  id: text('id').primaryKey(),
+  roles: text('roles').notNull(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: createdAt(),
+  heartbeatAt: tstz('heartbeat_at').notNull().defaultNow(),
+});
+
+/** Open SMTP sessions per peer certificate, per process (limit per certificate across processes). */
+export const certConnections = pgTable(
+  'cert_connections',
+  {
+    processId: text('process_id')
+      .notNull()
+      .references(() => gatewayProcesses.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    n: integer('n').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.processId, t.fingerprint] }), index('cert_connections_fp_idx').on(t.fingerprint)],
+);
+
+/** Messages per sending domain per minute, summed over every process (flushed by each every half second). */
+export const rateCounters = pgTable(
+  'rate_counters',
+  {
+    key: text('key').notNull(),
+    /** The minute: floor(epoch ms / 60 000). */
+    bucket: bigint('bucket', { mode: 'number' }).notNull(),
+    n: integer('n').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.bucket] })],
+);

@@ -26,6 +26,7 @@ import type { BlobStore } from '../../vault/index.js';
 import { BlobTooLargeError } from '../../vault/index.js';
 import { commitAcceptedMessage, newQueueId, RecipientsChangedError } from './accept.js';
 import { DataGuard, type DataViolation } from './data-guard.js';
+import type { SharedLimits } from './shared-limits.js';
 import { applyLibraryReplyPolicy } from './library-replies.js';
 import { REPLIES, replyText, smtpReject, SmtpReplyError } from './replies.js';
 
@@ -41,6 +42,8 @@ export interface IngressOptions {
   db: Db;
   blobs: BlobStore;
   whitelist: () => Whitelist | null;
+  /** Sessions per certificate and messages per domain, counted across every process (shared-limits.ts). */
+  sharedLimits: SharedLimits;
   /** Called after each commit so the outbox relay enqueues without waiting for its next sweep. */
   onAccepted?: (messageId: string, bytes: number, seconds: number) => void;
   /** Called for every refusal (metrics). */
@@ -57,22 +60,6 @@ interface TransactionState {
   patients: Map<string, string>; // canonical INS -> patient id
 }
 
-class DomainRateLimiter {
-  private windows = new Map<string, { start: number; count: number }>();
-  constructor(private readonly perMinute: number) {}
-  allow(domain: string): boolean {
-    const now = Date.now();
-    const w = this.windows.get(domain);
-    if (!w || now - w.start >= 60_000) {
-      this.windows.set(domain, { start: now, count: 1 });
-      if (this.windows.size > 10_000) this.windows.clear();
-      return true;
-    }
-    w.count++;
-    return w.count <= this.perMinute;
-  }
-}
-
 const VIOLATION_REPLY: Record<DataViolation, keyof typeof REPLIES> = {
   'bare-lf': 'bareLf',
   'header-too-big': 'headerTooBig',
@@ -83,8 +70,8 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   const peers = new WeakMap<SMTPServerSession, PeerCertificate | null>();
   const transactions = new WeakMap<object, TransactionState>();
   const messagesBySession = new WeakMap<SMTPServerSession, number>();
-  const connectionsByCert = new Map<string, number>();
-  const rate = new DomainRateLimiter(o.limits.messagesPerMinutePerDomain);
+  const admitted = new WeakSet<SMTPServerSession>();
+  const limits = o.sharedLimits;
   const recipients = new RecipientCache(o.db, o.limits.recipientCacheMs);
   const log = o.logger.child({ part: 'smtp-in' });
 
@@ -132,19 +119,18 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     onSecure(socket, session, callback) {
       const peer = describePeer(socket as TLSSocket);
       peers.set(session, peer);
-      if (peer) {
-        const n = (connectionsByCert.get(peer.fingerprint256) ?? 0) + 1;
-        connectionsByCert.set(peer.fingerprint256, n);
-        if (n > o.limits.maxConnectionsPerCertificate) return callback(smtpReject('tooManyConnectionsForCert'));
-      }
-      callback();
+      if (!peer) return callback();
+      void limits.openSession(peer.fingerprint256).then((ok) => {
+        if (!ok) return callback(smtpReject('tooManyConnectionsForCert'));
+        admitted.add(session);
+        callback();
+      });
     },
     onClose(session) {
       const peer = peers.get(session);
-      if (peer) {
-        const n = (connectionsByCert.get(peer.fingerprint256) ?? 1) - 1;
-        if (n <= 0) connectionsByCert.delete(peer.fingerprint256);
-        else connectionsByCert.set(peer.fingerprint256, n);
+      if (peer && admitted.has(session)) {
+        admitted.delete(session);
+        void limits.closeSession(peer.fingerprint256);
       }
     },
     onMailFrom(address: SMTPServerAddress, session, callback) {
@@ -163,7 +149,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
         if (address.address === '') {
           // Null sender: delivery and read reports for patients' messages; only from a listed operator's server.
           if (!list.entries.some((e) => e.normalizedDn === peer.subjectDn)) throw smtpReject('nullSenderRefused');
-          if (!rate.allow(`<>${peer.fingerprint256}`)) throw smtpReject('senderRateLimited');
+          if (!limits.allowMessage(`<>${peer.fingerprint256}`)) throw smtpReject('senderRateLimited');
           return callback();
         }
         const at = address.address.lastIndexOf('@');
@@ -175,7 +161,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
           log.warn({ domain, fp: peer.fingerprint256 }, 'certificate not listed for sender domain');
           throw smtpReject('senderCertNotListed');
         }
-        if (!rate.allow(domain)) throw smtpReject('senderRateLimited');
+        if (!limits.allowMessage(domain)) throw smtpReject('senderRateLimited');
         callback();
       } catch (err) {
         refused(err as Error);

@@ -8,6 +8,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 
 export class RawSmtp {
+  /** The reply to the EHLO sent once TLS is up (a refusal of the session arrives here). */
+  secureEhlo = '';
   private buf = '';
   private waiters: ((line: string) => void)[] = [];
   private replies: string[] = [];
@@ -75,7 +77,7 @@ export class RawSmtp {
     c.sock = secure;
     c.buf = '';
     c.attach(secure);
-    await c.cmd('EHLO client.hopital-a.mssante.fr');
+    c.secureEhlo = await c.cmd('EHLO client.hopital-a.mssante.fr');
     return c;
   }
 

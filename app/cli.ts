@@ -37,7 +37,7 @@ async function directoryImport(config: Config, file: string | undefined): Promis
     for (const e of parsed.errors) console.error(`line ${e.line}: ${e.message}`);
     throw new CliError(`${parsed.errors.length} error(s): nothing imported`);
   }
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, embeddedUser: config.embeddedPgUser });
   try {
     console.log(`imported: ${await importDirectory(database.db, parsed.rows)} entries`);
   } finally {
@@ -54,7 +54,7 @@ async function patientsImport(config: Config, file: string | undefined): Promise
     throw new CliError(`${parsed.errors.length} error(s): nothing imported`);
   }
   const keyring = await loadKeyring(config.masterKeyFile, !process.env.MASTER_KEY_FILE);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, embeddedUser: config.embeddedPgUser });
   try {
     const r = await importPatients(database.db, keyring, config.limits, parsed.rows);
     console.log(`imported: ${r.created} created, ${r.updated} updated`);
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'activity' && sub === 'verify') {
     const parsed = parseIns(rest[0] ?? '');
     if (!parsed.ok) throw new CliError('usage: activity verify INS');
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, embeddedUser: config.embeddedPgUser });
     try {
       const [p] = await database.db.select({ id: schema.patients.id }).from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
       if (!p) throw new CliError('unknown patient');
@@ -119,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cmd === 'keys' && sub === 'rotate') {
     const keyring = await addCurrentKey(config.masterKeyFile);
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, embeddedUser: config.embeddedPgUser });
     try {
       const r = await rewrapAll(database.db, keyring);
       console.log(`new master key ${keyring.current.id}: ${r.blobs} blob keys and ${r.values} sealed values re-wrapped, ${r.remaining} left`);
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'migrate') {
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1, embeddedUser: config.embeddedPgUser });
     await database.close();
     console.log('migrations applied');
     return;

@@ -88,6 +88,7 @@ const CLOSE_STEP_TIMEOUT_MS = 3_000;
 
 export async function startGateway(config: Config, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  await fs.mkdir(path.dirname(config.dataDir), { recursive: true }); // missing parents: the usual mode, not private
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const cleanups: (() => Promise<void>)[] = [];
   // Steps run in reverse order of start (stop accepting first, the stores last), each bounded: a store that
@@ -104,7 +105,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
   try {
     await ensurePki(config);
     const keyring = await loadKeyring(config.masterKeyFile, !process.env.MASTER_KEY_FILE);
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedUser: config.embeddedPgUser });
     cleanups.push(() => database.close());
     logger.info({ db: database.kind }, 'database open, migrations applied');
     const queues: QueueBackend = await openQueueBackend({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: database.url });

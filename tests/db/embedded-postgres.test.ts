@@ -1,13 +1,14 @@
 // The embedded default's PostgreSQL server: one per data directory whatever happens, reachable only through
 // its unix socket, stopped by its owner, reused by guests (the CLI) and adopted after its owner's kill -9.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureEmbeddedPostgres, livePostmaster } from '../../db/index.js';
+import { EmbeddedPostgresError, ensureEmbeddedPostgres, livePostmaster } from '../../db/index.js';
 import { waitFor } from '../support/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -109,5 +110,54 @@ describe('embedded PostgreSQL', () => {
       if (cmd.includes('postgres') && cmd.includes(path.join(dir, 'pg'))) postmasters++;
     }
     expect(postmasters).toBe(1);
+  });
+});
+
+describe('embedded PostgreSQL on a fresh machine', () => {
+  it('as root, runs the server as a dedicated system user, creating it when missing; otherwise as the current user', async () => {
+    const dir = await tempDir();
+    const user = `mesgw${crypto.randomBytes(3).toString('hex')}`;
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot) expect(() => execFileSync('id', ['-u', user], { stdio: 'pipe' }), 'a user that does not exist yet').toThrow();
+    try {
+      const server = await ensureEmbeddedPostgres(dir, { user });
+      const owner = (await fs.stat(path.join('/proc', String(server.pid)))).uid;
+      expect(owner).toBe(isRoot ? Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()) : process.getuid!());
+      expect((await fs.stat(path.join(dir, 'pg'))).uid).toBe(owner);
+      if (isRoot) expect((await fs.stat(dir)).mode & 0o777, 'DATA_DIR traversable, not listable, by the server user').toBe(0o711);
+      await server.stop();
+    } finally {
+      if (isRoot) execFileSync('userdel', [user], { stdio: 'pipe' });
+    }
+  });
+
+  it('as root, names the parent directory the server user cannot enter, instead of failing in initdb', async () => {
+    const base = await tempDir(); // mode 0700, owned by the test's user
+    const err = await ensureEmbeddedPostgres(path.join(base, 'data')).catch((e: unknown) => e);
+    if (process.getuid?.() === 0) {
+      expect(err).toBeInstanceOf(EmbeddedPostgresError);
+      expect((err as Error).message).toContain(`cannot enter ${base}`);
+    } else {
+      // not root: the server runs as this user, who can enter its own directories
+      expect(err).toHaveProperty('pid');
+      await (err as { stop(): Promise<void> }).stop();
+    }
+  });
+
+  it('puts its socket in a short private directory when DATA_DIR is too deep for a unix socket path', async () => {
+    const base = await tempDir();
+    await fs.chmod(base, 0o755);
+    const deep = path.join(base, 'a'.repeat(60), 'b'.repeat(60));
+    const server = await ensureEmbeddedPostgres(deep);
+    try {
+      expect(server.socketDir.startsWith(os.tmpdir())).toBe(true);
+      expect((await fs.stat(server.socketDir)).mode & 0o077).toBe(0);
+      const c = new pg.Client({ connectionString: server.url });
+      await c.connect();
+      await c.end();
+    } finally {
+      await server.stop();
+      dirs.push(deep);
+    }
   });
 });

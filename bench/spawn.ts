@@ -1,5 +1,5 @@
 /**
- * `--spawn`: the gateway as a child process (`node --import tsx app/main.ts`, the same code as `npm start`), its
+ * `--spawn`: the gateway as a child process (`node dist/app/main.js` after `npm run build`, as `npm start` does), its
  * readiness, its memory, and its stop (SIGTERM, then SIGKILL after a grace period).
  *
  * Memory is read from /proc/<pid>/status every 200 ms: VmRSS (resident now) and VmHWM (the kernel's own
@@ -7,7 +7,7 @@
  * (a private redis-server when REDIS_URL is unset) are found through /proc/<pid>/task/<tid>/children and
  * reported separately. Linux only; elsewhere the figures are absent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -176,13 +176,15 @@ export async function spawnGateway(o: {
   if (await apiAnswers(o.apiHost, o.apiPort)) {
     throw new Error(`--spawn: something already listens on ${o.apiHost}:${o.apiPort}; stop it or choose --api-port`);
   }
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const logFile = path.join(os.tmpdir(), `mes-gateway-bench-${process.pid}.log`);
   const fd = fs.openSync(logFile, 'w');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
+    child = spawn(process.execPath, ['dist/app/main.js'], {
       cwd: REPO_ROOT,
       env: {
+        MALLOC_MMAP_THRESHOLD_: '131072', // as `npm start` runs it (README, Memory)
         ...process.env,
         DATA_DIR: o.dataDir,
         SMTP_HOST: o.smtpHost,

@@ -7,11 +7,11 @@
  * `close()` ends the pool, then stops the embedded server when this process owns it.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { PROJECT_ROOT } from '../config/paths.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
 import * as schema from './schema.js';
 
@@ -35,7 +35,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+const MIGRATIONS = path.join(PROJECT_ROOT, 'db', 'migrations');
 const MIGRATION_LOCK_KEY = 7_264_201_501; // arbitrary, constant: serialises migrations across processes
 
 /** A pool that never crashes the process on an idle client's error (the pool replaces it). */

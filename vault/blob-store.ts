@@ -83,7 +83,7 @@ export class BlobTooLargeError extends Error {
 const aad = (blobId: string, seq: number, last: boolean) => `blob:${blobId}:${seq}:${last ? 1 : 0}`;
 
 /** Chunks fetched per read query: bounded memory (a few chunks), few round trips. */
-const READ_BATCH = 4;
+const READ_BATCH = 2;
 
 export interface BlobStoreOptions {
   /** Blobs up to this size are written by the caller's statement (default: one chunk). */
@@ -118,10 +118,11 @@ export class BlobStore {
     const wrapped = wrapDataKey(this.keyring, dek);
     const hash = crypto.createHash('sha256');
     let size = 0;
-    let pending: Buffer[] = [];
-    let pendingLen = 0;
-    // Sealed chunks held while the blob may still be inline; the last plaintext chunk is held back until we
+    // The chunk being filled (each byte is copied into it once), and the last full chunk, held back until we
     // know whether it is the last one (its AAD says so).
+    // It starts small and doubles up to the chunk size, so a 10 KB message does not allocate a whole chunk.
+    let cur = Buffer.allocUnsafe(Math.min(this.chunkBytes, 16 * 1024));
+    let curLen = 0;
     const held: Buffer[] = [];
     let heldPlain: Buffer | null = null;
     let streaming = false;
@@ -145,22 +146,29 @@ export class BlobStore {
       size += buf.length;
       if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new BlobTooLargeError(opts.maxBytes);
       hash.update(buf);
-      pending.push(buf);
-      pendingLen += buf.length;
-      while (pendingLen >= this.chunkBytes) {
-        const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-        const chunk = all.subarray(0, this.chunkBytes);
-        const rest = all.subarray(this.chunkBytes);
-        pending = rest.length ? [rest] : [];
-        pendingLen = rest.length;
-        if (heldPlain) await emit(heldPlain, false);
-        heldPlain = Buffer.from(chunk); // a copy: the source may reuse its buffers
+      let off = 0;
+      while (off < buf.length) {
+        if (curLen === cur.length && cur.length < this.chunkBytes) {
+          const bigger = Buffer.allocUnsafe(Math.min(this.chunkBytes, cur.length * 2));
+          cur.copy(bigger, 0, 0, curLen);
+          cur = bigger;
+        }
+        const n = Math.min(cur.length - curLen, buf.length - off);
+        buf.copy(cur, curLen, off, off + n);
+        curLen += n;
+        off += n;
+        if (curLen === this.chunkBytes) {
+          if (heldPlain) await emit(heldPlain, false);
+          heldPlain = cur;
+          cur = Buffer.allocUnsafe(this.chunkBytes); // a second chunk: the blob is large
+          curLen = 0;
+        }
       }
     }
-    const tail = pendingLen ? (pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen)) : Buffer.alloc(0);
+    const tail = cur.subarray(0, curLen);
     const sha256 = hash.digest('hex');
     if (heldPlain) await emit(heldPlain, tail.length === 0);
-    if (tail.length > 0 || seq === 0) await emit(Buffer.from(tail), true);
+    if (tail.length > 0 || seq === 0) await emit(tail, true);
 
     if (!streaming) {
       const inline: InlineBlobRows = {

@@ -16,10 +16,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
+import { PROJECT_ROOT } from '../../config/paths.js';
 
-const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+const WEB = path.join(PROJECT_ROOT, 'web');
 const require = createRequire(import.meta.url);
 
 export const CSP =

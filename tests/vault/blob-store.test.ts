@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { eq, sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, schema, type Database } from '../../db/index.js';
 import { BlobStore, EnvelopeError, parseKeyFile } from '../../vault/index.js';
@@ -31,6 +32,21 @@ describe('BlobStore', () => {
     const chunks = await database.db.select().from(schema.blobChunks).where(eq(schema.blobChunks.blobId, b.blobId));
     expect(chunks.length).toBe(Math.ceil(data.length / 1000));
     for (const c of chunks) expect(c.data.includes(Buffer.from('confidentiel'))).toBe(false);
+  });
+
+  it('round-trips any size cut into any pieces, inline or streamed (property)', async () => {
+    const inlineStore = new BlobStore(database.db, parseKeyFile(crypto.randomBytes(32).toString('base64')), 1000, { inlineBytes: 3000, writePool: database.writePool });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 7_000 }), fc.integer({ min: 1, max: 2_500 }), async (len, piece) => {
+        const data = crypto.randomBytes(len);
+        const b = await inlineStore.write(pieces(data, piece), 'test');
+        expect(b.inline !== null).toBe(Math.max(1, Math.ceil(len / 1000)) * 1000 <= 3000);
+        await database.db.transaction((tx) => b.persist(tx));
+        expect((await inlineStore.readAll(b.blobId)).equals(data)).toBe(true);
+        expect(b.sha256).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('writes a small blob only inside the caller transaction', async () => {

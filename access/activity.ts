@@ -136,10 +136,13 @@ export async function verifyActivityChain(db: Db, patientId: string): Promise<nu
 
 /**
  * A pending notification for the patient, as a CTE body (grouped by the dispatcher's window). A notification
- * already pending is left untouched: no row is rewritten per message of a batch.
+ * already pending is left untouched, not even locked: the messages of a batch for one patient neither rewrite
+ * its row nor wait for each other on it. (A message committed just after the dispatcher sent the pending
+ * notice is covered by that notice, which says "new messages", not which.)
  */
 export function notifyPatientCte(patientId: string, guard?: SQL): SQL {
-  return sql`INSERT INTO notification_state (patient_id, pending_since) SELECT ${patientId}::uuid, now() ${guard ? sql`WHERE ${guard}` : sql``}
+  return sql`INSERT INTO notification_state (patient_id, pending_since) SELECT ${patientId}::uuid, now()
+    WHERE ${guard ?? sql`true`} AND NOT EXISTS (SELECT 1 FROM notification_state WHERE patient_id = ${patientId}::uuid AND pending_since IS NOT NULL)
     ON CONFLICT (patient_id) DO UPDATE SET pending_since = now() WHERE notification_state.pending_since IS NULL`;
 }
 

@@ -2,9 +2,10 @@
  * Drains the PostgreSQL outbox into BullMQ, so that the queue (PostgreSQL or Redis backend) never holds the
  * only copy of any work.
  *
- * - Each outbox row names an accepted message; every still-queued delivery of it becomes a job whose id is the
- *   delivery id, then the row is deleted. A crash between the two re-adds the same job ids, which BullMQ ignores
- *   while the job exists, and the worker skips a delivery already done: duplicates are harmless by design.
+ * - Each outbox row names an accepted message; its still-queued deliveries go into jobs of a few deliveries of
+ *   one sender (`deliveryJobId`), then the row is deleted. A crash between the two adds the jobs again (the same ones,
+ *   which BullMQ ignores while they exist, or other groupings, which are new jobs), and the worker skips a
+ *   delivery already done: duplicates are harmless by design, and no delivery is left in no job.
  * - Independently, deliveries still queued long after their enqueue time (the queue lost them, or they were
  *   never enqueued) are enqueued again, at start and then periodically. A delivery's enqueue time starts as its
  *   acceptance time (the outbox hands it over right away) and is only rewritten by such a re-enqueue: the
@@ -14,16 +15,29 @@
  * - Fairness: each inbound job's priority is its position in its sender's backlog (mailbox/rules/scheduling.ts),
  *   counted here from the deliveries still queued, so a hospital's batch never delays a GP's message.
  */
+import crypto from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import { OUTBOX_TOPIC_OUTBOUND } from '../mailbox/outbound.js';
-import { fairPriorities, type QueuedDelivery } from '../mailbox/rules/index.js';
+import { planDeliveryJobs, type QueuedDelivery } from '../mailbox/rules/index.js';
 
+/** A few deliveries of one sender (mailbox/rules/scheduling.ts); `deliveryId` alone in jobs queued before batching. */
 export interface DeliveryJob {
-  deliveryId: string;
+  deliveryIds?: string[];
+  deliveryId?: string;
+}
+
+/**
+ * A job's id names exactly its deliveries: a re-add of the same job while it exists is ignored by BullMQ, and a
+ * different grouping of some of the same deliveries (after a crash, the outbox is drained again in other
+ * slices) is a different job, never swallowed by an existing one. (Deliveries in two jobs are harmless: the
+ * second finds them done.)
+ */
+export function deliveryJobId(ids: string[]): string {
+  return ids.length === 1 ? ids[0]! : `b${crypto.createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 32)}`;
 }
 
 export interface OutboundJob {
@@ -92,9 +106,11 @@ export class OutboxRelay {
       const messageIds = rows.filter((r) => r.topic !== OUTBOX_TOPIC_OUTBOUND).map((r) => r.refId);
       if (messageIds.length) {
         const dels = await this.db
-          .select({ id: schema.deliveries.id, sender: schema.deliveries.sender })
+          .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, size: schema.inboundMessages.size })
           .from(schema.deliveries)
-          .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')));
+          .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
+          .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')))
+          .orderBy(asc(schema.inboundMessages.receivedAt));
         await this.enqueue(dels);
       }
       const outboundRows = rows.filter((r) => r.topic === OUTBOX_TOPIC_OUTBOUND);
@@ -107,8 +123,9 @@ export class OutboxRelay {
       this.lastStaleSweep = now;
       const cutoff = new Date(now - this.opts.staleMs);
       const stale = await this.db
-        .select({ id: schema.deliveries.id, sender: schema.deliveries.sender })
+        .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, size: schema.inboundMessages.size })
         .from(schema.deliveries)
+        .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
         .where(
           and(
             eq(schema.deliveries.status, 'queued'),
@@ -145,11 +162,11 @@ export class OutboxRelay {
     }
   }
 
-  private async enqueue(deliveries: QueuedDelivery[], stamp = false): Promise<void> {
+  private async enqueue(deliveries: (QueuedDelivery & { size: number })[], stamp = false): Promise<void> {
     for (let i = 0; i < deliveries.length; i += 500) {
       const batch = deliveries.slice(i, i + 500);
-      const priorities = fairPriorities(batch, await this.queuedBySender(batch));
-      await this.queue.addBulk(batch.map((d, k) => ({ name: 'deliver', data: { deliveryId: d.id }, opts: { jobId: d.id, priority: priorities[k] } })));
+      const jobs = planDeliveryJobs(batch, await this.queuedBySender(batch));
+      await this.queue.addBulk(jobs.map((j) => ({ name: 'deliver', data: { deliveryIds: j.deliveryIds }, opts: { jobId: deliveryJobId(j.deliveryIds), priority: j.priority } })));
       if (stamp) await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch.map((d) => d.id)));
     }
   }

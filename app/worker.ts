@@ -1,12 +1,17 @@
 /**
- * The BullMQ side of inbound processing: one job per delivery (job id = delivery id), retried on the schedule
- * of config/inbound.ts (≤ 48 h); a permanent failure (malformed message, limits) or the last attempt marks the
- * delivery failed and queues the DSN to its sender. The domain work and its idempotency live in mailbox/deliver-inbound.ts.
+ * The BullMQ side of inbound processing: one job per few deliveries of one sender (app/outbox-relay.ts), retried
+ * on the schedule of config/inbound.ts (≤ 48 h). The domain work and its idempotency live in mailbox/
+ * (deliver-batch.ts, deliver-inbound.ts).
+ * - A delivery that fails permanently (malformed message, limits) is marked failed and its DSN queued at once;
+ *   the others of its job go on.
+ * - A delivery that fails temporarily (scanner down...) makes the job fail after the others are committed: the
+ *   retry redoes only what is still queued. When the schedule is exhausted, every delivery of the job still
+ *   queued is marked failed and its DSN queued.
  */
-import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
+import { type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { retryDelay } from '../config/retry.js';
-import { deliverInbound, markDeliveryFailed, PermanentDeliveryError, type DeliverDeps } from '../mailbox/index.js';
+import { deliverBatch, markQueuedDeliveriesFailed, PermanentDeliveryError, type DeliverDeps } from '../mailbox/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { DeliveryJob } from './outbox-relay.js';
 import type { QueueBackend } from './queue-backend.js';
@@ -24,8 +29,17 @@ export function createInboundQueue(backend: QueueBackend, schedule: readonly num
   });
 }
 
+const idsOf = (data: DeliveryJob) => data.deliveryIds ?? (data.deliveryId ? [data.deliveryId] : []);
+
+type InboundDeps = DeliverDeps & { onPermanentFailure?: (deliveryId: string, reason: string) => Promise<void> };
+
+async function failPermanently(deps: InboundDeps, id: string, reason: string, log: Logger): Promise<void> {
+  if ((await markQueuedDeliveriesFailed(deps.db, [id], reason)).length === 0) return; // another attempt got there first
+  await deps.onPermanentFailure?.(id, reason).catch((e: Error) => log.error({ err: e.message }, 'DSN not queued'));
+}
+
 export function startInboundWorker(
-  deps: DeliverDeps & { onPermanentFailure?: (deliveryId: string, reason: string) => Promise<void> },
+  deps: InboundDeps,
   backend: QueueBackend,
   schedule: readonly number[],
   concurrency: number,
@@ -37,30 +51,36 @@ export function startInboundWorker(
     INBOUND_QUEUE,
     async (job) => {
       const started = Date.now();
-      try {
-        const outcome = await deliverInbound(deps, job.data.deliveryId);
-        metrics?.deliveryProcessed(outcome, (Date.now() - started) / 1000);
-        log.info({ delivery: job.data.deliveryId, outcome }, 'delivery processed');
-        return outcome;
-      } catch (err) {
-        metrics?.deliveryProcessed(err instanceof PermanentDeliveryError ? 'failed-permanently' : 'error', (Date.now() - started) / 1000);
-        if (err instanceof PermanentDeliveryError) {
-          await markDeliveryFailed(deps.db, job.data.deliveryId, err.message);
-          await deps.onPermanentFailure?.(job.data.deliveryId, err.message).catch((e: Error) => log.error({ err: e.message }, 'DSN not queued'));
-          throw new UnrecoverableError(err.message);
+      const results = await deliverBatch(deps, idsOf(job.data));
+      const seconds = (Date.now() - started) / 1000 / Math.max(1, results.size);
+      let temporary: Error | null = null;
+      for (const [id, r] of results) {
+        if (r instanceof PermanentDeliveryError) {
+          metrics?.deliveryProcessed('failed-permanently', seconds);
+          await failPermanently(deps, id, r.message, log);
+        } else if (r instanceof Error) {
+          metrics?.deliveryProcessed('error', seconds);
+          temporary ??= r;
+        } else {
+          metrics?.deliveryProcessed(r, seconds);
+          log.info({ delivery: id, outcome: r }, 'delivery processed');
         }
-        throw err;
       }
+      if (temporary) throw temporary; // retried: what is delivered is skipped
+      return results.size;
     },
     { concurrency, lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5, settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, schedule) ?? 0 } },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;
-    log.warn({ delivery: job.data.deliveryId, attempt: job.attemptsMade, err: err.message }, 'delivery attempt failed');
-    if (job.attemptsMade >= (job.opts.attempts ?? 1) && !(err instanceof UnrecoverableError)) {
-      void markDeliveryFailed(deps.db, job.data.deliveryId, err.message)
-        .then(() => deps.onPermanentFailure?.(job.data.deliveryId, err.message))
-        .catch(() => {});
+    log.warn({ job: job.id, deliveries: idsOf(job.data).length, attempt: job.attemptsMade, err: err.message }, 'delivery attempt failed');
+    if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      // The schedule is exhausted: whatever of this job is still queued failed; its senders get their DSN.
+      void markQueuedDeliveriesFailed(deps.db, idsOf(job.data), err.message)
+        .then(async (ids) => {
+          for (const id of ids) await deps.onPermanentFailure?.(id, err.message);
+        })
+        .catch((e: Error) => log.error({ err: e.message }, 'final failure not recorded'));
     }
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));

@@ -13,7 +13,7 @@ import type { Db } from './connection.js';
 
 const dialect = new PgDialect();
 const names = new Map<string, string>();
-const MAX_NAMED = 2_000;
+const MAX_NAMED = 100; // each is kept by every connection of the pool, in this process and in PostgreSQL
 
 function nameFor(text: string): string | undefined {
   let name = names.get(text);

@@ -1,9 +1,10 @@
 /**
  * Processing of one delivery (one recipient of one accepted message): parse the raw message under limits,
- * put it in the patient's mailbox and file every attachment in the vault.
+ * file every attachment's bytes in the vault, and say how to put it in the patient's mailbox (`prepareDelivery`:
+ * the CTEs that deliver-batch.ts commits, with those of other deliveries, in one statement).
  *
  * Idempotent by delivery id: a delivery already delivered is skipped; the mailbox message, its documents and
- * the delivery's new status are written in one transaction, and `mailbox_messages.delivery_id` is unique, so a
+ * the delivery's new status are written by one statement, and `mailbox_messages.delivery_id` is unique, so a
  * retry after a crash anywhere produces no duplicate (attachment blobs written by a failed attempt are left
  * unreferenced and collected). Malformed or over-limit messages fail permanently (PermanentDeliveryError):
  * retrying would not help; the raw message stays kept.
@@ -16,8 +17,8 @@ import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalize
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { executePrepared, schema } from '../db/index.js';
-import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
+import { schema } from '../db/index.js';
+import type { BlobHeader, BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
 import { documentContext, type DocumentMeta } from '../vault/documents.js';
 import { DEFAULT_RUBRIC, type RubricId } from '../vault/rubrics.js';
@@ -232,46 +233,39 @@ export function firstEmail(value: string | undefined): string | null {
 }
 
 
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+
+/** A delivery as read for processing (one query for a whole batch: see deliver-batch.ts). */
+export interface DeliveryRow {
+  id: string;
+  status: string;
+  patientId: string;
+  messageId: string;
+  receivedAt: Date;
+  mailFrom: string;
+  ins: string;
+  raw: BlobHeader;
+  firstChunk: Buffer | null;
 }
 
-export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Promise<DeliverOutcome> {
-  const { db } = deps;
-  // One round trip: the delivery, its message, its patient, the raw blob's header and first chunk.
-  const [r] = await deps.blobs.query<{
-    status: string;
-    patient_id: string;
-    message_id: string;
-    received_at: Date;
-    mail_from: string;
-    ins: string;
-    blob_id: string;
-    wrapped_key: Buffer;
-    key_id: string;
-    chunk_count: number;
-    complete: boolean;
-    first_chunk: Buffer | null;
-  }>(
-    `SELECT d.status, d.patient_id::text, d.message_id::text, m.received_at, m.mail_from, p.ins,
-            b.id AS blob_id, b.wrapped_key, b.key_id, b.chunk_count, b.complete, c.data AS first_chunk
-       FROM deliveries d
-       JOIN inbound_messages m ON m.id = d.message_id
-       JOIN patients p ON p.id = d.patient_id
-       JOIN blobs b ON b.id = m.raw_blob_id
-       LEFT JOIN blob_chunks c ON c.blob_id = b.id AND c.seq = 0 AND d.status = 'queued'
-      WHERE d.id = $1`,
-    [deliveryId],
-  );
-  if (!r) return 'skipped'; // a job whose delivery does not exist (another deployment's queue?)
-  if (r.status !== 'queued') return r.status === 'failed' ? 'skipped' : 'already-delivered';
-  const row = { patientId: r.patient_id, messageId: r.message_id, receivedAt: r.received_at, mailFrom: r.mail_from, ins: r.ins };
-  const raw = deps.blobs.openStream({ blobId: r.blob_id, wrappedKey: r.wrapped_key, keyId: r.key_id, chunkCount: r.chunk_count, complete: r.complete }, r.first_chunk);
-  const { content, attachments, reports } = await parseAndStore(raw, deps);
+/**
+ * What committing one delivery takes: CTEs (every name starting with `prefix`, so that several deliveries share
+ * one statement), the CTE whose row count says whether this call wrote it (0: a retry found it done), the
+ * outcome either way, and what to do once it is committed.
+ */
+export interface DeliveryWrite {
+  deliveryId: string;
+  patientId: string;
+  parts: SQL[];
+  countCte: string;
+  written: DeliverOutcome;
+  notWritten: DeliverOutcome;
+  afterCommit?: () => Promise<void>;
+}
 
-  if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) {
-    return applyReport(deps, deliveryId, row.patientId, reports);
-  }
+/** Parses a queued delivery's raw message, files its attachments' bytes, and says how to commit it. */
+export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefix: string): Promise<DeliveryWrite> {
+  const { content, attachments, reports } = await parseAndStore(deps.blobs.openStream(row.raw, row.firstChunk), deps);
+  if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) return reportWrite(row, reports, prefix);
 
   const { files, removed, xdmRefused, codeCda } = await vetAttachments(deps, attachments, row.ins);
   if (removed.length) content.text += removalNotice(removed);
@@ -281,96 +275,118 @@ export async function deliverInbound(deps: DeliverDeps, deliveryId: string): Pro
 
   const contactAddress = contactAddressFor({ from: content.fromAddress || null, replyTo: content.replyTo }, deps.isMssanteDomain);
   const actor = contactAddress ?? content.fromAddress ?? row.mailFrom;
+  if (isEndOfExchange(content.subject)) return endOfExchangeWrite(deps, row, contactAddress, actor, prefix);
+  const write = await messageWrite(deps, row, content, files, contactAddress, actor, prefix);
+  if (xdmRefused) write.afterCommit = () => deps.onXdmRefused?.(row.id, xdmRefused) ?? Promise.resolve();
+  return write;
+}
 
-  if (isEndOfExchange(content.subject)) {
-    // [FIN]: not delivered; every earlier message from this professional is closed, the contact ended.
-    const parts: SQL[] = [
-      sql`u AS (UPDATE deliveries SET status = 'ended', done_at = now() WHERE id = ${deliveryId} AND status = 'queued' RETURNING id)`,
-      sql`c AS (UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId} AND address = ${contactAddress ?? ''}
-                AND EXISTS (SELECT 1 FROM u) RETURNING id)`,
-      sql`m AS (UPDATE mailbox_messages SET closed_at = now() WHERE contact_id IN (SELECT id FROM c) AND closed_at IS NULL)`,
-      sql`a AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind: 'exchange-ended', actor }, new Date(), sql`EXISTS (SELECT 1 FROM u)`)})`,
-    ];
-    const res = rowsOf<{ n: number }>(await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS n FROM u`));
-    return Number(res[0]?.n ?? 0) === 1 ? 'exchange-ended' : 'already-delivered';
-  }
+/** [FIN]: not delivered; every earlier message from this professional is closed, the contact ended. */
+function endOfExchangeWrite(deps: DeliverDeps, row: DeliveryRow, contactAddress: string | null, actor: string, p: string): DeliveryWrite {
+  const n = (name: string) => sql.raw(`${p}${name}`);
+  const parts: SQL[] = [
+    sql`${n('u')} AS (UPDATE deliveries SET status = 'ended', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id)`,
+    sql`${n('c')} AS (UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId} AND address = ${contactAddress ?? ''}
+              AND EXISTS (SELECT 1 FROM ${n('u')}) RETURNING id)`,
+    sql`${n('m')} AS (UPDATE mailbox_messages SET closed_at = now() WHERE contact_id IN (SELECT id FROM ${n('c')}) AND closed_at IS NULL)`,
+    sql`${n('a')} AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind: 'exchange-ended', actor }, new Date(), sql`EXISTS (SELECT 1 FROM ${n('u')})`)})`,
+  ];
+  return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}u`, written: 'exchange-ended', notWritten: 'already-delivered' };
+}
 
+/**
+ * A professional's message: the contact (added or reopened), the mailbox message unless this delivery is already
+ * in the mailbox (unique delivery_id); then, only if it was inserted, the attachments' blobs (when small enough
+ * to be still unwritten) and documents, the pending notification, the activity event; and the delivery's status.
+ */
+async function messageWrite(
+  deps: DeliverDeps,
+  row: DeliveryRow,
+  content: MessageContent,
+  files: FileToFile[],
+  contactAddress: string | null,
+  actor: string,
+  p: string,
+): Promise<DeliveryWrite> {
+  const n = (name: string) => sql.raw(`${p}${name}`);
   const messageIdHeader = normalizeMessageId(content.messageId);
+  const threadKey = await threadOf(deps.db, row.patientId, content, messageIdHeader);
+  const mailboxMessageId = crypto.randomUUID();
+  const parts: SQL[] = [];
+  if (contactAddress) {
+    const meta = sealValue(deps.keyring, { headerName: content.replyTo === contactAddress ? '' : content.fromName }, `contact:${row.patientId}:${contactAddress}`);
+    parts.push(
+      // A contact written to less than a minute ago is left as it is, not even locked: a batch for one patient
+      // neither rewrites its row per message nor waits on it.
+      sql`${n('c')} AS (INSERT INTO contacts (patient_id, address, meta, last_message_at)
+                SELECT ${row.patientId}::uuid, ${contactAddress}::text, ${meta}::bytea, now()
+                 WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE patient_id = ${row.patientId}::uuid AND address = ${contactAddress}::text
+                                     AND ended_at IS NULL AND last_message_at >= now() - interval '1 minute')
+                ON CONFLICT (patient_id, address) DO UPDATE SET ended_at = NULL, last_message_at = now(), meta = excluded.meta
+                  WHERE contacts.ended_at IS NOT NULL OR contacts.last_message_at < now() - interval '1 minute'
+                RETURNING id)`,
+      sql`${n('ci')} AS (SELECT coalesce((SELECT id FROM ${n('c')}), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id)`,
+    );
+  }
+  parts.push(
+    sql`${n('mm')} AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
+                                            contact_id, message_id_header, thread_key, no_reply, mdn_to)
+            VALUES (${mailboxMessageId}, ${row.patientId}, ${row.id}, ${row.messageId}, 'inbox',
+                    ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
+                    ${contactAddress ? sql`(SELECT id FROM ${n('ci')})` : sql`NULL`}, ${messageIdHeader}, ${threadKey},
+                    ${forbidsReply(content.headers)}, ${firstEmail(content.headers['disposition-notification-to'])})
+            ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
+  );
+  for (const [position, f] of files.entries()) parts.push(...documentCtes(deps, row, content, f, position, p));
+  const inserted = sql`EXISTS (SELECT 1 FROM ${n('mm')})`;
+  const kind = forbidsReply(content.headers) ? 'reply-forbidden-by-sender' : 'message-received';
+  parts.push(
+    sql`${n('ns')} AS (${notifyPatientCte(row.patientId, inserted)})`,
+    sql`${n('ae')} AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind, actor, detail: { attachments: files.length } }, new Date(), inserted)})`,
+    sql`${n('u')} AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${row.id})`,
+  );
+  return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}mm`, written: 'delivered', notWritten: 'already-delivered' };
+}
+
+/** The document (and, when still unwritten, its blob) of one filed attachment, inserted only with its message. */
+function documentCtes(deps: DeliverDeps, row: DeliveryRow, content: MessageContent, f: FileToFile, position: number, p: string): SQL[] {
+  const documentId = crypto.randomUUID();
+  const meta: DocumentMeta = {
+    filename: f.filename,
+    title: f.title,
+    declaredType: f.declaredType,
+    typeCode: f.typeCode,
+    classCode: f.classCode,
+    authorName: content.fromName || null,
+    cda: f.cda,
+    ...(f.contentId ? { contentId: f.contentId } : {}),
+  };
+  const mm = sql.raw(`${p}mm`);
+  return [
+    ...(f.stored.inline ? inlineBlobCtes(f.stored.inline, `${p}a${position}`, `${p}mm`) : []),
+    sql`${sql.raw(`${p}d${position}`)} AS (INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
+             SELECT ${documentId}::uuid, ${row.patientId}::uuid, ${mm}.id, ${position}::int, ${f.stored.blobId}::uuid, ${f.rubric}::text,
+                    ${sealValue(deps.keyring, meta, documentContext(documentId))}::bytea, ${f.mediaType}::text, ${f.stored.size}::bigint,
+                    ${f.stored.sha256}::text, 'professional', 'message' FROM ${mm})`,
+  ];
+}
+
+/** The thread a message joins: that of a message it answers or references, if the patient has it; else its own. */
+async function threadOf(db: Db, patientId: string, content: MessageContent, messageIdHeader: string | null): Promise<string> {
   const referenced = [...parseMessageIdList(content.inReplyTo), ...content.references.flatMap((x) => parseMessageIdList(x))].slice(0, 100);
   const known = new Map<string, string>();
   if (referenced.length) {
     const rows = await db
       .select({ id: schema.mailboxMessages.messageIdHeader, thread: schema.mailboxMessages.threadKey })
       .from(schema.mailboxMessages)
-      .where(and(eq(schema.mailboxMessages.patientId, row.patientId), inArray(schema.mailboxMessages.messageIdHeader, referenced)));
+      .where(and(eq(schema.mailboxMessages.patientId, patientId), inArray(schema.mailboxMessages.messageIdHeader, referenced)));
     for (const r of rows) if (r.id && r.thread) known.set(r.id, r.thread);
   }
-  const mailboxMessageId = crypto.randomUUID();
-  const threadKey = threadKeyFor(
+  return threadKeyFor(
     { messageId: messageIdHeader, inReplyTo: content.inReplyTo, references: content.references },
     (id) => known.get(id) ?? null,
-    messageIdHeader ?? `<${mailboxMessageId}@mailbox>`,
+    messageIdHeader ?? `<${crypto.randomUUID()}@mailbox>`,
   );
-  const noReply = forbidsReply(content.headers);
-  const mdnTo = firstEmail(content.headers['disposition-notification-to']);
-
-  // One statement (data-modifying CTEs, atomic like a transaction, one round trip): the contact (added or
-  // reopened), the mailbox message unless this delivery is already in the mailbox (unique delivery_id); then,
-  // only if it was inserted, the attachments' blobs (when small enough to be still unwritten) and documents, the
-  // pending notification, the activity event; and the delivery's status.
-  const parts: SQL[] = [];
-  if (contactAddress) {
-    const meta = sealValue(deps.keyring, { headerName: content.replyTo === contactAddress ? '' : content.fromName }, `contact:${row.patientId}:${contactAddress}`);
-    parts.push(sql`c AS (INSERT INTO contacts (patient_id, address, meta, last_message_at) VALUES (${row.patientId}, ${contactAddress}, ${meta}, now())
-                         ON CONFLICT (patient_id, address) DO UPDATE SET ended_at = NULL, last_message_at = now(), meta = excluded.meta
-                           -- a contact written to less than a minute ago is left as it is (a batch rewrites no row per message)
-                           WHERE contacts.ended_at IS NOT NULL OR contacts.last_message_at < now() - interval '1 minute'
-                         RETURNING id)`,
-      sql`ci AS (SELECT coalesce((SELECT id FROM c), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id)`);
-  }
-  parts.push(
-    sql`mm AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
-                                              contact_id, message_id_header, thread_key, no_reply, mdn_to)
-              VALUES (${mailboxMessageId}, ${row.patientId}, ${deliveryId}, ${row.messageId}, 'inbox',
-                      ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
-                      ${contactAddress ? sql`(SELECT id FROM ci)` : sql`NULL`}, ${messageIdHeader}, ${threadKey}, ${noReply}, ${mdnTo})
-              ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
-  );
-  for (const [position, f] of files.entries()) {
-    const documentId = crypto.randomUUID();
-    const meta: DocumentMeta = {
-      filename: f.filename,
-      title: f.title,
-      declaredType: f.declaredType,
-      typeCode: f.typeCode,
-      classCode: f.classCode,
-      authorName: content.fromName || null,
-      cda: f.cda,
-      ...(f.contentId ? { contentId: f.contentId } : {}),
-    };
-    const n = (name: string) => sql.raw(`${name}${position}`);
-    if (f.stored.inline) parts.push(...inlineBlobCtes(f.stored.inline, `a${position}`, 'mm'));
-    parts.push(
-      sql`${n('d')} AS (INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
-               SELECT ${documentId}::uuid, ${row.patientId}::uuid, mm.id, ${position}::int, ${f.stored.blobId}::uuid, ${f.rubric}::text,
-                      ${sealValue(deps.keyring, meta, documentContext(documentId))}::bytea, ${f.mediaType}::text, ${f.stored.size}::bigint,
-                      ${f.stored.sha256}::text, 'professional', 'message' FROM mm)`,
-    );
-  }
-  parts.push(
-    sql`ns AS (${notifyPatientCte(row.patientId, sql`EXISTS (SELECT 1 FROM mm)`)})`,
-    sql`ae AS (${activityInsert(
-      deps.keyring,
-      { patientId: row.patientId, kind: noReply ? 'reply-forbidden-by-sender' : 'message-received', actor, detail: { attachments: files.length } },
-      new Date(),
-      sql`EXISTS (SELECT 1 FROM mm)`,
-    )})`,
-    sql`u AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${deliveryId})`,
-  );
-  const result = await executePrepared<{ inserted: number }>(db, sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS inserted FROM mm`);
-  const delivered = Number(result[0]?.inserted ?? 0) === 1;
-  if (delivered && xdmRefused) await deps.onXdmRefused?.(deliveryId, xdmRefused);
-  return delivered ? 'delivered' : 'already-delivered';
 }
 
 interface FileToFile {
@@ -479,7 +495,7 @@ function removalNotice(removed: Removed[]): string {
  * Message-ID to the patient's outbound message, whose status it updates; never shown as a message. An
  * unmatched report is dropped (status 'report'), as reports must not create conversations.
  */
-async function applyReport(deps: DeliverDeps, deliveryId: string, patientId: string, reports: ReportParts): Promise<DeliverOutcome> {
+function reportWrite(row: DeliveryRow, reports: ReportParts, p: string): DeliveryWrite {
   const originalId = normalizeMessageId(/^message-id:\s*(.+)$/im.exec(reports.rfc822Headers ?? '')?.[1]?.trim() ?? null)
     ?? normalizeMessageId(/^original-message-id:\s*(.+)$/im.exec(reports.dispositionNotification ?? '')?.[1]?.trim() ?? null);
   let status: string | null = null;
@@ -489,19 +505,24 @@ async function applyReport(deps: DeliverDeps, deliveryId: string, patientId: str
   } else if (reports.dispositionNotification) {
     status = 'displayed';
   }
-  const parts: SQL[] = [sql`u AS (UPDATE deliveries SET status = 'report', done_at = now() WHERE id = ${deliveryId} AND status = 'queued' RETURNING id)`];
+  const u = sql.raw(`${p}u`);
+  const parts: SQL[] = [sql`${u} AS (UPDATE deliveries SET status = 'report', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id)`];
   if (originalId && status) {
-    parts.push(sql`o AS (UPDATE outbound_messages SET last_response = ${`report: ${status}`},
+    parts.push(sql`${sql.raw(`${p}o`)} AS (UPDATE outbound_messages SET last_response = ${`report: ${status}`},
                           status = CASE WHEN ${status} = 'failed' THEN 'failed' ELSE status END
-                        WHERE message_id_header = ${originalId} AND patient_id = ${patientId} AND EXISTS (SELECT 1 FROM u))`);
+                        WHERE message_id_header = ${originalId} AND patient_id = ${row.patientId} AND EXISTS (SELECT 1 FROM ${u}))`);
   }
-  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
-  return 'report';
+  return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}u`, written: 'report', notWritten: 'report' };
 }
 
-export async function markDeliveryFailed(db: Db, deliveryId: string, reason: string): Promise<void> {
-  await db
+/** Marks failed those of `ids` still queued; returns them (each failed exactly once, whoever calls). */
+export async function markQueuedDeliveriesFailed(db: Db, ids: string[], reason: string): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
     .update(schema.deliveries)
     .set({ status: 'failed', doneAt: new Date(), lastError: reason.slice(0, 500) })
-    .where(eq(schema.deliveries.id, deliveryId));
+    .where(and(inArray(schema.deliveries.id, ids), eq(schema.deliveries.status, 'queued')))
+    .returning({ id: schema.deliveries.id });
+  return rows.map((r) => r.id);
 }
+

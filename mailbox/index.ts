@@ -1,5 +1,6 @@
 /** The patient's mailbox: delivery of inbound messages, reading. */
-export { deliverInbound, markDeliveryFailed, parseAndStore, PermanentDeliveryError, contentContext, documentContext, type DeliverDeps, type MessageContent, type AttachmentMeta } from './deliver-inbound.js';
+export { deliverBatch, deliverInbound, type BatchResult } from './deliver-batch.js';
+export { markQueuedDeliveriesFailed, prepareDelivery, type DeliveryRow, type DeliveryWrite, parseAndStore, PermanentDeliveryError, contentContext, documentContext, type DeliverDeps, type MessageContent, type AttachmentMeta } from './deliver-inbound.js';
 export { listMessages, readMessage, openAttachment, deliveryStats, InvalidCursorError, UNKNOWN_PROFESSIONAL, type MessageSummary, type MessageDetail, type AttachmentSummary, type AttachmentDetail } from './read.js';
 export { listThread, setRead, deleteMessage, listContacts } from './read.js';
 export { replyToMessage, writeToContact, SendRefusedError, MAX_PATIENT_ATTACHMENT_BYTES, ATTACHMENTS_TOO_LARGE, type SendDeps } from './patient-send.js';

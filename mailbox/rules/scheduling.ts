@@ -12,6 +12,11 @@
  * Positions are computed when deliveries are handed to the queue (app/outbox-relay.ts), from the count of the
  * sender's deliveries still queued then: no per-sender state is kept anywhere, so several relays and processes
  * agree without coordination, and a crash loses nothing (a re-enqueue recomputes).
+ *
+ * Jobs carry a few consecutive deliveries of one sender (`planDeliveryJobs`: at most `JOB_MAX_DELIVERIES`, and
+ * `JOB_MAX_BYTES` of messages unless one message alone is larger), processed with the round trips and commit of
+ * one (mailbox/deliver-batch.ts); the round robin is then by job: a job's priority is the position of its
+ * sender's batch, so a GP's message waits behind at most one batch of each other sender.
  */
 
 /** BullMQ's largest priority (2^21 - 1); 1 is served first. */
@@ -38,4 +43,37 @@ export function fairPriorities(batch: readonly QueuedDelivery[], queued: Readonl
     seen.set(s, k);
     return Math.min(MAX_PRIORITY, before + k);
   });
+}
+
+/** Deliveries per job: enough to share round trips and commits, few enough that one job stays short. */
+export const JOB_MAX_DELIVERIES = 16;
+/** Bytes of messages per job: large messages travel alone (one 25 MB message in memory per job). */
+export const JOB_MAX_BYTES = 4 * 1024 * 1024;
+
+export interface PlannedJob {
+  deliveryIds: string[];
+  priority: number;
+}
+
+/**
+ * Cuts deliveries about to be enqueued into jobs of one sender each, in order, and gives each job its fair
+ * priority. `queued`: as for `fairPriorities`.
+ */
+export function planDeliveryJobs(batch: readonly (QueuedDelivery & { size: number })[], queued: ReadonlyMap<string, number>): PlannedJob[] {
+  const positions = fairPriorities(batch, queued);
+  const open = new Map<string, { job: PlannedJob; bytes: number }>();
+  const jobs: PlannedJob[] = [];
+  batch.forEach((d, i) => {
+    const s = d.sender ?? '';
+    const cur = open.get(s);
+    if (cur && cur.job.deliveryIds.length < JOB_MAX_DELIVERIES && cur.bytes + d.size <= JOB_MAX_BYTES) {
+      cur.job.deliveryIds.push(d.id);
+      cur.bytes += d.size;
+      return;
+    }
+    const job = { deliveryIds: [d.id], priority: Math.min(MAX_PRIORITY, Math.ceil(positions[i]! / JOB_MAX_DELIVERIES)) };
+    jobs.push(job);
+    open.set(s, { job, bytes: d.size });
+  });
+  return jobs;
 }

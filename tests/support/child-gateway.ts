@@ -3,18 +3,22 @@
  * embedded database: started in its own process group so that kill -9 takes it and its children together.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** With TEST_CHILD_LOG_DIR set, each child's log (stdout) goes to a file there, for debugging a failure. */
 export function startChildGateway(env: Record<string, string>, opts: { detached?: boolean } = {}): ChildProcess {
+  const dir = process.env.TEST_CHILD_LOG_DIR;
+  const out = dir ? fs.openSync(path.join(dir, `gateway-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`), 'a') : 'ignore';
   return spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     detached: opts.detached ?? true,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', out, 'pipe'],
   });
 }
 

@@ -2,7 +2,7 @@
 // round robin whatever the size of one sender's batch.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fairPriorities, MAX_PRIORITY, type QueuedDelivery } from '../../../mailbox/rules/index.js';
+import { fairPriorities, JOB_MAX_BYTES, JOB_MAX_DELIVERIES, MAX_PRIORITY, planDeliveryJobs, type QueuedDelivery } from '../../../mailbox/rules/index.js';
 
 const d = (id: string, sender: string | null): QueuedDelivery => ({ id, sender });
 
@@ -36,6 +36,47 @@ describe('fairPriorities', () => {
           seen.set(s, k);
           expect(p[i]).toBe(k);
         });
+      }),
+    );
+  });
+});
+
+describe('planDeliveryJobs', () => {
+  const sized = (id: string, sender: string | null, size = 10_000) => ({ id, sender, size });
+
+  it('puts a few consecutive deliveries of one sender in a job, never two senders', () => {
+    const batch = [sized('h1', 'h'), sized('g1', 'g'), sized('h2', 'h'), sized('h3', 'h')];
+    const jobs = planDeliveryJobs(batch, new Map([['h', 3], ['g', 1]]));
+    expect(jobs.map((j) => j.deliveryIds)).toEqual([['h1', 'h2', 'h3'], ['g1']]);
+    expect(jobs.map((j) => j.priority)).toEqual([1, 1]);
+  });
+
+  it('cuts at JOB_MAX_DELIVERIES and at JOB_MAX_BYTES; a large message travels alone', () => {
+    const many = Array.from({ length: JOB_MAX_DELIVERIES + 3 }, (_, i) => sized(`d${i}`, 's'));
+    expect(planDeliveryJobs(many, new Map([['s', many.length]])).map((j) => j.deliveryIds.length)).toEqual([JOB_MAX_DELIVERIES, 3]);
+    const big = [sized('a', 's', JOB_MAX_BYTES + 1), sized('b', 's', JOB_MAX_BYTES / 2), sized('c', 's', JOB_MAX_BYTES / 2), sized('d', 's', 1)];
+    expect(planDeliveryJobs(big, new Map()).map((j) => j.deliveryIds)).toEqual([['a'], ['b', 'c'], ['d']]);
+  });
+
+  it("gives a GP's job priority 1 while a hospital's backlog is thousands deep", () => {
+    const jobs = planDeliveryJobs([sized('h', 'hospital'), sized('g', 'gp')], new Map([['hospital', 3000], ['gp', 1]]));
+    expect(jobs.find((j) => j.deliveryIds[0] === 'g')!.priority).toBe(1);
+    expect(jobs.find((j) => j.deliveryIds[0] === 'h')!.priority).toBe(Math.ceil(3000 / JOB_MAX_DELIVERIES));
+  });
+
+  it('keeps every delivery exactly once, in order within its sender (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', null), fc.integer({ min: 1, max: JOB_MAX_BYTES * 2 })), { maxLength: 100 }), (xs) => {
+        const batch = xs.map(([s, size], i) => sized(String(i), s, size));
+        const jobs = planDeliveryJobs(batch, new Map());
+        expect(jobs.flatMap((j) => j.deliveryIds).sort()).toEqual(batch.map((b) => b.id).sort());
+        for (const j of jobs) {
+          const members = j.deliveryIds.map((id) => batch[Number(id)]!);
+          expect(new Set(members.map((m) => m.sender)).size).toBe(1);
+          expect(j.deliveryIds.length).toBeLessThanOrEqual(JOB_MAX_DELIVERIES);
+          if (j.deliveryIds.length > 1) expect(members.reduce((n, m) => n + m.size, 0)).toBeLessThanOrEqual(JOB_MAX_BYTES);
+          expect(j.priority).toBeGreaterThanOrEqual(1);
+        }
       }),
     );
   });

@@ -4,12 +4,16 @@
  * Guarantees:
  * - Nothing is accepted without STARTTLS and a client certificate that chains to the trust anchors, is valid
  *   now and not revoked (CRL when configured), and whose subject DN the whitelist lists for the MAIL FROM domain.
- * - RCPT: INS syntax and key, then profile state; unknown, pending and opposed get the same reply.
- * - DATA is streamed: checked for bare LF, header size and SIZE as it passes, encrypted and written chunk by
- *   chunk, never held whole in memory. `250 2.0.0 <queue id>` is sent only after the message, one delivery
- *   per recipient and an outbox row are committed in one transaction (accept.ts). Any failure before that
- *   COMMIT answers 451 4.3.0: the sender keeps the message and retries; what was written is an unreferenced
- *   blob that the collector deletes. A crash after COMMIT loses nothing: the outbox relay enqueues it.
+ * - RCPT: INS syntax and key, then profile state (an open profile is remembered a few seconds: a bulk sender's
+ *   RCPTs cost no query each; refusals are always read fresh); unknown, pending and opposed get the same reply.
+ * - Sessions per certificate and messages per minute per domain are counted across every process sharing the
+ *   database (shared-limits.ts).
+ * - DATA is streamed: checked for bare LF, header size and SIZE as it passes, encrypted; held only up to the
+ *   inline size, else written chunk by chunk, never whole in memory. `250 2.0.0 <queue id>` is sent only after
+ *   the message, one delivery per recipient and an outbox row are committed by one statement (accept.ts), which
+ *   also re-checks every recipient's profile. Any failure before that COMMIT answers 451 4.3.0: the sender keeps
+ *   the message and retries; what was written is an unreferenced blob that the collector deletes. A crash after
+ *   COMMIT loses nothing: the outbox relay enqueues it.
  * Logs carry queue ids, sizes, sending domains and certificate fingerprints; never an INS, subject or body.
  */
 import type { AddressInfo } from 'node:net';

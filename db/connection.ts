@@ -50,7 +50,8 @@ export function createPool(url: string, opts: pg.PoolConfig = {}): pg.Pool {
 export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; embeddedUser?: string }): Promise<Database> {
   const embedded = opts.databaseUrl ? null : await ensureEmbeddedPostgres(opts.dataDir, { user: opts.embeddedUser });
   const url = opts.databaseUrl ?? embedded!.url;
-  const pool = createPool(url, { max: opts.poolSize ?? 20 });
+  // Hot statements are prepared (db/prepared.ts) and keyed by primary keys: plan them once, not five times, per connection.
+  const pool = createPool(url, { max: opts.poolSize ?? 20, options: '-c plan_cache_mode=force_generic_plan' });
   try {
     const client = await pool.connect();
     try {

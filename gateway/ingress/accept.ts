@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
-import { mailAcceptingStates } from '../../access/rules/profile-state.js';
+import { mailAcceptingStates } from '../../access/index.js';
 import { executePrepared, type Db } from '../../db/index.js';
 import { inlineBlobCtes, type StoredBlob } from '../../vault/index.js';
 

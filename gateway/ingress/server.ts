@@ -23,7 +23,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import { describePeer, isSenderAuthorised, type PeerCertificate, type Whitelist } from '../../certs/index.js';
 import type { Limits } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
-import { RecipientCache } from '../../access/profile-lookup.js';
+import { RecipientCache } from '../../access/index.js';
 import { mailAcceptance } from '../../access/rules/profile-state.js';
 import { parsePatientAddress } from '../../access/rules/ins.js';
 import type { BlobStore } from '../../vault/index.js';

@@ -10,6 +10,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${PERF_KIT:-$ROOT/../shared/perf}
 [ -x "$KIT/compare.sh" ] || [ -f "$KIT/compare.sh" ] || { echo "compare-all: the comparison kit is not at $KIT (set PERF_KIT)" >&2; exit 2; }
 OUT=${OUT:-$(mktemp -d /tmp/mesgw-compare.XXXXXX)}
+mkdir -p "$OUT"
 for kv in "$@"; do export "${kv?}"; done
 
 REDIS_PID=""

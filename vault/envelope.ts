@@ -12,6 +12,23 @@ const IV = 12;
 const TAG = 16;
 const VERSION = 1;
 
+// Data keys and IVs come from the CSPRNG in 16 KiB draws: one call instead of about fifteen per delivery
+// (each `randomBytes` call costs a few microseconds). Every value is copied out, never shared, never reused.
+const POOL_BYTES = 16 * 1024;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function randomBytes(n: number): Buffer {
+  if (poolOffset + n > pool.length) {
+    pool = crypto.randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES));
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + n));
+  pool.fill(0, poolOffset, poolOffset + n); // what was handed out is not left behind
+  poolOffset += n;
+  return out;
+}
+
 export class EnvelopeError extends Error {
   constructor(message: string) {
     super(message);
@@ -25,12 +42,12 @@ export interface WrappedKey {
 }
 
 export function newDataKey(): Buffer {
-  return crypto.randomBytes(32);
+  return randomBytes(32);
 }
 
 // iv | tag | ciphertext, written into one buffer: a chunk is copied once, not three times.
 function gcmSeal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
-  const iv = crypto.randomBytes(IV);
+  const iv = randomBytes(IV);
   const c = crypto.createCipheriv('aes-256-gcm', key, iv);
   c.setAAD(aad);
   const ct = c.update(plaintext);

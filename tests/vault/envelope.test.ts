@@ -12,6 +12,18 @@ describe('envelope encryption', () => {
     expect(openValue(k, sealed, 'row:1')).toEqual({ subject: 'Résultats' });
     expect(() => openValue(k, sealed, 'row:2')).toThrow(EnvelopeError);
   });
+  it('never repeats a data key or an IV, across many more draws than one random pool holds', () => {
+    const keys = new Set<string>();
+    const ivs = new Set<string>();
+    for (let i = 0; i < 3_000; i++) {
+      keys.add(newDataKey().toString('hex'));
+      ivs.add(sealChunk(newDataKey(), Buffer.from('x'), 'a').subarray(0, 12).toString('hex'));
+    }
+    expect(keys.size).toBe(3_000);
+    expect(ivs.size).toBe(3_000);
+    expect(keys.has('0'.repeat(64))).toBe(false);
+  });
+
   it('refuses a tampered ciphertext', () => {
     const k = keyring();
     const sealed = sealValue(k, 'x', 'c');

@@ -7,7 +7,7 @@ import { makeTestIns } from '../../access/rules/ins.js';
 import { schema } from '../../db/index.js';
 import { deliverBatch, PermanentDeliveryError, type DeliverDeps } from '../../mailbox/index.js';
 import { VirusScanner } from '../../vault/scan/clamd.js';
-import { importPatientsCsv, sendMail, startTestGateway, type TestGateway } from '../support/harness.js';
+import { importPatientsCsv, sendToPatient, startTestGateway, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
 let deps: DeliverDeps;
@@ -27,12 +27,7 @@ afterAll(async () => {
 });
 
 async function accept(ins: string, subject: string, attachments = 1): Promise<string> {
-  const r = await sendMail({
-    port: t.gw.smtpPort!,
-    pki: t.pki,
-    cert: 'hopital-a.mssante.fr',
-    from: 'labo@hopital-a.mssante.fr',
-    to: [`${ins}@patient.mssante.fr`],
+  const r = await sendToPatient(t, ins, {
     subject,
     attachments: Array.from({ length: attachments }, (_, i) => ({ filename: `r${i}.pdf`, content: Buffer.from(`%PDF-1.4 ${subject} ${i}`) })),
   });

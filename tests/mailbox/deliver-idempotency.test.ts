@@ -6,7 +6,7 @@ import { makeTestIns } from '../../access/rules/ins.js';
 import { schema } from '../../db/index.js';
 import { deliverInbound } from '../../mailbox/index.js';
 import { VirusScanner } from '../../vault/scan/clamd.js';
-import { importPatientsCsv, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
+import { importPatientsCsv, sendToPatient, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
 const ins = makeTestIns(31337);
@@ -21,12 +21,7 @@ afterAll(async () => {
 
 describe('inbound delivery idempotency', () => {
   it('processes a delivery once, whatever the number of attempts', async () => {
-    const r = await sendMail({
-      port: t.gw.smtpPort!,
-      pki: t.pki,
-      cert: 'hopital-a.mssante.fr',
-      from: 'labo@hopital-a.mssante.fr',
-      to: [`${ins}@patient.mssante.fr`],
+    const r = await sendToPatient(t, ins, {
       attachments: [{ filename: 'bilan.pdf', content: Buffer.from('%PDF-1.4 test') }],
     });
     expect(r.ok).toBe(true);

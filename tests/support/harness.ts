@@ -107,6 +107,11 @@ async function certFiles(pki: string, cert: SendOptions['cert']): Promise<{ cert
   return { cert: await fs.readFile(`${base}.crt`), key: await fs.readFile(`${base}.key`) };
 }
 
+/** A message from hopital-a's laboratory to one patient of a test gateway (the common case of the tests). */
+export function sendToPatient(t: TestGateway, ins: string, o: Partial<SendOptions> = {}): Promise<SendResult> {
+  return sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'labo@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`], ...o });
+}
+
 export async function sendMail(o: SendOptions): Promise<SendResult> {
   const { cert, key } = await certFiles(o.pki, o.cert);
   const transport = nodemailer.createTransport({

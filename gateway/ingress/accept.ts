@@ -5,6 +5,9 @@
  * all-or-nothing guarantee as a transaction. Only after it returns may the gateway answer 250; if it throws,
  * nothing of this message is referenced and the caller answers 451 so the sender retries.
  *
+ * Under load, the accepts of concurrent sessions share one statement (`AcceptBatcher`, group commit), each
+ * message's writes guarded by its own checks.
+ *
  * The statement also re-checks, atomically with the write, that every recipient's profile still accepts mail
  * (the RCPT answer may come from a cache, access/profile-lookup.ts): if one no longer does, nothing is written
  * and `RecipientsChangedError` is thrown (451: the sender's retry gets the exact RCPT answer).
@@ -46,25 +49,103 @@ export const OUTBOX_TOPIC_INBOUND = 'inbound-message';
 
 const ACCEPTING = mailAcceptingStates();
 
-export async function commitAcceptedMessage(db: Db, raw: StoredBlob, env: AcceptedEnvelope, queueId = newQueueId()): Promise<AcceptResult> {
+interface AcceptStatement {
+  parts: SQL[];
+  ok: string;
+  result: AcceptResult;
+}
+
+/** The CTEs that accept one message, every name prefixed by `p` (several messages can share a statement). */
+function acceptCtes(raw: StoredBlob, env: AcceptedEnvelope, queueId: string, p: string): AcceptStatement {
   if (env.patientIds.length === 0) throw new Error('an accepted message needs at least one recipient');
   const messageId = crypto.randomUUID();
   const deliveryIds = env.patientIds.map(() => crypto.randomUUID());
+  const n = (name: string) => sql.raw(`${p}${name}`);
+  const ok = n('ok');
   const parts: SQL[] = [
-    sql`ok AS (SELECT 1 AS ok WHERE (SELECT count(*) FROM patients WHERE id = ANY(${sql.param(env.patientIds)}::uuid[])
+    sql`${ok} AS (SELECT 1 AS ok WHERE (SELECT count(*) FROM patients WHERE id = ANY(${sql.param(env.patientIds)}::uuid[])
                                       AND state = ANY(${sql.param(ACCEPTING)}::text[])) = ${env.patientIds.length})`,
   ];
-  if (raw.inline) parts.push(...inlineBlobCtes(raw.inline, 'r', 'ok'));
+  if (raw.inline) parts.push(...inlineBlobCtes(raw.inline, `${p}r`, `${p}ok`));
   parts.push(
-    sql`m AS (INSERT INTO inbound_messages (id, queue_id, raw_blob_id, size, mail_from, sending_domain, peer_dn, peer_fingerprint, client_address)
+    sql`${n('m')} AS (INSERT INTO inbound_messages (id, queue_id, raw_blob_id, size, mail_from, sending_domain, peer_dn, peer_fingerprint, client_address)
              SELECT ${messageId}::uuid, ${queueId}::text, ${raw.blobId}::uuid, ${raw.size}::bigint, ${env.mailFrom}::text, ${env.sendingDomain}::text,
-                    ${env.peerDn}::text, ${env.peerFingerprint}::text, ${env.clientAddress}::text FROM ok)`,
-    sql`d AS (INSERT INTO deliveries (id, message_id, patient_id, status, sender, enqueued_at)
+                    ${env.peerDn}::text, ${env.peerFingerprint}::text, ${env.clientAddress}::text FROM ${ok})`,
+    sql`${n('d')} AS (INSERT INTO deliveries (id, message_id, patient_id, status, sender, enqueued_at)
              SELECT v.id, ${messageId}::uuid, v.patient_id, 'queued', ${env.peerFingerprint}::text, now()
-               FROM unnest(${sql.param(deliveryIds)}::uuid[], ${sql.param(env.patientIds)}::uuid[]) AS v(id, patient_id), ok)`,
-    sql`o AS (INSERT INTO outbox (topic, ref_id) SELECT ${OUTBOX_TOPIC_INBOUND}, ${messageId}::uuid FROM ok)`,
+               FROM unnest(${sql.param(deliveryIds)}::uuid[], ${sql.param(env.patientIds)}::uuid[]) AS v(id, patient_id), ${ok})`,
+    sql`${n('o')} AS (INSERT INTO outbox (topic, ref_id) SELECT ${OUTBOX_TOPIC_INBOUND}, ${messageId}::uuid FROM ${ok})`,
   );
-  const res = await executePrepared<{ n: number }>(db, sql`WITH ${sql.join(parts, sql`, `)} SELECT count(*)::int AS n FROM ok`);
-  if (Number(res[0]?.n ?? 0) !== 1) throw new RecipientsChangedError();
-  return { messageId, queueId, deliveryIds };
+  return { parts, ok: `${p}ok`, result: { messageId, queueId, deliveryIds } };
+}
+
+/** Runs accept statements as one; per statement, whether its recipients all still accept mail. */
+async function runAccepts(db: Db, statements: AcceptStatement[]): Promise<boolean[]> {
+  const counts = sql.join(statements.map((a) => sql`(SELECT count(*)::int FROM ${sql.raw(a.ok)})`), sql`, `);
+  const [r] = await executePrepared<{ n: number[] }>(db, sql`WITH ${sql.join(statements.flatMap((a) => a.parts), sql`, `)} SELECT ARRAY[${counts}] AS n`);
+  return statements.map((_, i) => Number(r?.n[i] ?? 0) === 1);
+}
+
+export async function commitAcceptedMessage(db: Db, raw: StoredBlob, env: AcceptedEnvelope, queueId = newQueueId()): Promise<AcceptResult> {
+  const a = acceptCtes(raw, env, queueId, '');
+  const [ok] = await runAccepts(db, [a]);
+  if (!ok) throw new RecipientsChangedError();
+  return a.result;
+}
+
+/**
+ * Group commit of accepts, opportunistic: a message arriving while no accept statement is running is committed
+ * at once (no added latency); those arriving meanwhile wait for it and are then committed together, up to
+ * `maxBatch`, by one statement: one round trip and one WAL flush for all of them under load. All-or-nothing
+ * per message still holds (each one's CTEs are guarded by its own recipient check); if the combined statement
+ * fails, each message of it is retried alone, so one message cannot make its neighbours answer 451.
+ */
+export class AcceptBatcher {
+  private waiting: { raw: StoredBlob; env: AcceptedEnvelope; queueId: string; resolve: (r: AcceptResult) => void; reject: (e: Error) => void }[] = [];
+  private running = false;
+  /** Statements run and messages they carried (a ratio above 1 is group commit at work). */
+  readonly stats = { statements: 0, messages: 0 };
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxBatch = 16,
+  ) {}
+
+  commit(raw: StoredBlob, env: AcceptedEnvelope, queueId = newQueueId()): Promise<AcceptResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ raw, env, queueId, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.length) {
+        const batch = this.waiting.splice(0, this.maxBatch);
+        this.stats.statements++;
+        this.stats.messages += batch.length;
+        if (batch.length === 1) {
+          const [w] = batch;
+          await commitAcceptedMessage(this.db, w!.raw, w!.env, w!.queueId).then(w!.resolve, w!.reject);
+          continue;
+        }
+        let statements: AcceptStatement[];
+        try {
+          statements = batch.map((w, k) => acceptCtes(w.raw, w.env, w.queueId, `m${k}_`));
+        } catch (err) {
+          for (const w of batch) w.reject(err as Error);
+          continue;
+        }
+        try {
+          const oks = await runAccepts(this.db, statements);
+          batch.forEach((w, k) => (oks[k] ? w.resolve(statements[k]!.result) : w.reject(new RecipientsChangedError())));
+        } catch {
+          for (const w of batch) await commitAcceptedMessage(this.db, w.raw, w.env, w.queueId).then(w.resolve, w.reject);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
 }

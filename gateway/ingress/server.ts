@@ -28,7 +28,7 @@ import { mailAcceptance } from '../../access/rules/profile-state.js';
 import { parsePatientAddress } from '../../access/rules/ins.js';
 import type { BlobStore } from '../../vault/index.js';
 import { BlobTooLargeError } from '../../vault/index.js';
-import { commitAcceptedMessage, newQueueId, RecipientsChangedError } from './accept.js';
+import { AcceptBatcher, newQueueId, RecipientsChangedError } from './accept.js';
 import { DataGuard, type DataViolation } from './data-guard.js';
 import type { SharedLimits } from './shared-limits.js';
 import { applyLibraryReplyPolicy } from './library-replies.js';
@@ -77,6 +77,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   const admitted = new WeakSet<SMTPServerSession>();
   const limits = o.sharedLimits;
   const recipients = new RecipientCache(o.db, o.limits.recipientCacheMs);
+  const accepts = new AcceptBatcher(o.db);
   const log = o.logger.child({ part: 'smtp-in' });
 
   const refused = (err: Error) => {
@@ -255,8 +256,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     const sendingDomain = at >= 0 ? mailFrom.slice(at + 1).toLowerCase() : '';
     let result;
     try {
-      result = await commitAcceptedMessage(
-        o.db,
+      result = await accepts.commit(
         raw,
         {
           mailFrom,

@@ -1,15 +1,20 @@
 /**
- * Checks the DATA byte stream as it passes, without buffering it: bare LF line endings (SMTP smuggling
- * defence: every LF must follow a CR), the size of the header block, and the message size. The first
- * violation is remembered and reported; the caller stops storing and drains the rest.
+ * Checks the DATA byte stream as it passes, without buffering it: bare LF and bare CR line endings (SMTP
+ * smuggling defence: every LF must follow a CR, every CR must precede an LF), the size of the header block, and
+ * the message size; and collects the author fields (From, Reply-To) of the header block for the end-of-header
+ * check (rules/author-fields.ts). The first violation is remembered and reported; the caller stops storing and
+ * drains the rest.
  */
-export type DataViolation = 'bare-lf' | 'header-too-big' | 'too-big';
+import { AuthorFieldCapture, type AuthorFields } from './rules/author-fields.js';
+
+export type DataViolation = 'bare-lf' | 'bare-cr' | 'header-too-big' | 'too-big';
 
 export class DataGuard {
   private prev = 0x0a; // as if preceded by a line end, so a leading LF alone is caught
   private inHeader = true;
   private headerBytes = 0;
   private state = 0; // progress through "\r\n\r\n" (end of header block)
+  private readonly authors = new AuthorFieldCapture();
   bytes = 0;
   violation: DataViolation | null = null;
 
@@ -17,6 +22,16 @@ export class DataGuard {
     private readonly maxBytes: number,
     private readonly maxHeaderBytes: number,
   ) {}
+
+  /** Whether the blank line that ends the header block has been seen. */
+  get headerComplete(): boolean {
+    return !this.inHeader;
+  }
+
+  /** From and Reply-To as the header block gave them (complete once `headerComplete`, or at the end of data). */
+  authorFields(): AuthorFields {
+    return this.authors.result();
+  }
 
   /** Inspects one chunk; returns the violation (the first one seen) or null. */
   inspect(chunk: Buffer): DataViolation | null {
@@ -29,8 +44,15 @@ export class DataGuard {
       if (before !== 0x0d) return (this.violation = 'bare-lf');
       idx = chunk.indexOf(0x0a, idx + 1);
     }
+    if (this.prev === 0x0d && chunk.length > 0 && chunk[0] !== 0x0a) return (this.violation = 'bare-cr');
+    idx = chunk.indexOf(0x0d);
+    while (idx !== -1 && idx < chunk.length - 1) {
+      if (chunk[idx + 1] !== 0x0a) return (this.violation = 'bare-cr');
+      idx = chunk.indexOf(0x0d, idx + 1);
+    }
     if (this.inHeader) {
-      for (let i = 0; i < chunk.length; i++) {
+      let i = 0;
+      for (; i < chunk.length; i++) {
         const b = chunk[i];
         this.state = b === (this.state % 2 === 0 ? 0x0d : 0x0a) ? this.state + 1 : b === 0x0d ? 1 : 0;
         if (this.state === 4) {
@@ -39,6 +61,7 @@ export class DataGuard {
         }
         if (++this.headerBytes > this.maxHeaderBytes) return (this.violation = 'header-too-big');
       }
+      this.authors.feed(chunk, 0, i);
     }
     if (chunk.length > 0) this.prev = chunk[chunk.length - 1]!;
     return null;

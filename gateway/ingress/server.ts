@@ -30,6 +30,7 @@ import type { BlobStore } from '../../vault/index.js';
 import { BlobTooLargeError } from '../../vault/index.js';
 import { AcceptBatcher, newQueueId, RecipientsChangedError } from './accept.js';
 import { DataGuard, type DataViolation } from './data-guard.js';
+import { authorFieldsVerdict } from './rules/author-fields.js';
 import type { SharedLimits } from './shared-limits.js';
 import { applyLibraryReplyPolicy } from './library-replies.js';
 import { REPLIES, replyText, smtpReject, SmtpReplyError } from './replies.js';
@@ -66,6 +67,7 @@ interface TransactionState {
 
 const VIOLATION_REPLY: Record<DataViolation, keyof typeof REPLIES> = {
   'bare-lf': 'bareLf',
+  'bare-cr': 'bareCr',
   'header-too-big': 'headerTooBig',
   'too-big': 'messageTooBig',
 };
@@ -225,16 +227,31 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     const received = traceHeader(session, o.hostname, queueId, peer);
     const iterator = stream.iterator({ destroyOnReturn: false });
 
+    let authorsChecked = false;
+    const checkAuthors = () => {
+      authorsChecked = true;
+      const list = o.whitelist();
+      if (!list) throw smtpReject('whitelistUnavailable');
+      const verdict = authorFieldsVerdict(list, peer.subjectDn, guard.authorFields());
+      if (verdict === 'from-invalid') throw smtpReject('authorFieldsInvalid');
+      if (verdict === 'not-listed') {
+        log.warn({ queueId, fp: peer.fingerprint256 }, 'header From or Reply-To domain not listed for the certificate');
+        throw smtpReject('authorNotListed');
+      }
+    };
+
     async function* checked(): AsyncGenerator<Buffer> {
       yield received;
       for (;;) {
         const { value, done } = await iterator.next();
-        if (done) return;
+        if (done) break;
         const chunk = value as Buffer;
         const v = guard.inspect(chunk);
         if (v) throw new SmtpReplyError(REPLIES[VIOLATION_REPLY[v]]);
+        if (!authorsChecked && guard.headerComplete) checkAuthors();
         yield chunk;
       }
+      if (!authorsChecked) checkAuthors();
     }
 
     let raw;

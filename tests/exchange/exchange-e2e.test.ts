@@ -104,9 +104,27 @@ describe('contacts and replies', () => {
     expect(thread.body.items.map((i) => i.subject)).toEqual(['Convocation IRM', 'Re: Convocation IRM']);
   });
 
-  it('uses the From when the Reply-To is not an MSSanté address, and lists contacts without addresses', async () => {
-    expect((await pro({ subject: 'Ordonnance', replyTo: 'someone@gmail.com' })).ok).toBe(true);
+  it('refuses author fields outside the certificate\'s domains, and lists contacts without addresses', async () => {
+    // A Reply-To outside the whitelist would take the patient's answers elsewhere; a From of another operator's
+    // domain would show (and let [FIN] end) that operator's professional.
+    const outside = await pro({ subject: 'Ordonnance', replyTo: 'someone@gmail.com' });
+    expect(outside.ok).toBe(false);
+    expect(outside.responseCode).toBe(550);
+    expect(outside.response).toMatch(/5\.7\.1 .*\[GW-DATA-09\]/);
+    const spoofed = await pro({
+      subject: '[FIN]',
+      raw: ['From: Dr B <dr.b@cabinet-b.mssante.fr>', `To: ${me}`, 'Subject: [FIN]', '', 'fin', ''].join('\r\n'),
+    });
+    expect(spoofed.ok).toBe(false);
+    expect(spoofed.response).toMatch(/\[GW-DATA-09\]/);
+    const twoFroms = await pro({
+      subject: 'x',
+      raw: ['From: <dr.durand@hopital-a.mssante.fr>', 'From: <dr.b@cabinet-b.mssante.fr>', `To: ${me}`, 'Subject: x', '', 'x', ''].join('\r\n'),
+    });
+    expect(twoFroms.response).toMatch(/5\.6\.0 .*\[GW-DATA-08\]/);
+    expect((await pro({ subject: 'Ordonnance' })).ok).toBe(true);
     await waitQueueEmpty();
+    expect((await inbox()).filter((i) => i.subject === 'Ordonnance')).toHaveLength(1);
     const contacts = await api.json<{ items: { id: string; displayName: string }[] }>('GET', '/v1/me/contacts');
     expect(JSON.stringify(contacts.body)).not.toContain('@');
     expect(contacts.body.items.map((c) => c.displayName)).toContain('Dr Claire Durand');

@@ -191,6 +191,22 @@ describe('SMTP ingress', () => {
     }
   });
 
+  it('refuses a bare CR in DATA like a bare LF, and keeps nothing', async () => {
+    const before = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
+    const c = await RawSmtp.connect(t.gw.smtpPort!, t.pki, 'hopital-a.mssante.fr');
+    try {
+      expect(await c.cmd('MAIL FROM:<dr.house@hopital-a.mssante.fr>')).toMatch(/^250/);
+      expect(await c.cmd(`RCPT TO:<${to(insCreated)}>`)).toMatch(/^250/);
+      expect(await c.cmd('DATA')).toMatch(/^354/);
+      await c.write(`From: dr.house@hopital-a.mssante.fr\r\nSubject: test\r\n\r\nline one\rMAIL FROM:<x@y>\r\n.\r\n`);
+      expect(await c.reply()).toMatch(/^550 5\.5\.2 .*\[GW-DATA-07\]/);
+    } finally {
+      c.close();
+    }
+    const after = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
   it('refuses a message announced over SIZE at MAIL FROM with 552 5.3.4', async () => {
     const c = await RawSmtp.connect(t.gw.smtpPort!, t.pki, 'hopital-a.mssante.fr');
     try {

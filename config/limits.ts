@@ -55,6 +55,21 @@ export const LIMITS = {
     env: 'LIMIT_MAX_MESSAGES_PER_CONNECTION',
     why: 'Forces long-lived bulk sessions to reconnect now and then, so load spreads over processes.',
   },
+  maxConnectionsPerIp: {
+    value: 60,
+    env: 'LIMIT_MAX_CONNECTIONS_PER_IP',
+    why: 'SPEC §3: one host cannot take every session slot before it has authenticated; above the per-certificate cap so an operator meets that one first (counted per SMTP process).',
+  },
+  authDeadlineMs: {
+    value: 30_000,
+    env: 'LIMIT_AUTH_DEADLINE_MS',
+    why: 'From connection to an accepted MAIL FROM (STARTTLS, client certificate, whitelisted sender) an MTA needs well under a second; an idle or stalling socket is closed long before the 5-minute idle timeout.',
+  },
+  maxCommandsWithoutMessage: {
+    value: 200,
+    env: 'LIMIT_MAX_COMMANDS_WITHOUT_MESSAGE',
+    why: 'SPEC §3: commands (NOOP, RSET, EHLO...) and refusals a session may spend between two accepted messages; twice the recipients of one message, so a bulk session whose recipients are all refused still reaches DATA; a session that only talks is closed.',
+  },
   idleTimeoutMs: {
     value: 5 * 60_000,
     env: 'LIMIT_IDLE_TIMEOUT_MS',

@@ -13,7 +13,17 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { activityInsert, notifyPatientCte } from '../access/activity.js';
-import { contactAddressFor, dsnOutcome, forbidsReply, isEndOfExchange, normalizeMessageId, parseDeliveryStatus, parseMessageIdList, threadKeyFor } from './rules/index.js';
+import {
+  contactAddressFor,
+  dsnOutcome,
+  forbidsReply,
+  isEndOfExchange,
+  normalizeMessageId,
+  parseDeliveryStatus,
+  parseMessageIdList,
+  receiptAddressFor,
+  threadKeyFor,
+} from './rules/index.js';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -60,6 +70,8 @@ const REPORT_TYPES: Record<string, keyof ReportParts> = {
   'text/rfc822-headers': 'rfc822Headers',
 };
 const MAX_REPORT_PART = 64 * 1024;
+/** RFC 5322 §2.1.1: a header line is at most 998 characters; a longer kept value is cut. */
+const MAX_KEPT_HEADER = 998;
 
 export interface MessageContent {
   subject: string;
@@ -118,7 +130,7 @@ function safeFilename(name: string | undefined, index: number): string {
 export async function parseAndStore(
   raw: Readable,
   deps: Pick<DeliverDeps, 'blobs' | 'limits' | 'scanner'>,
-): Promise<{ content: MessageContent; attachments: ParsedAttachment[]; reports: ReportParts }> {
+): Promise<{ content: MessageContent; attachments: ParsedAttachment[]; reports: ReportParts; receiptRequests: string[] }> {
   const parser = new MailParser({
     skipHtmlToText: false,
     skipTextToHtml: true,
@@ -208,7 +220,8 @@ export async function parseAndStore(
   const keep: Record<string, string> = {};
   for (const name of ['x-mss-mes', 'disposition-notification-to', 'x-mss-codecda', 'x-mss-ins', 'x-mss-nil']) {
     const v = h.get(name);
-    if (v !== undefined) keep[name] = typeof v === 'string' ? v : ((v as { text?: string }).text ?? JSON.stringify(v));
+    // Kept for display only, bounded: no rule reads these texts with a regular expression.
+    if (v !== undefined) keep[name] = (typeof v === 'string' ? v : ((v as { text?: string }).text ?? JSON.stringify(v))).slice(0, MAX_KEPT_HEADER);
   }
   const content: MessageContent = {
     subject: String(h.get('subject') ?? ''),
@@ -223,16 +236,23 @@ export async function parseAndStore(
     date: date instanceof Date ? date.toISOString() : null,
     headers: keep,
   };
-  return { content, attachments: attachments.filter(Boolean), reports };
+  const receiptRequests = allAddresses(h.get('disposition-notification-to') as AddressObject | undefined);
+  return { content, attachments: attachments.filter(Boolean), reports, receiptRequests };
 }
 
-/** The first e-mail address in a header value (e.g. Disposition-Notification-To), lower-cased. */
-export function firstEmail(value: string | undefined): string | null {
-  const m = /[^\s<>"',;:()]+@[a-z0-9.-]+\.[a-z]{2,}/i.exec(value ?? '');
-  return m ? m[0].toLowerCase() : null;
+/** Every address of an address header as mailparser parsed it (groups flattened), lower-cased, at most `max`. */
+function allAddresses(a: AddressObject | AddressObject[] | undefined, max = 20): string[] {
+  const out: string[] = [];
+  const walk = (list: { address?: string; group?: unknown[] }[] | undefined) => {
+    for (const v of list ?? []) {
+      if (out.length >= max) return;
+      if (v.group) walk(v.group as { address?: string }[]);
+      else if (v.address) out.push(v.address.toLowerCase());
+    }
+  };
+  for (const obj of Array.isArray(a) ? a : a ? [a] : []) walk(obj.value);
+  return out;
 }
-
-
 
 /** A delivery as read for processing (one query for a whole batch: see deliver-batch.ts). */
 export interface DeliveryRow {
@@ -264,7 +284,7 @@ export interface DeliveryWrite {
 
 /** Parses a queued delivery's raw message, files its attachments' bytes, and says how to commit it. */
 export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefix: string): Promise<DeliveryWrite> {
-  const { content, attachments, reports } = await parseAndStore(deps.blobs.openStream(row.raw, row.firstChunk), deps);
+  const { content, attachments, reports, receiptRequests } = await parseAndStore(deps.blobs.openStream(row.raw, row.firstChunk), deps);
   if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) return reportWrite(row, reports, prefix);
 
   const { files, removed, xdmRefused, codeCda } = await vetAttachments(deps, attachments, row.ins);
@@ -276,7 +296,7 @@ export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefi
   const contactAddress = contactAddressFor({ from: content.fromAddress || null, replyTo: content.replyTo }, deps.isMssanteDomain);
   const actor = contactAddress ?? content.fromAddress ?? row.mailFrom;
   if (isEndOfExchange(content.subject)) return endOfExchangeWrite(deps, row, contactAddress, actor, prefix);
-  const write = await messageWrite(deps, row, content, files, contactAddress, actor, prefix);
+  const write = await messageWrite(deps, row, content, files, contactAddress, actor, prefix, receiptAddressFor(receiptRequests, row.mailFrom));
   if (xdmRefused) write.afterCommit = () => deps.onXdmRefused?.(row.id, xdmRefused) ?? Promise.resolve();
   return write;
 }
@@ -307,6 +327,7 @@ async function messageWrite(
   contactAddress: string | null,
   actor: string,
   p: string,
+  receiptTo: string | null,
 ): Promise<DeliveryWrite> {
   const n = (name: string) => sql.raw(`${p}${name}`);
   const messageIdHeader = normalizeMessageId(content.messageId);
@@ -334,7 +355,7 @@ async function messageWrite(
             VALUES (${mailboxMessageId}, ${row.patientId}, ${row.id}, ${row.messageId}, 'inbox',
                     ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
                     ${contactAddress ? sql`(SELECT id FROM ${n('ci')})` : sql`NULL`}, ${messageIdHeader}, ${threadKey},
-                    ${forbidsReply(content.headers)}, ${firstEmail(content.headers['disposition-notification-to'])})
+                    ${forbidsReply(content.headers)}, ${receiptTo})
             ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
   );
   for (const [position, f] of files.entries()) parts.push(...documentCtes(deps, row, content, f, position, p));

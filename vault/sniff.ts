@@ -175,7 +175,9 @@ export function normaliseMediaType(declared: string | null): string | null {
 function extensionOf(filename: string | null): string | null {
   if (!filename) return null;
   // Trailing dots and spaces are ignored by Windows ("x.exe." runs x.exe), so strip them before reading.
-  const name = filename.trim().replace(/[. ]+$/, '');
+  let end = filename.trimEnd().length;
+  while (end > 0 && (filename[end - 1] === '.' || filename[end - 1] === ' ')) end--; // linear, unlike /[. ]+$/
+  const name = filename.slice(0, end).trim();
   const slash = Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\'));
   const base = name.slice(slash + 1);
   const dot = base.lastIndexOf('.');

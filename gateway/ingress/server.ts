@@ -7,8 +7,11 @@
  * - RCPT: INS syntax and key, then profile state (an open profile is remembered a few seconds: a bulk sender's
  *   RCPTs cost no query each; refusals are always read fresh); unknown, pending and opposed get the same reply.
  * - Sessions per certificate and messages per minute per domain are counted across every process sharing the
- *   database (shared-limits.ts).
- * - DATA is streamed: checked for bare LF, header size and SIZE as it passes, encrypted; held only up to the
+ *   database (shared-limits.ts); sessions per client address, the deadline to an accepted MAIL FROM and the
+ *   commands allowed between two messages are kept in this process (session-guard.ts).
+ * - The header From and Reply-To must be on domains the whitelist lists for the certificate's DN, as MAIL FROM
+ *   (rules/author-fields.ts); checked as soon as the header block has passed.
+ * - DATA is streamed: checked for bare LF and bare CR, header size and SIZE as it passes, encrypted; held only up to the
  *   inline size, else written chunk by chunk, never whole in memory. `250 2.0.0 <queue id>` is sent only after
  *   the message, one delivery per recipient and an outbox row are committed by one statement (accept.ts), which
  *   also re-checks every recipient's profile. Any failure before that COMMIT answers 451 4.3.0: the sender keeps
@@ -33,6 +36,7 @@ import { DataGuard, type DataViolation } from './data-guard.js';
 import { authorFieldsVerdict } from './rules/author-fields.js';
 import type { SharedLimits } from './shared-limits.js';
 import { applyLibraryReplyPolicy } from './library-replies.js';
+import { SessionGuard } from './session-guard.js';
 import { REPLIES, replyText, smtpReject, SmtpReplyError } from './replies.js';
 
 applyLibraryReplyPolicy();
@@ -82,8 +86,9 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   const accepts = new AcceptBatcher(o.db);
   const log = o.logger.child({ part: 'smtp-in' });
 
-  const refused = (err: Error) => {
+  const refused = (err: Error, session?: SMTPServerSession) => {
     if (err instanceof SmtpReplyError) o.onRefused?.(err.reply.code, err.reply.suffix);
+    if (session) guard.spend(session.id);
   };
 
   const txState = (session: SMTPServerSession): TransactionState => {
@@ -123,6 +128,11 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     socketTimeout: o.limits.idleTimeoutMs,
     closeTimeout: 5_000,
     logger: false,
+    onConnect(session, callback) {
+      const refusal = guard.admit(session);
+      if (refusal) refused(refusal);
+      callback(refusal ?? undefined);
+    },
     onSecure(socket, session, callback) {
       const peer = describePeer(socket as TLSSocket);
       peers.set(session, peer);
@@ -134,6 +144,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
       });
     },
     onClose(session) {
+      guard.release(session);
       const peer = peers.get(session);
       if (peer && admitted.has(session)) {
         admitted.delete(session);
@@ -157,6 +168,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
           // Null sender: delivery and read reports for patients' messages; only from a listed operator's server.
           if (!list.entries.some((e) => e.normalizedDn === peer.subjectDn)) throw smtpReject('nullSenderRefused');
           if (!limits.allowMessage(`<>${peer.fingerprint256}`)) throw smtpReject('senderRateLimited');
+          guard.authenticated(session);
           return callback();
         }
         const at = address.address.lastIndexOf('@');
@@ -169,9 +181,10 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
           throw smtpReject('senderCertNotListed');
         }
         if (!limits.allowMessage(domain)) throw smtpReject('senderRateLimited');
+        guard.authenticated(session);
         callback();
       } catch (err) {
-        refused(err as Error);
+        refused(err as Error, session);
         callback(err as Error);
       }
     },
@@ -197,21 +210,34 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
       })().then(
         () => callback(),
         (err: Error) => {
-          refused(err);
+          refused(err, session);
           callback(err);
         },
       );
     },
     onData(stream: SMTPServerDataStream, session, callback) {
       void receive(stream, session).then(
-        (text) => callback(null, text),
+        (text) => {
+          guard.messageAccepted(session);
+          callback(null, text);
+        },
         (err: Error) => {
-          refused(err);
+          refused(err, session);
           callback(err);
         },
       );
     },
   });
+
+  const guard = new SessionGuard(
+    server,
+    {
+      maxConnectionsPerIp: o.limits.maxConnectionsPerIp,
+      authDeadlineMs: o.limits.authDeadlineMs,
+      maxCommandsWithoutMessage: o.limits.maxCommandsWithoutMessage,
+    },
+    (reply) => o.onRefused?.(reply.code, reply.suffix),
+  );
 
   async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
     const started = Date.now();

@@ -76,12 +76,14 @@ export function answerability(input: {
 
 // "Re:", "RE :", "re[2]:" and the French "Réf" / "Réf." / "Réf :" already mark an answer; adding one more
 // prefix on every round trip would bury the subject.
+/** A subject is cut to this many characters before it is cleaned (the result keeps at most 200). */
+const MAX_SUBJECT_INPUT = 4096;
 const REPLY_PREFIX = /^(?:re\s*(?:\[\d+\])?\s*:|réf(?=[\s.:]|$))/iu;
 
 /** Subject of a reply: the original with one "Re: " prefix, on one line, at most 200 characters. */
 export function replySubject(original: string): string {
   // eslint-disable-next-line no-control-regex -- folded or hostile subjects carry CR/LF and other controls
-  const cleaned = (typeof original === 'string' ? original : '').replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = (typeof original === 'string' ? original : '').slice(0, MAX_SUBJECT_INPUT).replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
   const subject = cleaned.length === 0 ? `Re: ${EMPTY_SUBJECT}` : REPLY_PREFIX.test(cleaned) ? cleaned : `Re: ${cleaned}`;
   const chars = Array.from(subject);
   return chars.length > MAX_SUBJECT_LENGTH ? chars.slice(0, MAX_SUBJECT_LENGTH).join('').trimEnd() : subject;

@@ -28,6 +28,10 @@ const CRLF = '\r\n';
 const MAX_LINE = 998;
 const SOFT_LINE = 78;
 const MAX_DIAGNOSTIC = 500;
+/** Action and Status fields are a few words; longer values are cut before any pattern runs on them. */
+const MAX_FIELD = 256;
+/** A delivery-status body is a few hundred bytes per recipient; the reader looks at no more than this. */
+const MAX_STATUS_TEXT = 256 * 1024;
 const MAX_QUOTED_SUBJECT = 200;
 /** UTF-8 bytes per RFC 2047 encoded-word: 40 base64 characters, so `Subject: =?UTF-8?B?…?=` stays under 76. */
 const WORD_BYTES = 30;
@@ -416,18 +420,19 @@ export interface DeliveryStatus {
  * `__proto__` is an ordinary key and cannot touch prototypes.
  */
 export function parseDeliveryStatus(text: string): DeliveryStatus {
-  const groups: Map<string, string>[] = [];
-  let current: Map<string, string> | null = null;
+  // Values are gathered as parts and joined once: appending to a growing string per folded line is quadratic.
+  const groups: Map<string, string[]>[] = [];
+  let current: Map<string, string[]> | null = null;
   let lastName: string | null = null;
-  for (const line of (typeof text === 'string' ? text : '').split(/\r\n|\r|\n/)) {
+  for (const line of (typeof text === 'string' ? text : '').slice(0, MAX_STATUS_TEXT).split(/\r\n|\r|\n/)) {
     if (line.trim() === '') {
       current = null;
       lastName = null;
       continue;
     }
-    if (/^[ \t]/.test(line)) {
+    if (line[0] === ' ' || line[0] === '\t') {
       // Continuation of the previous field; a stray indented line opening a group is skipped.
-      if (current && lastName !== null) current.set(lastName, `${current.get(lastName) ?? ''} ${line.trim()}`.trim());
+      if (current && lastName !== null) current.get(lastName)!.push(line.trim());
       continue;
     }
     const m = /^([!-9;-~]+)[ \t]*:(.*)$/.exec(line);
@@ -444,13 +449,14 @@ export function parseDeliveryStatus(text: string): DeliveryStatus {
       lastName = null;
       continue;
     }
-    current.set(name, m[2]!.trim());
+    current.set(name, [m[2]!.trim()]);
     lastName = name;
   }
+  const fields = (g: Map<string, string[]>) => Object.fromEntries([...g].map(([k, parts]) => [k, parts.filter(Boolean).join(' ')]));
   const [first, ...rest] = groups;
   return {
-    perMessage: Object.fromEntries(first ?? []),
-    recipients: rest.map((g) => Object.fromEntries(g)),
+    perMessage: first ? fields(first) : {},
+    recipients: rest.map(fields),
   };
 }
 
@@ -462,10 +468,23 @@ export function parseDeliveryStatus(text: string): DeliveryStatus {
 export function dsnOutcome(recipients: Record<string, string>[]): 'delivered' | 'delayed' | 'failed' | 'unknown' {
   const first = Array.isArray(recipients) ? recipients[0] : undefined;
   if (!first) return 'unknown';
-  const action = (first['action'] ?? '').replace(/\([^)]*\)/g, '').trim().toLowerCase();
+  // Bounded before any regular expression: a field of unmatched "(" would make the comment stripping quadratic.
+  const action = String(first['action'] ?? '').slice(0, MAX_FIELD).replace(/\([^)]*\)/g, '').trim().toLowerCase();
   if (action === 'failed') return 'failed';
   if (action === 'delayed') return 'delayed';
   if (action === 'delivered' || action === 'relayed' || action === 'expanded') return 'delivered';
-  const cls = /^\s*([245])\.\d{1,3}\.\d{1,3}\b/.exec(first['status'] ?? '')?.[1];
+  const cls = /^\s*([245])\.\d{1,3}\.\d{1,3}\b/.exec(String(first['status'] ?? '').slice(0, MAX_FIELD))?.[1];
   return cls === '2' ? 'delivered' : cls === '4' ? 'delayed' : cls === '5' ? 'failed' : 'unknown';
+}
+
+/**
+ * Where a read receipt for a received message goes: the envelope sender, and only when the message's
+ * Disposition-Notification-To names that very address. RFC 8098 §2.1: a request naming another address than
+ * the Return-Path must not be honoured automatically; here it is not honoured at all, so a header can never send
+ * a receipt (and the fact that the patient read the message) to a third party.
+ */
+export function receiptAddressFor(requested: readonly string[], envelopeSender: string): string | null {
+  const sender = (typeof envelopeSender === 'string' ? envelopeSender : '').trim().toLowerCase();
+  if (!sender || !Array.isArray(requested)) return null;
+  return requested.some((a) => typeof a === 'string' && a.trim().toLowerCase() === sender) ? sender : null;
 }

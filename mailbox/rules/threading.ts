@@ -37,8 +37,12 @@ export function normalizeMessageId(raw: string | null | undefined): string | nul
  * comments or phrases from old clients) in one field, so bracketed tokens are taken when there are any; a value
  * without brackets is read as white-space separated ids.
  */
+/** 100 ids of ~160 characters: longer In-Reply-To or References values are cut before they are read. */
+const MAX_ID_LIST = 16 * 1024;
+
 export function parseMessageIdList(raw: string | null | undefined): string[] {
   if (typeof raw !== 'string') return [];
+  raw = raw.slice(0, MAX_ID_LIST);
   const bracketed = raw.match(/<[^<>]*>/g);
   const tokens = bracketed ?? raw.split(/\s+/);
   const out: string[] = [];

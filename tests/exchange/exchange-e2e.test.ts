@@ -244,6 +244,22 @@ describe('receipts', () => {
     expect(sink.received.slice(before).filter((m) => m.from === '')).toHaveLength(1);
   });
 
+  it('never asks for a receipt to a third party, and a hostile Disposition-Notification-To costs nothing', async () => {
+    // 600 KiB without "@" (the old address regex took hours on it), then an address that is not the sender's.
+    const hostile = await pro({ subject: 'DNT hostile', messageId: '<dnt-1@hopital-a.mssante.fr>', headers: { 'Disposition-Notification-To': 'a'.repeat(600 * 1024) } });
+    expect(hostile.ok).toBe(true);
+    const third = await pro({ subject: 'DNT tiers', messageId: '<dnt-2@hopital-a.mssante.fr>', headers: { 'Disposition-Notification-To': 'espion@cabinet-b.mssante.fr' } });
+    expect(third.ok).toBe(true);
+    await waitQueueEmpty();
+    const rows = await t.gw.database.pool.query(
+      `SELECT message_id_header, mdn_to FROM mailbox_messages WHERE message_id_header IN ('<dnt-1@hopital-a.mssante.fr>', '<dnt-2@hopital-a.mssante.fr>') ORDER BY message_id_header`,
+    );
+    expect(rows.rows).toEqual([
+      { message_id_header: '<dnt-1@hopital-a.mssante.fr>', mdn_to: null },
+      { message_id_header: '<dnt-2@hopital-a.mssante.fr>', mdn_to: null },
+    ]);
+  });
+
   it('sends an RFC 3464 DSN to the sender when a message that got 250 fails permanently', async () => {
     const parts = Array.from({ length: 25 }, (_, i) => ({ filename: `p${i}.pdf`, content: Buffer.from(`%PDF ${i}`) }));
     const before = sink.received.length;

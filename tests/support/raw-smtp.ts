@@ -81,6 +81,24 @@ export class RawSmtp {
     return c;
   }
 
+  /** A plain TCP session as the server greets it (no EHLO, no TLS): the greeting is in `greeting`. */
+  static async plain(port: number): Promise<RawSmtp & { greeting: string }> {
+    const sock = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    const c = new RawSmtp(sock) as RawSmtp & { greeting: string };
+    c.greeting = await c.reply();
+    return c;
+  }
+
+  /** Resolves when the server has closed the connection. */
+  closed(): Promise<void> {
+    if (this.sock.destroyed || this.sock.readableEnded) return Promise.resolve();
+    return new Promise((resolve) => this.sock.once('close', () => resolve()));
+  }
+
   close(): void {
     this.sock.destroy();
   }

@@ -6,6 +6,7 @@ import {
   buildMdn,
   dsnOutcome,
   parseDeliveryStatus,
+  receiptAddressFor,
   rfc5322Date,
   type DsnInput,
   type MdnInput,
@@ -451,5 +452,17 @@ describe('dsnOutcome', () => {
     [[{ action: 'delivered' }, { action: 'failed' }], 'delivered'],
   ])('%j → %s', (recipients, expected) => {
     expect(dsnOutcome(recipients)).toBe(expected);
+  });
+});
+
+describe('receiptAddressFor (RFC 8098 §2.1)', () => {
+  it('sends a receipt to the envelope sender only when the request names that address', () => {
+    expect(receiptAddressFor(['Dr.Martin@hopital.mssante.fr'], DOCTOR)).toBe(DOCTOR);
+    expect(receiptAddressFor(['secretariat@hopital.mssante.fr', DOCTOR], DOCTOR)).toBe(DOCTOR);
+  });
+  it('never to a third party named in the header, nor for a null sender or no request', () => {
+    expect(receiptAddressFor(['espion@ailleurs.mssante.fr'], DOCTOR)).toBeNull();
+    expect(receiptAddressFor([DOCTOR], '')).toBeNull();
+    expect(receiptAddressFor([], DOCTOR)).toBeNull();
   });
 });

@@ -55,6 +55,11 @@ export const LIMITS = {
     env: 'LIMIT_MAX_MESSAGES_PER_CONNECTION',
     why: 'Forces long-lived bulk sessions to reconnect now and then, so load spreads over processes.',
   },
+  maxInflatedBytesPerMessage: {
+    value: 50 * MiB,
+    env: 'LIMIT_MAX_INFLATED_BYTES_PER_MESSAGE',
+    why: 'Every XDM archive of one message shares this budget (each archive also has its own caps, and entries under 1 MiB skip the ratio cap): twenty small bombs in one message cannot add up to gigabytes. Twice the message size limit.',
+  },
   maxConnectionsPerIp: {
     value: 60,
     env: 'LIMIT_MAX_CONNECTIONS_PER_IP',

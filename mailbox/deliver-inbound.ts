@@ -443,6 +443,8 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
   const removed: Removed[] = [];
   let xdmRefused: XdmError | null = null;
   const codes: string[] = [];
+  // One budget of inflated bytes for every archive of the message (each archive also has its own caps).
+  let inflateBudget = deps.limits.maxInflatedBytesPerMessage;
   for (const a of attachments) {
     const { scan, sniff, zip } = a.intake;
     if (scan.verdict === 'error') throw new ScannerUnavailableError(`virus scanner unavailable: ${scan.reason}`);
@@ -455,8 +457,9 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
       continue;
     }
     if (zip) {
-      const r = await classifyXdm(zip, ins);
+      const r = await classifyXdm(zip, ins, { maxTotalBytes: Math.max(0, inflateBudget) });
       if (r.ok) {
+        inflateBudget -= r.inflatedBytes;
         if (r.codeCda) codes.push(r.codeCda);
         for (const d of r.documents) {
           const inner = await sniffMediaType(d.content.subarray(0, 16 * 1024), d.mimeType, d.path);

@@ -90,6 +90,25 @@ describe('vault intake', () => {
     }
   });
 
+  it('bounds the bytes inflated per message: archives that each pass their own caps cannot add up', async () => {
+    // Entries under 1 MiB skip the ratio cap; 45 of them inflate ~45 MB from a few KB, under one archive's caps.
+    const { compressed, crc32 } = await deflatedZeros(1000 * 1000);
+    const padded = () =>
+      xdmZip({ extra: Array.from({ length: 45 }, (_, i) => ({ name: `IHE_XDM/SUBSET01/PAD${i}.BIN`, method: 'deflate' as const, compressed, crc32, uncompressedSize: 1000 * 1000 })) });
+    const before = sink.received.length;
+    const attachments = [
+      { filename: 'PREMIER.ZIP', content: padded(), contentType: 'application/zip' },
+      { filename: 'SECOND.ZIP', content: padded(), contentType: 'application/zip' },
+    ];
+    expect((await send('Deux archives', attachments)).ok).toBe(true);
+    const m = await messageBySubject('Deux archives');
+    expect(m.attachments.map((a) => a.filename).sort()).toEqual(['DOC0001.XML', 'DOC0002.PDF']);
+    const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
+    expect(full.body.text).toMatch(/SECOND\.ZIP.*retirée/);
+    const notice = await waitFor(async () => sink.received.slice(before).find((r) => r.from === ''), 20_000, 'the notice');
+    expect((await simpleParser(notice.raw)).subject).toMatch(/KO Intégration/);
+  });
+
   it('quarantines the EICAR test file and files the clean attachment', async () => {
     expect((await send('Avec virus', [{ filename: 'eicar.com.pdf', content: EICAR }, { filename: 'propre.pdf', content: pdfBytes('Propre') }])).ok).toBe(true);
     const m = await messageBySubject('Avec virus');

@@ -55,7 +55,9 @@ export interface ClassifiedDocument {
   cda: CdaHeader | null;
 }
 
-export type ClassifyResult = { ok: true; documents: ClassifiedDocument[]; codeCda: string | null } | { ok: false; error: XdmError };
+export type ClassifyResult =
+  | { ok: true; documents: ClassifiedDocument[]; codeCda: string | null; /** Bytes inflated from the archive. */ inflatedBytes: number }
+  | { ok: false; error: XdmError };
 
 /** Read, check and classify an XDM archive for one recipient. See the header for the guarantees. */
 export async function classifyXdm(zip: Buffer, recipientIns: string, caps?: Partial<XdmCaps>): Promise<ClassifyResult> {
@@ -113,7 +115,9 @@ export async function classifyXdm(zip: Buffer, recipientIns: string, caps?: Part
         });
       }
     }
-    return { ok: true, documents, codeCda: codeCdaValue(codes) };
+    let inflatedBytes = 0;
+    for (const b of archive.entries.values()) inflatedBytes += b.length;
+    return { ok: true, documents, codeCda: codeCdaValue(codes), inflatedBytes };
   } catch (e) {
     if (e instanceof XdmError) return { ok: false, error: e };
     throw e;

@@ -16,7 +16,7 @@ import { eq, sql } from 'drizzle-orm';
 import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Whitelist } from '../certs/index.js';
-import { retryDelay } from '../config/relay.js';
+import { patientFailureReason, retryDelay } from '../config/relay.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import { DestinationLimiter, deliverMessage, destinationKey, resolveDestination, PermanentRelayError, type RelayDestination } from '../gateway/relay/index.js';
@@ -55,7 +55,7 @@ export interface OutboundDeps {
 export const FAILURE_NOTICE_SUBJECT = "Votre message n'a pas pu être distribué";
 
 /** Final failure: status, and for a patient's message a notice in the patient's inbox and a pending e-mail. */
-async function fail(deps: OutboundDeps, row: typeof schema.outboundMessages.$inferSelect, response: string): Promise<void> {
+async function fail(deps: OutboundDeps, row: typeof schema.outboundMessages.$inferSelect, response: string, reason: string): Promise<void> {
   const parts = [sql`u AS (UPDATE outbound_messages SET status = 'failed', done_at = now(), last_response = ${response.slice(0, 500)}
                            WHERE id = ${row.id} AND status = 'queued' RETURNING id)`];
   if (row.kind === 'patient' && row.patientId) {
@@ -73,7 +73,7 @@ async function fail(deps: OutboundDeps, row: typeof schema.outboundMessages.$inf
       replyTo: null,
       text:
         `Votre message « ${original?.subject ?? ''} »${when ? ` envoyé le ${when}` : ''} n'a pas pu être remis au professionnel.\n\n` +
-        `Réponse du serveur destinataire : ${response.slice(0, 300)}\n\n` +
+        `Motif : ${reason}.\n\n` +
         'Vous pouvez réessayer plus tard ou contacter le professionnel par un autre moyen.',
       html: null,
       messageId: null,
@@ -100,6 +100,7 @@ export async function processOutbound(deps: OutboundDeps, limiter: DestinationLi
   const whitelist = deps.whitelist();
   let response: string;
   let action: 'temporary' | 'permanent' | 'rate-limited';
+  let category: string;
   try {
     if (!whitelist) throw new Error('no whitelist loaded');
     const domain = row.rcpt.slice(row.rcpt.lastIndexOf('@') + 1).toLowerCase();
@@ -126,9 +127,11 @@ export async function processOutbound(deps: OutboundDeps, limiter: DestinationLi
     }
     response = result.response;
     action = result.action;
+    category = result.category;
   } catch (err) {
     response = (err as Error).message;
     action = err instanceof PermanentRelayError ? 'permanent' : 'temporary';
+    category = (err as { category?: string }).category ?? 'other';
   }
   await deps.db
     .update(schema.outboundMessages)
@@ -136,7 +139,7 @@ export async function processOutbound(deps: OutboundDeps, limiter: DestinationLi
     .where(eq(schema.outboundMessages.id, row.id));
   log.warn({ outbound: row.id, kind: row.kind, action, attempt: job.attemptsMade + 1 }, 'outbound attempt failed');
   if (action === 'permanent' || isLast) {
-    await fail(deps, row, response);
+    await fail(deps, row, response, patientFailureReason(category, action === 'permanent' ? 'refused' : 'expired'));
     throw new UnrecoverableError(response);
   }
   throw new Error(response);

@@ -299,6 +299,32 @@ export function classifyReply(code: number | undefined, text: string): ReplyClas
   return { action: 'temporary', category: 'protocol' };
 }
 
+// --- What the patient reads --------------------------------------------------------------------------------------
+
+/**
+ * When a patient's message cannot be delivered, the notice in the patient's inbox gives one of these fixed French
+ * reasons, never the remote server's reply: that text is written for postmasters, in English, and may carry
+ * addresses, host names or filter verdicts. The reply itself stays in `outbound_messages.last_response` for the
+ * operator. A permanent refusal reads its category's sentence; retries that ran out read EXPIRED_REASON.
+ */
+export const PATIENT_REFUSAL_REASONS: Readonly<Record<string, string>> = Object.freeze({
+  recipient: "l'adresse du professionnel n'existe pas ou plus chez son opérateur de messagerie",
+  envelope: "l'adresse du professionnel n'est pas valide",
+  'mailbox-full': 'la messagerie du professionnel est pleine',
+  'message-size': 'le message est trop volumineux pour la messagerie du professionnel',
+  content: 'la messagerie du professionnel a refusé le contenu du message',
+  whitelist: "le professionnel n'utilise pas une messagerie de santé autorisée",
+  loop: 'le message tournait en boucle entre deux serveurs',
+});
+export const DEFAULT_REFUSAL_REASON = 'la messagerie du professionnel a refusé le message';
+export const EXPIRED_REASON = "la messagerie du professionnel n'a pas pu être jointe pendant deux jours";
+
+/** The sentence the patient reads (see PATIENT_REFUSAL_REASONS). */
+export function patientFailureReason(category: string, gaveUp: 'refused' | 'expired'): string {
+  if (gaveUp === 'expired') return EXPIRED_REASON;
+  return Object.hasOwn(PATIENT_REFUSAL_REASONS, category) ? PATIENT_REFUSAL_REASONS[category]! : DEFAULT_REFUSAL_REASON;
+}
+
 // --- Static routes -------------------------------------------------------------------------------------------
 
 export interface RelayDestination {

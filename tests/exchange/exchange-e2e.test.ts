@@ -213,7 +213,9 @@ describe('outbound relay', () => {
     expect(notice.canReply).toBe(false);
     const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${notice.id}`);
     expect(full.body.text).toContain('Message perdu');
-    expect(full.body.text).toContain('550 5.1.1');
+    // A fixed French reason for the category, never the remote server's own text.
+    expect(full.body.text).toContain("Motif : l'adresse du professionnel n'existe pas ou plus chez son opérateur de messagerie.");
+    expect(full.body.text).not.toMatch(/550|5\.1\.1|User unknown/);
     const sent = await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent');
     expect(sent.body.items.find((i) => i.id === r.body.id)?.status).toBe('failed');
   });

@@ -4,8 +4,11 @@ import {
   REPLY_RULES,
   RETRY_SCHEDULE_MS,
   RELAY_MAX_CONNECTIONS_PER_DESTINATION,
+  DEFAULT_REFUSAL_REASON,
+  EXPIRED_REASON,
   classifyReply,
   parseRetrySchedule,
+  patientFailureReason,
   parseRoutes,
   relayMaxConnections,
   retryDelay,
@@ -131,6 +134,20 @@ describe('classifyReply: real-world replies', () => {
       expect(rule.note.length).toBeGreaterThan(10);
       expect(rule.pattern.global).toBe(false); // a /g regex would keep state between .test() calls
     }
+  });
+});
+
+describe('patientFailureReason', () => {
+  it('gives a fixed French sentence for every category, never a reply text', () => {
+    expect(patientFailureReason('recipient', 'refused')).toMatch(/^l'adresse du professionnel n'existe pas/);
+    expect(patientFailureReason('mailbox-full', 'refused')).toMatch(/pleine$/);
+    for (const rule of REPLY_RULES) {
+      const reason = patientFailureReason(rule.category, 'refused');
+      expect(reason).not.toMatch(/\d{3}|[A-Z]{4,}/);
+    }
+    expect(patientFailureReason('recipient', 'expired')).toBe(EXPIRED_REASON);
+    expect(patientFailureReason('550 5.7.1 <x@y.fr> spam', 'refused')).toBe(DEFAULT_REFUSAL_REASON);
+    expect(patientFailureReason('__proto__', 'refused')).toBe(DEFAULT_REFUSAL_REASON);
   });
 });
 

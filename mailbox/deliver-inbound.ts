@@ -35,7 +35,8 @@ import { DEFAULT_RUBRIC, type RubricId } from '../vault/rubrics.js';
 import { storeBuffer, takeAttachment, type IntakeResult } from '../vault/intake.js';
 import type { VirusScanner } from '../vault/scan/clamd.js';
 import { classifyXdm, type XdmError } from '../vault/xdm/index.js';
-import { sniffMediaType } from '../vault/sniff.js';
+import { MEDIA, markupIn, sniffMediaType, withMarkupVerdict } from '../vault/sniff.js';
+import { vetZipMembers } from '../vault/zip-members.js';
 
 export class PermanentDeliveryError extends Error {
   constructor(message: string) {
@@ -462,7 +463,7 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
         inflateBudget -= r.inflatedBytes;
         if (r.codeCda) codes.push(r.codeCda);
         for (const d of r.documents) {
-          const inner = await sniffMediaType(d.content.subarray(0, 16 * 1024), d.mimeType, d.path);
+          const inner = withMarkupVerdict(await sniffMediaType(d.content.subarray(0, 16 * 1024), d.mimeType, d.path), markupIn(d.content));
           if (inner.verdict === 'refused') {
             removed.push({ filename: d.path.split('/').pop() ?? d.path, reason: 'refused' });
             continue;
@@ -486,7 +487,16 @@ async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[]
         removed.push({ filename: a.filename, reason: 'xdm' });
         continue;
       }
-      // a plain ZIP, not an XDM archive: filed as it is
+      // Not an XDM archive. A plain ZIP is filed as it is only if each member would be (office documents,
+      // ZIP-based too, are judged as documents by the sniffer).
+      if (sniff.mediaType === MEDIA.zip) {
+        const members = await vetZipMembers(zip, { maxTotalBytes: Math.max(0, inflateBudget) });
+        if (!members.ok) {
+          removed.push({ filename: a.filename, reason: 'refused' });
+          continue;
+        }
+        inflateBudget -= members.inflatedBytes;
+      }
     }
     files.push({
       stored: a.stored,

@@ -2,13 +2,14 @@
  * Intake of one attachment into the vault: a single pass over its bytes feeds, at the same time, the encrypted
  * blob store, the virus scanner (when configured) and a small head buffer for media-type sniffing; a ZIP (a
  * possible IHE XDM archive) is also kept whole, within the message size, because its central directory is at
- * its end. The verdicts come back together; the caller decides what is filed. Nothing here files anything: a
+ * its end; and the whole content is scanned for HTML or SVG tags (a text document carrying markup anywhere is
+ * refused like an HTML file). The verdicts come back together; the caller decides what is filed. Nothing here files anything: a
  * refused, infected or unscanned attachment leaves only an unreferenced blob that the collector removes.
  */
 import { PassThrough, Readable } from 'node:stream';
 import type { BlobStore, StoredBlob } from './blob-store.js';
 import type { ScanVerdict, VirusScanner } from './scan/clamd.js';
-import { sniffMediaType, type SniffResult } from './sniff.js';
+import { MarkupScan, sniffMediaType, withMarkupVerdict, type SniffResult } from './sniff.js';
 
 export interface IntakeResult {
   stored: StoredBlob;
@@ -30,7 +31,9 @@ export async function takeAttachment(
   let head = Buffer.alloc(0);
   let zipParts: Buffer[] | null = null;
   let zipBytes = 0;
+  const markup = new MarkupScan();
   content.on('data', (chunk: Buffer) => {
+    markup.feed(chunk);
     if (head.length < HEAD_BYTES) {
       head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
       if (zipParts === null && head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) zipParts = [];
@@ -47,7 +50,7 @@ export async function takeAttachment(
     toScan ? deps.scanner.scan(toScan as AsyncIterable<Buffer>) : Promise.resolve<ScanVerdict>({ verdict: 'not-scanned' }),
   ]);
   if (toScan && !toScan.readableEnded) toScan.resume(); // a scan that stopped early must not stall the blob side
-  const sniff = await sniffMediaType(head, info.declaredType, info.filename);
+  const sniff = withMarkupVerdict(await sniffMediaType(head, info.declaredType, info.filename), markup.end());
   const parts = zipParts as Buffer[] | null;
   return { stored, sniff, scan, zip: parts && zipBytes <= info.maxZipBytes ? Buffer.concat(parts) : null };
 }

@@ -98,6 +98,8 @@ const DANGEROUS_EXTENSIONS: ReadonlySet<string> = new Set([
   'vbs', 'vbe', 'wsf', 'wsh', 'ws', 'ps1', 'psm1', 'psd1', 'hta', 'lnk', 'reg', 'inf', 'jar', 'class', 'apk',
   'app', 'dmg', 'pkg', 'sh', 'bash', 'zsh', 'csh', 'ksh', 'command', 'elf', 'bin', 'run', 'appimage', 'deb',
   'rpm', 'xpi', 'iso', 'img', 'vhd', 'vhdx', 'chm', 'url', 'scf', 'gadget', 'msc', 'application',
+  // Active web content: opened in a browser, it runs scripts whatever the bytes look like.
+  'html', 'htm', 'xhtml', 'xht', 'shtml', 'mht', 'mhtml', 'svg', 'svgz',
 ]);
 
 /** Declared-type aliases, folded to our canonical names before comparing. */
@@ -307,4 +309,69 @@ export async function sniffMediaType(head: Buffer, declared: string | null, file
     return { mediaType, verdict: 'mismatch', reason: `file name says .${ext}, content is ${mediaType}` };
   }
   return { mediaType, verdict: 'ok' };
+}
+
+/** Text-based types a browser could be tricked into rendering as markup. */
+const TEXT_TYPES: ReadonlySet<string> = new Set([MEDIA.text, MEDIA.csv, MEDIA.xml, MEDIA.cda, MEDIA.hl7v2, MEDIA.rtf]);
+/** Elements that make a text HTML or SVG (followed by white space, `>` or `/` to count as a tag). */
+const MARKUP_TAGS = ['!doctype html', 'html', 'head', 'body', 'script', 'svg', 'iframe', 'frame', 'object', 'embed', 'img', 'style', 'link', 'meta', 'form', 'base'];
+const LONGEST_TAG = Math.max(...MARKUP_TAGS.map((t) => t.length)) + 2;
+
+/**
+ * Looks for HTML or SVG tags ANYWHERE in a content fed chunk by chunk (the sniffer only reads the head): a text
+ * document with a script after its first 16 KiB is active content all the same. Linear: one pass over the `<`
+ * bytes, a few bytes compared case-insensitively after each; a tag cut between two chunks is seen.
+ */
+export class MarkupScan {
+  found: string | null = null;
+  private carry = Buffer.alloc(0);
+
+  feed(chunk: Buffer): void {
+    if (this.found) return;
+    const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    let i = buf.indexOf(0x3c);
+    while (i !== -1) {
+      if (i + LONGEST_TAG > buf.length) break; // decided with the next chunk
+      const tag = matchTag(buf, i + 1);
+      if (tag) {
+        this.found = tag;
+        return;
+      }
+      i = buf.indexOf(0x3c, i + 1);
+    }
+    this.carry = i === -1 ? Buffer.alloc(0) : Buffer.from(buf.subarray(i));
+  }
+
+  /** The end of the content: a tag in the last bytes counts too. */
+  end(): string | null {
+    if (!this.found) {
+      for (let i = this.carry.indexOf(0x3c); i !== -1 && !this.found; i = this.carry.indexOf(0x3c, i + 1)) this.found = matchTag(this.carry, i + 1, true);
+    }
+    return this.found;
+  }
+}
+
+function matchTag(buf: Buffer, at: number, atEnd = false): string | null {
+  for (const tag of MARKUP_TAGS) {
+    if (at + tag.length > buf.length) continue;
+    let ok = true;
+    for (let k = 0; k < tag.length && ok; k++) ok = (buf[at + k]! | 0x20) === tag.charCodeAt(k) || buf[at + k] === tag.charCodeAt(k);
+    if (!ok) continue;
+    const next = buf[at + tag.length];
+    if (next === undefined ? atEnd : next === 0x3e || next === 0x2f || next === 0x20 || next === 0x09 || next === 0x0a || next === 0x0d) return tag;
+  }
+  return null;
+}
+
+/** The first markup tag in a content held in memory (an XDM document, a ZIP member), or null. */
+export function markupIn(content: Buffer): string | null {
+  const scan = new MarkupScan();
+  scan.feed(content);
+  return scan.end();
+}
+
+/** The sniff verdict once the whole content was scanned for markup: text with HTML or SVG tags is refused. */
+export function withMarkupVerdict(sniff: SniffResult, markupTag: string | null): SniffResult {
+  if (markupTag === null || sniff.verdict === 'refused' || !TEXT_TYPES.has(sniff.mediaType)) return sniff;
+  return { mediaType: 'text/html', verdict: 'refused', reason: `HTML or SVG markup in text content (<${markupTag}>)` };
 }

@@ -100,6 +100,12 @@ describe('patient uploads', () => {
     expect(listed.find((d) => d.id === up.body.id)).toMatchObject({ title: 'Carte de mutuelle', author: { kind: 'patient', displayName: 'Moi' } });
     expect((await upload(client, Buffer.concat([Buffer.from('MZ'), Buffer.alloc(500, 7)]), 'x.exe', {})).status).toBe(415);
     expect((await upload(client, pdf, 'x.pdf', { rubric: 'nope' })).status).toBe(400);
+    // Text whose markup starts after the sniffer's 16 KiB head, and web files by name, are refused too.
+    const lateHtml = Buffer.from(`${'Compte rendu, ligne de texte.\n'.repeat(2000)}<script>alert(1)</script>\n`);
+    expect((await upload(client, lateHtml, 'notes.txt', {})).status).toBe(415);
+    expect((await upload(client, Buffer.from('Bonjour\n'), 'page.html', {})).status).toBe(415);
+    expect((await upload(client, Buffer.from('Bonjour\n'), 'image.svg', {})).status).toBe(415);
+    expect((await upload(client, Buffer.from('Bonjour, ceci est <b>gras</b>.\n'), 'notes.txt', { rubric: 'pieces-administratives' })).status).toBe(201);
 
     const fromPro = (await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=autres-documents')).body.items[0]!;
     expect((await apiA.call('PATCH', `/v1/me/documents/${fromPro.id}`, { rubric: 'comptes-rendus' })).status).toBe(204);

@@ -11,7 +11,7 @@ import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway,
 import { startOperatorSink, type OperatorSink } from '../support/operator-sink.js';
 import { freePort } from '../support/ports.js';
 import { cx, pdfBytes, RECIPIENT, xdmZip } from './xdm/fixtures.js';
-import { deflatedZeros } from './xdm/zip-writer.js';
+import { buildZip, deflatedZeros } from './xdm/zip-writer.js';
 
 let t: TestGateway;
 let clamd: ClamdHandle;
@@ -121,6 +121,19 @@ describe('vault intake', () => {
     expect((await send('Exécutable', [{ filename: 'facture.pdf', content: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(3000, 1)]) }])).ok).toBe(true);
     const m = await messageBySubject('Exécutable');
     expect(m.attachments).toHaveLength(0);
+  });
+
+  it('files a plain ZIP only when every member would be filed on its own', async () => {
+    const clean = buildZip([{ name: 'bilan.pdf', data: pdfBytes('Bilan'), method: 'deflate' }]);
+    const hiding = buildZip([
+      { name: 'bilan.pdf', data: pdfBytes('Bilan'), method: 'deflate' },
+      { name: 'ordonnance.pdf.exe', data: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(3000, 1)]), method: 'deflate' },
+    ]);
+    expect((await send('Archives', [{ filename: 'propre.zip', content: clean }, { filename: 'piege.zip', content: hiding }])).ok).toBe(true);
+    const m = await messageBySubject('Archives');
+    expect(m.attachments.map((a) => a.filename)).toEqual(['propre.zip']);
+    const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
+    expect(full.body.text).toMatch(/piege\.zip.*n'est pas accepté/);
   });
 
   it('with the scanner down, files nothing unscanned: the delivery waits', async () => {

@@ -24,7 +24,7 @@ import { patientInsFromXdsId, type XdsCode } from './metadata.js';
 import { readXdmZip, type XdmCaps } from './read-zip.js';
 
 export { XdmError, sanitizeDetail, type XdmErrorCode } from './errors.js';
-export { readXdmZip, DEFAULT_XDM_CAPS, type XdmCaps, type XdmArchive } from './read-zip.js';
+export { readXdmZip, readZipEntries, DEFAULT_XDM_CAPS, type XdmCaps, type XdmArchive } from './read-zip.js';
 export {
   parseXdmMetadata,
   patientInsFromXdsId,

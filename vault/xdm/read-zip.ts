@@ -185,6 +185,42 @@ function findEntry(entries: Map<string, Buffer>, path: string): string | null {
 export async function readXdmZip(zip: Buffer, caps?: Partial<XdmCaps>): Promise<XdmArchive> {
   const c: XdmCaps = { ...DEFAULT_XDM_CAPS, ...caps };
   const params = msgParams(c);
+  const entries = await readZipEntries(zip, c);
+
+  // ---- XDM structure ----
+  const metadataPaths = [...entries.keys()].filter((k) => /^IHE_XDM\/[^/]+\/METADATA\.XML$/i.test(k)).sort();
+  if (metadataPaths.length === 0) throw new XdmError('no-metadata', 'no IHE_XDM/<subset>/METADATA.XML entry', params);
+
+  const submissionSets: XdmSubmissionSet[] = [];
+  for (const mp of metadataPaths) {
+    const folder = mp.slice(0, mp.lastIndexOf('/'));
+    const set = parseXdmMetadata(entries.get(mp)!, folder);
+    for (const doc of set.documents) {
+      const key = findEntry(entries, doc.path);
+      if (key === null || key.toUpperCase() === mp.toUpperCase()) {
+        throw new XdmError('metadata-invalid', `${doc.id}: ${doc.path} is not in the archive`, params);
+      }
+      doc.path = key;
+      const content = entries.get(key)!;
+      if (doc.size !== null && doc.size !== content.length) {
+        throw new XdmError('integrity', `${key}: ${content.length} bytes, metadata says ${doc.size}`, params);
+      }
+      if (doc.hash !== null && crypto.createHash('sha1').update(content).digest('hex') !== doc.hash) {
+        throw new XdmError('integrity', `${key}: SHA-1 differs from metadata`, params);
+      }
+    }
+    submissionSets.push(set);
+  }
+  return { entries, submissionSets };
+}
+
+/**
+ * Every file entry of a ZIP, inflated under the caps (paths, links, encryption, sizes, ratio, overlaps: see the
+ * header), by normalised name. Used for XDM archives and for the member check of plain ZIP attachments.
+ */
+export async function readZipEntries(zip: Buffer, caps?: Partial<XdmCaps>): Promise<Map<string, Buffer>> {
+  const c: XdmCaps = { ...DEFAULT_XDM_CAPS, ...caps };
+  const params = msgParams(c);
 
   let zipfile: yauzl.ZipFile;
   try {
@@ -258,29 +294,5 @@ export async function readXdmZip(zip: Buffer, caps?: Partial<XdmCaps>): Promise<
     zipfile.close();
   }
 
-  // ---- XDM structure ----
-  const metadataPaths = [...entries.keys()].filter((k) => /^IHE_XDM\/[^/]+\/METADATA\.XML$/i.test(k)).sort();
-  if (metadataPaths.length === 0) throw new XdmError('no-metadata', 'no IHE_XDM/<subset>/METADATA.XML entry', params);
-
-  const submissionSets: XdmSubmissionSet[] = [];
-  for (const mp of metadataPaths) {
-    const folder = mp.slice(0, mp.lastIndexOf('/'));
-    const set = parseXdmMetadata(entries.get(mp)!, folder);
-    for (const doc of set.documents) {
-      const key = findEntry(entries, doc.path);
-      if (key === null || key.toUpperCase() === mp.toUpperCase()) {
-        throw new XdmError('metadata-invalid', `${doc.id}: ${doc.path} is not in the archive`, params);
-      }
-      doc.path = key;
-      const content = entries.get(key)!;
-      if (doc.size !== null && doc.size !== content.length) {
-        throw new XdmError('integrity', `${key}: ${content.length} bytes, metadata says ${doc.size}`, params);
-      }
-      if (doc.hash !== null && crypto.createHash('sha1').update(content).digest('hex') !== doc.hash) {
-        throw new XdmError('integrity', `${key}: SHA-1 differs from metadata`, params);
-      }
-    }
-    submissionSets.push(set);
-  }
-  return { entries, submissionSets };
+  return entries;
 }

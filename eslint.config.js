@@ -12,7 +12,7 @@ export default tseslint.config(
       sourceType: 'module',
       globals: Object.fromEntries(
         ['document', 'window', 'fetch', 'console', 'location', 'history', 'CustomEvent', 'sessionStorage', 'URLSearchParams', 'URL', 'Blob',
-          'FormData', 'File', 'setTimeout', 'clearTimeout', 'getComputedStyle', 'navigator', 'HTMLElement'].map((g) => [g, 'readonly']),
+          'FormData', 'File', 'setTimeout', 'clearTimeout', 'getComputedStyle', 'navigator', 'HTMLElement', 'TextEncoder', 'crypto'].map((g) => [g, 'readonly']),
       ),
     },
   },

@@ -29,7 +29,11 @@ export type ActivityKind =
   | 'document-masked'
   | 'document-deleted'
   | 'access-refused'
-  | 'emergency-access';
+  | 'emergency-access'
+  // By the operator or the system (actor kind 'system'): the profile itself.
+  | 'profile-updated'
+  | 'profile-state-changed'
+  | 'provisional-code-issued';
 
 export interface ActivityEvent {
   patientId: string;

@@ -3,42 +3,97 @@
  * → active by activation, → opposed / closed, and reopening. Transitions are checked by the pure
  * `canTransition`; a refused transition changes nothing. Reopening goes back to `active` when the patient had
  * activated, else `created`.
+ *
+ * Every state change goes through `moveProfile` (or, for the periodic job, one statement doing the same): the
+ * state is changed only if the profile is still in the state it was read in (no lost race), and in the same
+ * transaction every session of the profile is revoked and, when an actor is given, the change is recorded in the
+ * patient's activity history. A crash rolls all of it back together; a retry re-reads the state.
  */
-import { and, eq, lte, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
+import type { Keyring } from '../vault/index.js';
+import { activityInsert } from './activity.js';
 import { canTransition, isProfileState, reopenState, type ProfileState } from './rules/profile-state.js';
 import { parseIns } from './rules/ins.js';
 import { profileStatesChanged } from './profile-lookup.js';
 
-/** Pending profiles whose opposition window is over become `created`. Returns how many. */
+type PatientSet = Partial<typeof schema.patients.$inferInsert>;
+
+/** Who made a change, for the activity history (the patient's own actions are not recorded there). */
+export interface ChangeActor {
+  keyring: Keyring;
+  /** E.g. 'operator' (the admin API or a CSV import). */
+  actor: string;
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Moves a profile from `from` to `to` when the rules allow it and it is still in `from`, with `set` written by
+ * the same statement; revokes its sessions and records the change (with `by`) atomically. Returns whether it
+ * moved. The caller calls `profileStatesChanged()` after its transaction commits (`changeProfileState` does).
+ */
+export async function moveProfile(db: Db, p: { id: string; from: ProfileState; to: ProfileState }, set: PatientSet = {}, by?: ChangeActor): Promise<boolean> {
+  if (!canTransition(p.from, p.to)) return false;
+  return db.transaction(async (tx) => {
+    const now = new Date();
+    const res = await tx
+      .update(schema.patients)
+      .set({ ...set, state: p.to, updatedAt: now })
+      .where(and(eq(schema.patients.id, p.id), eq(schema.patients.state, p.from)))
+      .returning({ id: schema.patients.id });
+    if (res.length !== 1) return false;
+    await tx
+      .update(schema.sessions)
+      .set({ revokedAt: now })
+      .where(and(eq(schema.sessions.patientId, p.id), isNull(schema.sessions.revokedAt)));
+    if (by) {
+      await tx.execute(
+        activityInsert(by.keyring, {
+          patientId: p.id,
+          kind: 'profile-state-changed',
+          actor: by.actor,
+          actorKind: 'system',
+          detail: { from: p.from, to: p.to, ...by.detail },
+        }),
+      );
+    }
+    return true;
+  });
+}
+
+/** Pending profiles whose opposition window is over become `created` (their sessions, if any, end). Returns how many. */
 export async function endOppositionWindows(db: Db, windowMs: number): Promise<number> {
+  if (!canTransition('pending', 'created')) return 0;
   const cutoff = new Date(Date.now() - windowMs);
-  const res = await db
-    .update(schema.patients)
-    .set({ state: 'created', updatedAt: sql`now()` })
-    .where(and(eq(schema.patients.state, 'pending'), lte(schema.patients.createdAt, cutoff)))
-    .returning({ id: schema.patients.id });
-  return res.length;
+  const res = await db.execute<{ id: string }>(sql`
+    WITH moved AS (
+      UPDATE patients SET state = 'created', updated_at = now()
+      WHERE state = 'pending' AND created_at <= ${cutoff.toISOString()}::timestamptz
+      RETURNING id
+    ), revoked AS (
+      UPDATE sessions SET revoked_at = now() WHERE revoked_at IS NULL AND patient_id IN (SELECT id FROM moved) RETURNING 1
+    )
+    SELECT id FROM moved`);
+  const rows = Array.isArray(res) ? (res as { id: string }[]) : (res as { rows: { id: string }[] }).rows;
+  if (rows.length) profileStatesChanged();
+  return rows.length;
 }
 
 export type TransitionResult = { ok: true; state: ProfileState } | { ok: false; reason: 'unknown' | 'not-allowed' };
 
-/** An operator- or patient-requested change of state; `reopen` picks created/active itself. */
-export async function changeProfileState(db: Db, rawIns: string, target: ProfileState | 'reopen'): Promise<TransitionResult> {
+/**
+ * An operator- or patient-requested change of state; `reopen` picks created/active itself. `by`: recorded in
+ * the patient's history (operator changes); omitted for the patient's own (closing from « Mon profil »).
+ */
+export async function changeProfileState(db: Db, rawIns: string, target: ProfileState | 'reopen', by?: ChangeActor): Promise<TransitionResult> {
   const parsed = parseIns(rawIns);
   if (!parsed.ok) return { ok: false, reason: 'unknown' };
   const [p] = await db.select().from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
   if (!p || !isProfileState(p.state)) return { ok: false, reason: 'unknown' };
   const to: ProfileState = target === 'reopen' ? reopenState(p.activatedAt !== null) : target;
   if (target === 'reopen' && p.state !== 'opposed' && p.state !== 'closed') return { ok: false, reason: 'not-allowed' };
-  if (!canTransition(p.state, to)) return { ok: false, reason: 'not-allowed' };
-  const res = await db
-    .update(schema.patients)
-    .set({ state: to, updatedAt: sql`now()` })
-    .where(and(eq(schema.patients.id, p.id), eq(schema.patients.state, p.state)))
-    .returning({ id: schema.patients.id });
-  if (res.length !== 1) return { ok: false, reason: 'not-allowed' };
+  if (!(await moveProfile(db, { id: p.id, from: p.state, to }, {}, by))) return { ok: false, reason: 'not-allowed' };
   profileStatesChanged();
   return { ok: true, state: to };
 }

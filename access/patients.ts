@@ -1,30 +1,48 @@
 /**
  * Patients' profiles and authentication (SPEC §6.1–6.2), over the database.
  *
- * - Import: upsert by INS, in one transaction per file (all rows or none); identity traits are sealed; the
- *   provisional code is stored hashed and valid `provisionalCodeValidityMs` from the import.
+ * - Import: one transaction per file (all rows or none). A new INS is created as the file says. An existing
+ *   profile keeps its state and credentials: identity traits follow the file, the state only along the
+ *   transitions `planImportUpdate` (rules/patient-import.ts) allows, through the lifecycle (`moveProfile`:
+ *   sessions revoked), and a provisional code is issued only to a profile never activated. Every change to an
+ *   existing profile is recorded in the patient's activity history (actor 'operator'), in the same transaction
+ *   (a creation is not: the history starts with the profile). Provisional codes
+ *   are hashed before the transaction, as background work of the scrypt gate (logins go first).
  * - Activation: provisional code + birth date, for a pending or created profile, then a password (policy
- *   checked); the code is consumed.
+ *   checked); the code is consumed; the state change goes through the lifecycle.
  * - Opposition (`opposeProfile`): during the 6-week window only (state `pending`), verified exactly like
- *   activation (same lock, same dummy-hash timing, and one and the same refusal text for a wrong code or birth
- *   date, an expired code, an unknown INS or any other state); the profile becomes `opposed` and the code is
- *   consumed. The state change is conditional on the profile still being `pending` (no lost race).
- * - Login: password, then a 6-digit code sent by e-mail (stored hashed, short-lived, limited attempts).
- *   Wrong INS and wrong password get one and the same answer; consecutive failures lock the profile for
- *   `loginLockMs`. Sessions are random 256-bit tokens stored by their SHA-256, with idle and absolute expiry.
+ *   activation (same throttling, same dummy-hash timing, and one and the same refusal text for a wrong code or
+ *   birth date, an expired code, an unknown INS or any other state); the profile becomes `opposed` and the code
+ *   is consumed. The state change is conditional on the profile still being `pending` (no lost race).
+ * - Login: password, then a 6-digit code sent by e-mail (stored hashed, short-lived, limited attempts; at most
+ *   `loginMaxLiveChallenges` pending per account, further logins are refused until one is used or expires).
+ *   Wrong INS and wrong password get one and the same answer.
+ * - Throttling (access/login-throttle.ts): every attempt at a provisional code, a password or a one-time code is
+ *   counted per (client address, INS as typed) before it is checked, with growing delays and no hard lock; an
+ *   unknown INS is throttled exactly like an existing one (same status, body and Retry-After).
+ * - Password hashes made with an older scrypt cost are replaced at the next right password (conditional on the
+ *   stored hash being the one checked). Every scrypt call goes through the process's gate (scrypt-gate.ts):
+ *   when too many are waiting the request is refused with `busy` (503, Retry-After).
+ * - Sessions are random 256-bit tokens stored by their SHA-256, with idle and absolute expiry; a session opens
+ *   only while its profile is in a state that `canHoldSession` accepts (checked in the same statement).
  * - CSRF: `csrfTokenFor(token)` is base64url(SHA-256("csrf\0" + token)), a value the database never holds (it
  *   stores hex SHA-256 of the bare token), so a read of the sessions table gives neither; `csrfTokenMatches`
  *   compares in constant time.
- * Errors are PatientAccessError with a French message for the patient and an HTTP status.
+ * Errors are PatientAccessError with a French message for the patient, an HTTP status and, for 429/503, a
+ * Retry-After header.
  */
 import { profileStatesChanged } from './profile-lookup.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { openValue, sealValue } from '../vault/index.js';
+import { activityInsert } from './activity.js';
+import { moveProfile } from './lifecycle.js';
+import { attemptSucceeded, LoginThrottled, reserveAttempt, throttleKey, TOO_MANY } from './login-throttle.js';
+import { ScryptBusy, scryptGate } from './scrypt-gate.js';
 import {
   canActivate,
   canTransition,
@@ -34,7 +52,10 @@ import {
   hashSecret,
   hashToken,
   isProfileState,
+  needsRehash,
   parseIns,
+  planImportUpdate,
+  sessionStates,
   verifySecret,
   type PatientImportRow,
   type ProfileState,
@@ -49,7 +70,9 @@ export interface PatientIdentity {
 
 export type PatientAccessErrorKind =
   | 'invalid-credentials'
-  | 'locked'
+  | 'throttled'
+  | 'challenges-pending'
+  | 'busy'
   | 'activation-refused'
   | 'opposition-refused'
   | 'weak-password'
@@ -58,7 +81,9 @@ export type PatientAccessErrorKind =
 
 const STATUS: Record<PatientAccessErrorKind, number> = {
   'invalid-credentials': 401,
-  locked: 429,
+  throttled: 429,
+  'challenges-pending': 429,
+  busy: 503,
   'activation-refused': 400,
   'opposition-refused': 400,
   'weak-password': 400,
@@ -71,6 +96,8 @@ export class PatientAccessError extends Error {
   constructor(
     readonly kind: PatientAccessErrorKind,
     message: string,
+    /** Response headers (Retry-After for 429 and 503). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'PatientAccessError';
@@ -80,7 +107,8 @@ export class PatientAccessError extends Error {
 
 const identityContext = (ins: string) => `patient-identity:${ins}`;
 const BAD_CREDENTIALS = 'Identifiant ou mot de passe incorrect.';
-const LOCKED = 'Trop de tentatives. Réessayez plus tard.';
+const BUSY = 'Le service est très sollicité. Réessayez dans quelques secondes.';
+const CHALLENGES_PENDING = 'Des codes de connexion vous ont déjà été envoyés. Utilisez le dernier reçu, ou réessayez dans quelques minutes.';
 /** One text per form for every refusal, whatever the reason (wrong code, unknown INS, state): nothing about the profile leaks. */
 const PROVISIONAL_REFUSED = 'Activation impossible : vérifiez votre code provisoire et votre date de naissance.';
 const OPPOSITION_REFUSED =
@@ -89,55 +117,118 @@ const OPPOSITION_REFUSED =
 // unknown INS is not told apart by timing.
 let dummyHash: Promise<string> | null = null;
 
+const retryAfter = (ms: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) });
+
+/** scrypt through the process's gate; a full queue becomes `busy` (503). */
+async function gated<T>(limits: Limits, work: () => Promise<T>, background = false): Promise<T> {
+  try {
+    return await scryptGate(limits).run(work, { background });
+  } catch (err) {
+    if (err instanceof ScryptBusy) throw new PatientAccessError('busy', BUSY, retryAfter(2_000));
+    throw err;
+  }
+}
+
+/** Counts an attempt for (client, INS) or refuses it (429 with Retry-After). */
+async function reserve(db: Db, limits: Limits, key: string): Promise<void> {
+  try {
+    await reserveAttempt(db, limits, key);
+  } catch (err) {
+    if (err instanceof LoginThrottled) throw new PatientAccessError('throttled', TOO_MANY, retryAfter(err.retryAfterMs));
+    throw err;
+  }
+}
+
 export interface ImportResult {
   created: number;
   updated: number;
+  /** Existing profiles the file left as they were. */
+  unchanged: number;
+  /** Rows asking for a state the lifecycle refuses for an import: the profile kept its state. */
+  stateKept: number;
+  /** Rows with a provisional code for a profile that was already activated (or opposed, closed): not issued. */
+  codesIgnored: number;
 }
 
+const OPERATOR = 'operator';
+
 export async function importPatients(db: Db, keyring: Keyring, limits: Limits, rows: PatientImportRow[]): Promise<ImportResult> {
-  const prepared = await Promise.all(
-    rows.map(async (r) => ({
-      row: r,
-      codeHash: r.provisionalCode ? await hashSecret(r.provisionalCode) : null,
-    })),
+  const result: ImportResult = { created: 0, updated: 0, unchanged: 0, stateKept: 0, codesIgnored: 0 };
+  // Hash only the codes that can be issued: new profiles and profiles never activated (re-checked under lock).
+  const activated = new Set(
+    (
+      await db
+        .select({ ins: schema.patients.ins })
+        .from(schema.patients)
+        .where(and(sql`${schema.patients.ins} = ANY(${sql.param(rows.map((r) => r.ins))}::text[])`, sql`(${schema.patients.activatedAt} IS NOT NULL OR ${schema.patients.passwordHash} IS NOT NULL)`))
+    ).map((r) => r.ins),
   );
-  let created = 0;
-  let updated = 0;
+  const codeHashes = new Map<string, string>();
+  await Promise.all(
+    rows.map(async (r) => {
+      if (r.provisionalCode && !activated.has(r.ins)) codeHashes.set(r.ins, await gated(limits, () => hashSecret(r.provisionalCode!), true));
+    }),
+  );
   const expires = new Date(Date.now() + limits.provisionalCodeValidityMs);
+  const codeHashFor = async (r: PatientImportRow) => codeHashes.get(r.ins) ?? (await gated(limits, () => hashSecret(r.provisionalCode!), true));
+  let statesMoved = false;
   await db.transaction(async (tx) => {
-    for (const { row, codeHash } of prepared) {
-      const identity: PatientIdentity = {
-        familyName: row.familyName,
-        givenNames: row.givenNames,
-        birthDate: row.birthDate,
-        email: row.email,
-      };
-      const sealed = sealValue(keyring, identity, identityContext(row.ins));
-      const [res] = await tx
-        .insert(schema.patients)
-        .values({
-          ins: row.ins,
-          state: row.state,
-          identity: sealed,
-          provisionalCodeHash: codeHash,
-          provisionalCodeExpiresAt: codeHash ? expires : null,
-        })
-        .onConflictDoUpdate({
-          target: schema.patients.ins,
-          set: {
+    for (const row of rows) {
+      const identity: PatientIdentity = { familyName: row.familyName, givenNames: row.givenNames, birthDate: row.birthDate, email: row.email };
+      const [p] = await tx.select().from(schema.patients).where(eq(schema.patients.ins, row.ins)).for('update');
+      if (!p) {
+        const codeHash = row.provisionalCode ? await codeHashFor(row) : null;
+        await tx
+          .insert(schema.patients)
+          .values({
+            ins: row.ins,
             state: row.state,
-            identity: sealed,
-            updatedAt: new Date(),
-            ...(codeHash ? { provisionalCodeHash: codeHash, provisionalCodeExpiresAt: expires } : {}),
-          },
-        })
-        .returning({ inserted: sql<boolean>`(xmax = 0)` });
-      if (res?.inserted) created++;
-      else updated++;
+            identity: sealValue(keyring, identity, identityContext(row.ins)),
+            provisionalCodeHash: codeHash,
+            provisionalCodeExpiresAt: codeHash ? expires : null,
+          });
+        result.created++;
+        continue;
+      }
+      const plan = planImportUpdate(
+        { state: p.state, activated: p.activatedAt !== null || p.passwordHash !== null, identity: readIdentity(keyring, p.ins, p.identity) },
+        row,
+      );
+      const event = (kind: 'profile-updated' | 'provisional-code-issued', detail: Record<string, unknown>) =>
+        tx.execute(activityInsert(keyring, { patientId: p.id, kind, actor: OPERATOR, actorKind: 'system', detail }));
+      let changed = false;
+      if (plan.identityChanged.length) {
+        await tx
+          .update(schema.patients)
+          .set({ identity: sealValue(keyring, identity, identityContext(row.ins)), updatedAt: new Date() })
+          .where(eq(schema.patients.id, p.id));
+        await event('profile-updated', { fields: plan.identityChanged });
+        changed = true;
+      }
+      if (plan.stateTo && isProfileState(p.state)) {
+        if (await moveProfile(tx, { id: p.id, from: p.state, to: plan.stateTo }, {}, { keyring, actor: OPERATOR, detail: { source: 'import' } })) {
+          changed = statesMoved = true;
+        } else {
+          result.stateKept++;
+        }
+      }
+      if (plan.stateKept) result.stateKept++;
+      if (plan.issueCode) {
+        const codeHash = await codeHashFor(row);
+        await tx
+          .update(schema.patients)
+          .set({ provisionalCodeHash: codeHash, provisionalCodeExpiresAt: expires, updatedAt: new Date() })
+          .where(and(eq(schema.patients.id, p.id), isNull(schema.patients.activatedAt), isNull(schema.patients.passwordHash)));
+        await event('provisional-code-issued', { validUntil: expires.toISOString() });
+        changed = true;
+      }
+      if (plan.codeIgnored) result.codesIgnored++;
+      if (changed) result.updated++;
+      else result.unchanged++;
     }
   });
-  if (updated) profileStatesChanged();
-  return { created, updated };
+  if (statesMoved) profileStatesChanged();
+  return result;
 }
 
 export function readIdentity(keyring: Keyring, ins: string, sealed: Buffer): PatientIdentity {
@@ -156,29 +247,31 @@ type ProvisionalRow = PatientRow & { provisionalCodeHash: string; provisionalCod
 
 /**
  * The profile whose provisional code and birth date are right and whose state `allowed` accepts; else throws
- * `refused` (after the same scrypt work as a real check) or `locked`. A wrong code or birth date counts as a
- * failure towards the lock.
+ * `refused` (after the same scrypt work as a real check) or `throttled`. Every attempt counts towards the
+ * (client, INS) throttle until it proves right.
  */
 async function checkProvisional(
   db: Db,
   keyring: Keyring,
   limits: Limits,
   input: { ins: string; provisionalCode: string; birthDate: string },
+  client: string,
   allowed: (state: ProfileState) => boolean,
   refused: PatientAccessError,
 ): Promise<ProvisionalRow> {
+  const key = throttleKey(client, input.ins);
+  await reserve(db, limits, key);
   const p = await findByIns(db, input.ins);
-  if (p && p.lockedUntil && p.lockedUntil > new Date()) throw new PatientAccessError('locked', LOCKED);
   if (!p || !isProfileState(p.state) || !allowed(p.state) || !p.provisionalCodeHash || !p.provisionalCodeExpiresAt) {
-    await verifySecret(input.provisionalCode, await getDummyHash());
+    const dummy = await getDummyHash(limits);
+    await gated(limits, () => verifySecret(input.provisionalCode, dummy));
     throw refused;
   }
-  const codeOk = await verifySecret(input.provisionalCode, p.provisionalCodeHash);
+  const codeHash = p.provisionalCodeHash;
+  const codeOk = await gated(limits, () => verifySecret(input.provisionalCode, codeHash));
   const birthOk = readIdentity(keyring, p.ins, p.identity).birthDate === input.birthDate;
-  if (!codeOk || !birthOk || p.provisionalCodeExpiresAt <= new Date()) {
-    await recordFailure(db, p.id, p.failedLogins, limits);
-    throw refused;
-  }
+  if (!codeOk || !birthOk || p.provisionalCodeExpiresAt <= new Date()) throw refused;
+  await attemptSucceeded(db, key, 'reset');
   return p as ProvisionalRow;
 }
 
@@ -187,25 +280,22 @@ export async function activatePatient(
   keyring: Keyring,
   limits: Limits,
   input: { ins: string; provisionalCode: string; birthDate: string; password: string },
+  client: string,
 ): Promise<void> {
   const refused = new PatientAccessError('activation-refused', PROVISIONAL_REFUSED);
-  const p = await checkProvisional(db, keyring, limits, input, canActivate, refused);
+  const p = await checkProvisional(db, keyring, limits, input, client, canActivate, refused);
   const policy = checkPasswordPolicy(input.password, limits.minPasswordLength);
   if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
-  const passwordHash = await hashSecret(input.password);
-  await db
-    .update(schema.patients)
-    .set({
-      state: 'active',
-      passwordHash,
-      activatedAt: new Date(),
-      provisionalCodeHash: null,
-      provisionalCodeExpiresAt: null,
-      failedLogins: 0,
-      lockedUntil: null,
-      updatedAt: new Date(),
-    })
-    .where(eq(schema.patients.id, p.id));
+  const passwordHash = await gated(limits, () => hashSecret(input.password));
+  const moved = await moveProfile(db, { id: p.id, from: p.state as ProfileState, to: 'active' }, {
+    passwordHash,
+    activatedAt: new Date(),
+    provisionalCodeHash: null,
+    provisionalCodeExpiresAt: null,
+  });
+  // The profile changed state in between (an opposition, the operator): the activation did not happen.
+  if (!moved) throw refused;
+  profileStatesChanged();
 }
 
 /**
@@ -217,39 +307,19 @@ export async function opposeProfile(
   keyring: Keyring,
   limits: Limits,
   input: { ins: string; provisionalCode: string; birthDate: string },
+  client: string,
 ): Promise<void> {
   const refused = new PatientAccessError('opposition-refused', OPPOSITION_REFUSED);
-  const p = await checkProvisional(db, keyring, limits, input, (state) => state === 'pending' && canTransition(state, 'opposed'), refused);
-  const done = await db
-    .update(schema.patients)
-    .set({
-      state: 'opposed',
-      provisionalCodeHash: null,
-      provisionalCodeExpiresAt: null,
-      failedLogins: 0,
-      lockedUntil: null,
-      updatedAt: new Date(),
-    })
-    // Only if still pending: the window may have ended (→ created) or an activation won in between.
-    .where(and(eq(schema.patients.id, p.id), eq(schema.patients.state, 'pending')))
-    .returning({ id: schema.patients.id });
-  if (done.length !== 1) throw refused;
+  const p = await checkProvisional(db, keyring, limits, input, client, (state) => state === 'pending' && canTransition(state, 'opposed'), refused);
+  // Only if still pending: the window may have ended (→ created) or an activation won in between.
+  const moved = await moveProfile(db, { id: p.id, from: 'pending', to: 'opposed' }, { provisionalCodeHash: null, provisionalCodeExpiresAt: null });
+  if (!moved) throw refused;
+  profileStatesChanged();
 }
 
-async function getDummyHash(): Promise<string> {
-  dummyHash ??= hashSecret(generateToken(16));
+async function getDummyHash(limits: Limits): Promise<string> {
+  dummyHash ??= gated(limits, () => hashSecret(generateToken(16)), true);
   return dummyHash;
-}
-
-async function recordFailure(db: Db, patientId: string, previous: number, limits: Limits): Promise<void> {
-  const failures = previous + 1;
-  await db
-    .update(schema.patients)
-    .set({
-      failedLogins: failures >= limits.loginFailuresBeforeLock ? 0 : failures,
-      lockedUntil: failures >= limits.loginFailuresBeforeLock ? new Date(Date.now() + limits.loginLockMs) : null,
-    })
-    .where(eq(schema.patients.id, patientId));
 }
 
 export interface LoginChallenge {
@@ -259,24 +329,49 @@ export interface LoginChallenge {
   email: string;
 }
 
-export async function startLogin(db: Db, keyring: Keyring, limits: Limits, input: { ins: string; password: string }): Promise<LoginChallenge> {
+/** First factor. `client`: the client address (throttling key with the INS as typed). */
+export async function startLogin(db: Db, keyring: Keyring, limits: Limits, input: { ins: string; password: string }, client: string): Promise<LoginChallenge> {
+  const key = throttleKey(client, input.ins);
+  await reserve(db, limits, key);
   const p = await findByIns(db, input.ins);
-  if (p && p.lockedUntil && p.lockedUntil > new Date()) throw new PatientAccessError('locked', LOCKED);
   if (!p || p.state !== 'active' || !p.passwordHash) {
-    await verifySecret(input.password, await getDummyHash());
+    const dummy = await getDummyHash(limits);
+    await gated(limits, () => verifySecret(input.password, dummy));
     throw new PatientAccessError('invalid-credentials', BAD_CREDENTIALS);
   }
-  if (!(await verifySecret(input.password, p.passwordHash))) {
-    await recordFailure(db, p.id, p.failedLogins, limits);
+  const stored = p.passwordHash;
+  if (!(await gated(limits, () => verifySecret(input.password, stored)))) {
     throw new PatientAccessError('invalid-credentials', BAD_CREDENTIALS);
+  }
+  // The password was right; failures stay counted until the one-time code is right too.
+  await attemptSucceeded(db, key, 'undo');
+  if (needsRehash(stored)) {
+    const fresh = await gated(limits, () => hashSecret(input.password));
+    await db
+      .update(schema.patients)
+      .set({ passwordHash: fresh, updatedAt: new Date() })
+      .where(and(eq(schema.patients.id, p.id), eq(schema.patients.passwordHash, stored)));
   }
   const code = generateLoginCode();
-  const [c] = await db
-    .insert(schema.loginChallenges)
-    .values({ patientId: p.id, codeHash: hashToken(code), expiresAt: new Date(Date.now() + limits.loginCodeValidityMs) })
-    .returning({ id: schema.loginChallenges.id });
-  await db.update(schema.patients).set({ failedLogins: 0 }).where(eq(schema.patients.id, p.id));
-  return { challengeId: c!.id, code, email: readIdentity(keyring, p.ins, p.identity).email };
+  const lc = schema.loginChallenges;
+  const created = await db.transaction(async (tx) => {
+    // The profile row's lock serialises this account's logins, so the cap holds under parallel requests.
+    await tx.select({ id: schema.patients.id }).from(schema.patients).where(eq(schema.patients.id, p.id)).for('update');
+    const now = new Date();
+    const live = await tx
+      .select({ expiresAt: lc.expiresAt })
+      .from(lc)
+      .where(and(eq(lc.patientId, p.id), isNull(lc.usedAt), gt(lc.expiresAt, now), lt(lc.attempts, limits.loginCodeMaxAttempts)))
+      .orderBy(asc(lc.expiresAt));
+    if (live.length >= limits.loginMaxLiveChallenges) return { id: null, refusedMs: live[0]!.expiresAt.getTime() - now.getTime() };
+    const [c] = await tx
+      .insert(lc)
+      .values({ patientId: p.id, codeHash: hashToken(code), expiresAt: new Date(now.getTime() + limits.loginCodeValidityMs) })
+      .returning({ id: lc.id });
+    return { id: c!.id, refusedMs: 0 };
+  });
+  if (created.id === null) throw new PatientAccessError('challenges-pending', CHALLENGES_PENDING, retryAfter(created.refusedMs));
+  return { challengeId: created.id, code, email: readIdentity(keyring, p.ins, p.identity).email };
 }
 
 export interface PatientSession {
@@ -287,25 +382,34 @@ export interface PatientSession {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function verifyLogin(db: Db, limits: Limits, input: { challengeId: string; code: string }): Promise<PatientSession> {
+/** Second factor. A wrong code counts towards the (client, INS) throttle of the challenge's profile. */
+export async function verifyLogin(db: Db, limits: Limits, input: { challengeId: string; code: string }, client: string): Promise<PatientSession> {
   const invalid = new PatientAccessError('invalid-code', 'Code incorrect ou expiré.');
   if (!UUID.test(input.challengeId)) throw invalid;
-  const [c] = await db.select().from(schema.loginChallenges).where(eq(schema.loginChallenges.id, input.challengeId));
+  const lc = schema.loginChallenges;
+  const [c] = await db
+    .select({ id: lc.id, patientId: lc.patientId, codeHash: lc.codeHash, attempts: lc.attempts, usedAt: lc.usedAt, expiresAt: lc.expiresAt, ins: schema.patients.ins })
+    .from(lc)
+    .innerJoin(schema.patients, eq(schema.patients.id, lc.patientId))
+    .where(eq(lc.id, input.challengeId));
   if (!c || c.usedAt || c.expiresAt <= new Date() || c.attempts >= limits.loginCodeMaxAttempts) throw invalid;
+  const key = throttleKey(client, c.ins);
+  await reserve(db, limits, key);
   // Count the attempt first, so parallel guesses cannot exceed the limit.
   const [counted] = await db
-    .update(schema.loginChallenges)
-    .set({ attempts: sql`${schema.loginChallenges.attempts} + 1` })
-    .where(and(eq(schema.loginChallenges.id, c.id), sql`${schema.loginChallenges.attempts} < ${limits.loginCodeMaxAttempts}`))
-    .returning({ attempts: schema.loginChallenges.attempts });
+    .update(lc)
+    .set({ attempts: sql`${lc.attempts} + 1` })
+    .where(and(eq(lc.id, c.id), sql`${lc.attempts} < ${limits.loginCodeMaxAttempts}`))
+    .returning({ attempts: lc.attempts });
   if (!counted) throw invalid;
   if (hashToken(input.code.trim()) !== c.codeHash) throw invalid;
   const [used] = await db
-    .update(schema.loginChallenges)
+    .update(lc)
     .set({ usedAt: new Date() })
-    .where(and(eq(schema.loginChallenges.id, c.id), isNull(schema.loginChallenges.usedAt)))
-    .returning({ id: schema.loginChallenges.id });
+    .where(and(eq(lc.id, c.id), isNull(lc.usedAt)))
+    .returning({ id: lc.id });
   if (!used) throw invalid;
+  await attemptSucceeded(db, key, 'reset');
   const token = generateToken(32);
   const expiresAt = new Date(Date.now() + limits.sessionAbsoluteMs);
   await db.insert(schema.sessions).values({ tokenHash: hashToken(token), patientId: c.patientId, expiresAt });
@@ -318,7 +422,10 @@ export interface LiveSession {
   expiresAt: Date;
 }
 
-/** The live session of a token, or null (unknown, revoked, expired or idle too long); extends its idle window. */
+/**
+ * The live session of a token, or null (unknown, revoked, expired, idle too long, or its profile no longer in a
+ * state that may hold a session); extends its idle window.
+ */
 export async function openSession(db: Db, limits: Limits, token: string): Promise<LiveSession | null> {
   if (!token || token.length > 200) return null;
   const now = new Date();
@@ -332,6 +439,12 @@ export async function openSession(db: Db, limits: Limits, token: string): Promis
         isNull(schema.sessions.revokedAt),
         gt(schema.sessions.expiresAt, now),
         gt(schema.sessions.lastSeenAt, idleCutoff),
+        exists(
+          db
+            .select({ one: sql`1` })
+            .from(schema.patients)
+            .where(and(eq(schema.patients.id, schema.sessions.patientId), inArray(schema.patients.state, sessionStates()))),
+        ),
       ),
     )
     .returning({ patientId: schema.sessions.patientId, expiresAt: schema.sessions.expiresAt });

@@ -1,7 +1,8 @@
 /**
  * `GET /health` (the process is up), `GET /ready` (its database answers) and `GET /metrics` (Prometheus): on
  * the API, and on the status listener that SMTP-only and worker-only processes open instead (app/gateway.ts),
- * so that every role of a scale-out is watched the same way. Nothing here needs or reveals personal data.
+ * so that every role of a scale-out is watched the same way (the API serves /metrics only when API_EXPOSE names
+ * it: api/server.ts). Nothing here needs or reveals personal data.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -17,10 +18,11 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: HealthContext): 
     const ok = await ctx.ready().catch(() => false);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready' });
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    if (!ctx.metrics) return reply.code(404).send();
-    return reply.type(ctx.metrics.contentType).send(await ctx.metrics.metrics());
-  });
+  // Without a registry (the patient API unless API_EXPOSE names metrics) there is no /metrics route at all.
+  const registry = ctx.metrics;
+  if (registry) {
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
 }
 
 /** A listener with only the three routes above (processes without the API role). */

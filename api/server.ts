@@ -1,6 +1,9 @@
 /**
- * The companion HTTP API (fastify 5, TypeBox schemas, OpenAPI at /docs). Routes call the domain modules;
- * every error is application/problem+json; logs never carry bodies, cookies, tokens or query strings.
+ * The companion HTTP API (fastify 5, TypeBox schemas, OpenAPI at /docs when API_EXPOSE names it). Routes call
+ * the domain modules; every error is application/problem+json; logs never carry bodies, cookies, tokens, URLs
+ * or query strings (a request is logged by its route pattern: api/request-log.ts). `/metrics` and `/docs` are
+ * served here only when API_EXPOSE names them; with COOKIE_SECURE (the default) every response carries
+ * Strict-Transport-Security.
  */
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
@@ -19,15 +22,22 @@ import { webRoutes } from './routes/web.js';
 import { mailboxRoutes } from './routes/mailbox.js';
 import { patientSessionRoutes } from './routes/patient-session.js';
 import { registerHealthRoutes } from './health.js';
+import { registerRateLimits } from './rate-limit.js';
+import { serializeRequest } from './request-log.js';
+
+/** HSTS for a year, subdomains included: the API and webmail are only ever meant to be reached over https. */
+export const HSTS = 'max-age=31536000; includeSubDomains';
 
 export async function buildApi(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: logger.child({ part: 'api' }) as unknown as FastifyBaseLogger,
+    loggerInstance: logger.child({ part: 'api' }, { serializers: { req: serializeRequest } }) as unknown as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    // Which X-Forwarded-For hops give the client address (TRUST_PROXY; off by default): rate limits and login throttling count per client.
+    trustProxy: ctx.config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(cookie);
+  await registerRateLimits(app as unknown as FastifyInstance, ctx.db);
   await app.register(multipart, { limits: { fileSize: ctx.config.limits.maxMessageBytes, files: 1, fields: 10, parts: 12 } });
   await app.register(swagger, {
     openapi: {
@@ -41,7 +51,13 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (ctx.config.api.expose.has('docs')) await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (ctx.config.cookieSecure) {
+    app.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('strict-transport-security', HSTS);
+      return payload;
+    });
+  }
 
   app.setErrorHandler((err: FastifyError | ApiProblem | PatientAccessError, req, reply) => {
     let status = 500;
@@ -54,6 +70,7 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
     } else if (err instanceof PatientAccessError) {
       status = err.status;
       code = `API-PATIENT-${err.kind.toUpperCase()}`;
+      if (err.headers) reply.headers(err.headers);
       title = err.kind;
       detail = err.message;
     } else if ((err as FastifyError).validation) {
@@ -81,7 +98,7 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
       .send({ type: problemType('API-NOT-FOUND'), title: 'Not found', status: 404, code: 'API-NOT-FOUND', instance: req.id });
   });
 
-  registerHealthRoutes(app as unknown as FastifyInstance, { ready: ctx.ready, metrics: ctx.metrics });
+  registerHealthRoutes(app as unknown as FastifyInstance, { ready: ctx.ready, metrics: ctx.config.api.expose.has('metrics') ? ctx.metrics : undefined });
 
   await app.register(patientSessionRoutes(ctx));
   await app.register(mailboxRoutes(ctx));

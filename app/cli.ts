@@ -57,7 +57,9 @@ async function patientsImport(config: Config, file: string | undefined): Promise
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, embeddedUser: config.embeddedPgUser });
   try {
     const r = await importPatients(database.db, keyring, config.limits, parsed.rows);
-    console.log(`imported: ${r.created} created, ${r.updated} updated`);
+    console.log(`imported: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`);
+    if (r.stateKept) console.log(`${r.stateKept} existing profile(s) kept their state: the lifecycle does not let an import make that change`);
+    if (r.codesIgnored) console.log(`${r.codesIgnored} provisional code(s) not issued: the profile was already activated, opposed or closed`);
   } finally {
     await database.close();
   }

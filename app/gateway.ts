@@ -1,10 +1,13 @@
 /**
  * Composition of one gateway process: database, Redis, keys, PKI and whitelist, then the parts named in
- * ROLES (SMTP ingress, HTTP API, delivery worker + outbox relay). `close()` stops accepting first, then lets
+ * ROLES (SMTP ingress, HTTP API, delivery worker + outbox relay). With NODE_ENV=production it first refuses to
+ * start on development trust material (config/rules/production.ts: one error naming every missing setting) and
+ * never generates a PKI, an issuer or a master key. `close()` stops accepting first, then lets
  * in-flight work finish, then closes the stores, so SIGINT/SIGTERM never cut a transaction in half; a kill -9
  * is covered by the durable accept and the outbox instead.
  */
 import crypto from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Queue, Worker } from 'bullmq';
@@ -16,6 +19,8 @@ import { VirusScanner } from '../vault/scan/clamd.js';
 import { buildApi, startStatusServer } from '../api/index.js';
 import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
 import type { Config } from '../config/index.js';
+import { productionTrustMessage, productionTrustProblems } from '../config/rules/index.js';
+import { serializeRequest } from '../api/request-log.js';
 import { openDatabase, type Database } from '../db/index.js';
 import { startIngress, type Ingress } from '../gateway/ingress/server.js';
 import { SharedLimits } from '../gateway/ingress/shared-limits.js';
@@ -58,8 +63,9 @@ export async function ensureAdminToken(file: string): Promise<string> {
   return (await fs.readFile(file, 'utf8')).trim();
 }
 
-/** Generates the development PKI only where the default location is used and nothing is there yet. */
+/** Generates the development PKI only where the default location is used and nothing is there yet (never in production). */
 export async function ensurePki(config: Config): Promise<void> {
+  if (config.production) return;
   try {
     await fs.access(path.join(config.pkiDir, 'server.crt'));
     await fs.access(config.trustAnchorsFile);
@@ -70,17 +76,37 @@ export async function ensurePki(config: Config): Promise<void> {
   await initDevelopmentPki(config.pkiDir, { gatewayHostname: config.smtp.hostname });
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
+const readable = (file: string) => fs.access(file, fsConstants.R_OK).then(() => true, () => false);
+
+/** NODE_ENV=production: throws one error naming every setting still on development trust material. */
+export async function checkProductionTrust(config: Config): Promise<void> {
+  if (!config.production) return;
+  const masterKeyMode = (await readable(config.masterKeyFile)) ? (await fs.stat(config.masterKeyFile)).mode : null;
+  const serverCertificatePresent = (await readable(path.join(config.pkiDir, 'server.crt'))) && (await readable(path.join(config.pkiDir, 'server.key')));
+  const problems = productionTrustProblems({
+    production: config.production,
+    explicit: config.explicit,
+    dataDir: config.dataDir,
+    masterKeyFile: config.masterKeyFile,
+    proIssuer: config.pro.issuer,
+    masterKeyMode,
+    pkiDir: config.pkiDir,
+    serverCertificatePresent,
+  });
+  if (problems.length) throw new Error(productionTrustMessage(problems));
+}
+
+/** The process logger (stdout unless `destination`, e.g. a test's stream); requests by route pattern only (api/request-log.ts). */
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const options = {
     level,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.ins', '*.code'],
       censor: '[redacted]',
     },
-    serializers: {
-      req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: req.url.split('?')[0], id: req.id }),
-    },
-  });
+    serializers: { req: serializeRequest },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Longest wait for one close step (worker drain, pool end...) before the next one runs anyway. */
@@ -88,6 +114,7 @@ const CLOSE_STEP_TIMEOUT_MS = 3_000;
 
 export async function startGateway(config: Config, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  await checkProductionTrust(config);
   await fs.mkdir(path.dirname(config.dataDir), { recursive: true }); // missing parents: the usual mode, not private
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const cleanups: (() => Promise<void>)[] = [];
@@ -104,7 +131,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
   };
   try {
     await ensurePki(config);
-    const keyring = await loadKeyring(config.masterKeyFile, !process.env.MASTER_KEY_FILE);
+    const keyring = await loadKeyring(config.masterKeyFile, !config.explicit.has('MASTER_KEY_FILE') && !config.production);
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedUser: config.embeddedPgUser });
     cleanups.push(() => database.close());
     logger.info({ db: database.kind }, 'database open, migrations applied');

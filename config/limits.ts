@@ -165,15 +165,30 @@ export const LIMITS = {
     env: 'LIMIT_LOGIN_CODE_MAX_ATTEMPTS',
     why: 'Six digits with 5 tries gives a 1 in 200 000 chance per challenge.',
   },
-  loginFailuresBeforeLock: {
+  loginFreeFailures: {
     value: 5,
-    env: 'LIMIT_LOGIN_FAILURES_BEFORE_LOCK',
-    why: 'Consecutive wrong passwords or codes before the account is throttled.',
+    env: 'LIMIT_LOGIN_FREE_FAILURES',
+    why: 'Wrong passwords, provisional codes or one-time codes from one client address for one INS before each new attempt must wait (typos are free; no hard lock anyone else could trigger).',
   },
-  loginLockMs: {
+  loginDelayBaseMs: {
+    value: 30_000,
+    env: 'LIMIT_LOGIN_DELAY_BASE_MS',
+    why: 'Wait after the first failure beyond the free ones, doubled at each further failure (brute-force defence, SPEC §6.2): 20 guesses cost hours, a patient who mistypes waits seconds.',
+  },
+  loginDelayMaxMs: {
     value: 15 * 60_000,
-    env: 'LIMIT_LOGIN_LOCK_MS',
-    why: 'Throttle period after too many failures (brute-force defence, SPEC §6.2).',
+    env: 'LIMIT_LOGIN_DELAY_MAX_MS',
+    why: 'The growing wait never exceeds this: at most 4 guesses an hour per client address and INS, and a patient is never shut out for longer.',
+  },
+  loginFailureMemoryMs: {
+    value: 24 * 3600_000,
+    env: 'LIMIT_LOGIN_FAILURE_MEMORY_MS',
+    why: 'Failures older than this (counted from the last one) are forgotten; a success forgets them at once.',
+  },
+  loginMaxLiveChallenges: {
+    value: 3,
+    env: 'LIMIT_LOGIN_MAX_LIVE_CHALLENGES',
+    why: 'Pending one-time codes per account: bounds parallel code guessing (3 × 5 tries) and the e-mails a password holder can trigger.',
   },
   sessionIdleMs: {
     value: 30 * 60_000,
@@ -190,10 +205,41 @@ export const LIMITS = {
     env: 'LIMIT_MIN_PASSWORD_LENGTH',
     why: 'ANSSI guidance for passwords backed by a second factor.',
   },
+  proTokenMaxLifetimeSeconds: {
+    value: 12 * 3600,
+    env: 'LIMIT_PRO_TOKEN_MAX_LIFETIME_SECONDS',
+    why: "A professional's bearer token whose exp - iat (exp - now without iat) exceeds this is refused: a stolen token is usable for its whole life, and an identity provider's access tokens last minutes to hours; 12 h covers a hospital shift.",
+  },
   apiPageSize: {
     value: 50,
     env: 'LIMIT_API_PAGE_SIZE',
     why: 'Items per page of cursor-paginated lists.',
+  },
+  // --- HTTP rate limits (counted in PostgreSQL, shared by every API process) --------------------------------
+  patientAuthPerIpPerMinute: {
+    value: 60,
+    env: 'LIMIT_PATIENT_AUTH_PER_IP_PER_MINUTE',
+    why: 'Activation, opposition, login and one-time code requests per client address per minute (all four together): a login is two requests, and one address can be a carrier NAT shared by many patients.',
+  },
+  patientAuthGlobalPerMinute: {
+    value: 1200,
+    env: 'LIMIT_PATIENT_AUTH_GLOBAL_PER_MINUTE',
+    why: 'The same requests from every address together: a distributed guessing run is slowed to 20 per second, above normal peaks (each costs a slow password hash).',
+  },
+  proApiPerTokenPerMinute: {
+    value: 600,
+    env: 'LIMIT_PRO_API_PER_TOKEN_PER_MINUTE',
+    why: "Professional API requests per bearer token (per client address without one) per minute: a practice's software listing and fetching documents stays under it, a scraping loop does not.",
+  },
+  scryptConcurrency: {
+    value: 2,
+    env: 'LIMIT_SCRYPT_CONCURRENCY',
+    why: "Password hashes computed at once per process: each takes 128 MiB and a thread of libuv's pool of 4 for ~0.3 s, so a burst cannot take every thread (file and DNS work go on) nor 500 MiB.",
+  },
+  scryptMaxWaiting: {
+    value: 32,
+    env: 'LIMIT_SCRYPT_MAX_WAITING',
+    why: 'Password checks queued behind those (about 5 s of work on 2 cores); beyond, the request gets 503 with Retry-After instead of piling up.',
   },
   importMaxBytes: {
     value: 50 * MiB,

@@ -3,7 +3,9 @@
  *
  * No variable set means: a private PostgreSQL 15 server on $DATA_DIR/pg (unix socket only) holding the data and
  * the job queues, a development PKI generated under $DATA_DIR/pki, notification e-mails written as .eml files under
- * $DATA_DIR/notifications. The README's configuration table is this list.
+ * $DATA_DIR/notifications. NODE_ENV=production refuses those development defaults for trust material
+ * (config/rules/production.ts). The session cookie is Secure unless COOKIE_SECURE=false; /metrics and /docs are
+ * served on the patient API only when API_EXPOSE names them. The README's configuration table is this list.
  */
 import path from 'node:path';
 import { parseInboundRetrySchedule } from './inbound.js';
@@ -22,6 +24,7 @@ export const SETTINGS = {
   smtpHostname: { env: 'SMTP_HOSTNAME', default: 'mx.patient.mssante.fr', doc: 'Name announced in the SMTP greeting.' },
   apiHost: { env: 'API_HOST', default: '127.0.0.1', doc: 'HTTP API listen address.' },
   apiPort: { env: 'API_PORT', default: '8080', doc: 'HTTP API port.' },
+  trustProxy: { env: 'TRUST_PROXY', default: 'false', doc: 'Reverse proxies whose X-Forwarded-For gives the client address (rate limits and login throttling are per client address): false (use the peer address), true (trust every hop: only when nothing but the proxy reaches the API), a number of hops, or comma-separated proxy addresses/CIDRs.' },
   databaseUrl: { env: 'DATABASE_URL', default: '', doc: 'PostgreSQL URL; empty means a private PostgreSQL 15 server on $DATA_DIR/pg (from npm-shipped binaries, unix socket only).' },
   embeddedPgUser: { env: 'EMBEDDED_PG_USER', default: 'postgres', doc: 'System user the embedded PostgreSQL server runs as when the gateway runs as root (created with useradd when missing).' },
   redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL for the job queues; empty means the queues live in PostgreSQL (BullMQ PostgreSQL backend, schema bullmq).' },
@@ -48,16 +51,22 @@ export const SETTINGS = {
   clamdAddress: { env: 'CLAMD_ADDRESS', default: '', doc: 'ClamAV daemon host:port; when set, every attachment and upload is scanned and nothing unscanned is filed (fail closed).' },
   logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'pino log level. Health data is never logged at info.' },
   roles: { env: 'ROLES', default: 'smtp,api,worker', doc: 'Which parts this process runs (comma-separated subset of smtp,api,worker); without api, API_HOST:API_PORT serves only /health, /ready and /metrics.' },
-  cookieSecure: { env: 'COOKIE_SECURE', default: 'auto', doc: 'Secure flag of the session cookie: true, false, or auto (true unless the API listens on loopback).' },
+  cookieSecure: { env: 'COOKIE_SECURE', default: 'true', doc: 'Secure flag of the session cookie, and Strict-Transport-Security on API responses: true, or false only where the API is reached over plain http (development, tests).' },
+  apiExpose: { env: 'API_EXPOSE', default: '', doc: 'Operator pages also served on the patient API listener: comma-separated subset of metrics,docs (Prometheus /metrics, OpenAPI /docs); empty serves neither (processes without the api role always serve /metrics on their status listener).' },
+  nodeEnv: { env: 'NODE_ENV', default: 'development', doc: 'production refuses to start unless TRUST_ANCHORS, WHITELIST_FILE, PRO_JWKS_FILE, PRO_ISSUER and MASTER_KEY_FILE (outside DATA_DIR, mode 0600 or stricter) are set: no development PKI, issuer or master key is ever generated or trusted.' },
 } as const satisfies Record<string, SettingDef>;
 
 export type Role = 'smtp' | 'api' | 'worker';
+/** Operator pages that API_EXPOSE may add to the patient API listener. */
+export type ApiExposed = 'metrics' | 'docs';
 
 export interface Config {
   dataDir: string;
   smtp: { host: string; port: number; hostname: string };
-  api: { host: string; port: number };
+  api: { host: string; port: number; expose: ReadonlySet<ApiExposed> };
   databaseUrl: string | undefined;
+  /** Fastify's `trustProxy` (TRUST_PROXY): which X-Forwarded-For hops are believed. */
+  trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
   embeddedPgUser: string;
   redisUrl: string | undefined;
   redisPrefix: string;
@@ -79,6 +88,10 @@ export interface Config {
   clamd: { host: string; port: number } | null;
   roles: Set<Role>;
   cookieSecure: boolean;
+  /** NODE_ENV=production: start-up refuses development trust material (config/rules/production.ts). */
+  production: boolean;
+  /** The environment variables of SETTINGS that were set (non-empty), i.e. configured explicitly. */
+  explicit: ReadonlySet<string>;
   limits: Limits;
 }
 
@@ -109,6 +122,21 @@ function positive(env: NodeJS.ProcessEnv, key: 'notifyWindowSeconds' | 'relayMax
   return n;
 }
 
+function trustProxyOf(env: NodeJS.ProcessEnv): Config['trustProxy'] {
+  const raw = read(env, 'trustProxy').trim();
+  if (raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    return (_address: string, hop: number) => hop < hops; // hop 0 is the peer itself
+  }
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((a) => !/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/.test(a))) {
+    throw new Error(`TRUST_PROXY must be false, true, a hop count or comma-separated addresses/CIDRs, got "${raw}"`);
+  }
+  return list;
+}
+
 /** Builds the whole configuration from the environment; throws a readable error on a malformed value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(read(env, 'dataDir'));
@@ -120,12 +148,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const apiHost = read(env, 'apiHost');
   const cookieRaw = read(env, 'cookieSecure');
-  const loopback = apiHost === '127.0.0.1' || apiHost === '::1' || apiHost === 'localhost';
+  if (cookieRaw !== 'true' && cookieRaw !== 'false') throw new Error(`COOKIE_SECURE must be true or false, got "${cookieRaw}"`);
+  const expose = new Set<ApiExposed>();
+  for (const e of read(env, 'apiExpose').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (e !== 'metrics' && e !== 'docs') throw new Error(`API_EXPOSE: unknown page "${e}" (use metrics, docs)`);
+    expose.add(e);
+  }
+  const explicit = new Set(Object.values(SETTINGS).map((d) => d.env).filter((name) => env[name] !== undefined && env[name] !== ''));
   return {
     dataDir,
     smtp: { host: read(env, 'smtpHost'), port: port(env, 'smtpPort'), hostname: read(env, 'smtpHostname') },
-    api: { host: apiHost, port: port(env, 'apiPort') },
+    api: { host: apiHost, port: port(env, 'apiPort'), expose },
     databaseUrl: read(env, 'databaseUrl') || undefined,
+    trustProxy: trustProxyOf(env),
     embeddedPgUser: read(env, 'embeddedPgUser'),
     redisUrl: read(env, 'redisUrl') || undefined,
     redisPrefix: read(env, 'redisPrefix'),
@@ -157,7 +192,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     clamd: parseHostPort(read(env, 'clamdAddress')),
     roles,
-    cookieSecure: cookieRaw === 'auto' ? !loopback : cookieRaw === 'true',
+    cookieSecure: cookieRaw === 'true',
+    production: read(env, 'nodeEnv') === 'production',
+    explicit,
     limits: resolveLimits(env),
   };
 }

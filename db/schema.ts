@@ -44,8 +44,6 @@ export const patients = pgTable('patients', {
   provisionalCodeExpiresAt: tstz('provisional_code_expires_at'),
   passwordHash: text('password_hash'),
   activatedAt: tstz('activated_at'),
-  failedLogins: integer('failed_logins').notNull().default(0),
-  lockedUntil: tstz('locked_until'),
   createdAt: createdAt(),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });
@@ -344,17 +342,43 @@ export const blockedProfessionals = pgTable(
 );
 
 /** Second factor of a login: a code sent by e-mail, stored hashed. */
-export const loginChallenges = pgTable('login_challenges', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  patientId: uuid('patient_id')
-    .notNull()
-    .references(() => patients.id),
-  codeHash: text('code_hash').notNull(),
-  attempts: integer('attempts').notNull().default(0),
-  expiresAt: tstz('expires_at').notNull(),
-  usedAt: tstz('used_at'),
-  createdAt: createdAt(),
+export const loginChallenges = pgTable(
+  'login_challenges',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    codeHash: text('code_hash').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    expiresAt: tstz('expires_at').notNull(),
+    usedAt: tstz('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('login_challenges_patient_idx').on(t.patientId)],
+);
+
+/**
+ * Unproven authentication attempts per (client address, INS), for the growing delays of
+ * access/rules/login-throttle.ts. Keyed by SHA-256(address, INS): neither is stored, and an unknown INS gets a
+ * row exactly like an existing one.
+ */
+export const loginThrottle = pgTable('login_throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lastFailureAt: tstz('last_failure_at'),
 });
+
+/** HTTP rate-limit counters (api/rate-limit.ts): one fixed window per key, shared by every API process. */
+export const httpRateLimits = pgTable(
+  'http_rate_limits',
+  {
+    key: text('key').primaryKey(),
+    n: integer('n').notNull().default(0),
+    resetsAt: tstz('resets_at').notNull(),
+  },
+  (t) => [index('http_rate_limits_resets_idx').on(t.resetsAt)],
+);
 
 /** Patient sessions, stored by the SHA-256 of their token. */
 export const sessions = pgTable(

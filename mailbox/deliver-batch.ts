@@ -2,8 +2,9 @@
  * Processing of a batch of deliveries (one job: up to a few of one sender's deliveries, see
  * mailbox/rules/scheduling.ts), with the round trips and commits of one:
  * - one query reads every delivery of the batch, its message, patient, raw blob header and first chunk;
- * - each queued delivery is parsed and its attachments' bytes filed (deliver-inbound.ts, one at a time: the
- *   parse is CPU-bound, and one 25 MB message in memory at a time per job);
+ * - each queued delivery is prepared (deliver-inbound.ts, one at a time: the parse is CPU-bound, and one 25 MB
+ *   message in memory at a time per job); recipients of one message share one parse, scan and inflate, and
+ *   then one blob per attachment, written before the statements that reference it;
  * - one statement commits them all (their CTEs side by side), in waves of distinct patients (two deliveries
  *   of one patient would upsert the same contact and notification rows twice in one statement).
  *
@@ -16,7 +17,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { executePrepared } from '../db/index.js';
-import { prepareDelivery, type DeliverDeps, type DeliverOutcome, type DeliveryRow, type DeliveryWrite } from './deliver-inbound.js';
+import { MessageParses, prepareDelivery, type DeliverDeps, type DeliverOutcome, type DeliveryRow, type DeliveryWrite } from './deliver-inbound.js';
 
 export type BatchResult = Map<string, DeliverOutcome | Error>;
 
@@ -84,6 +85,9 @@ function waves(writes: DeliveryWrite[]): DeliveryWrite[][] {
 export async function deliverBatch(deps: DeliverDeps, deliveryIds: string[]): Promise<BatchResult> {
   const result: BatchResult = new Map();
   const rows = new Map((await readDeliveries(deps, deliveryIds)).map((r) => [r.id, r]));
+  const recipients = new Map<string, number>();
+  for (const r of rows.values()) if (r.status === 'queued') recipients.set(r.messageId, (recipients.get(r.messageId) ?? 0) + 1);
+  const parses = new MessageParses(deps, recipients);
   const writes: DeliveryWrite[] = [];
   for (const [k, id] of deliveryIds.entries()) {
     const row = rows.get(id);
@@ -91,7 +95,7 @@ export async function deliverBatch(deps: DeliverDeps, deliveryIds: string[]): Pr
     else if (row.status !== 'queued') result.set(id, row.status === 'failed' ? 'skipped' : 'already-delivered');
     else {
       try {
-        writes.push(await prepareDelivery(deps, row, `x${k}_`));
+        writes.push(await prepareDelivery(deps, row, `x${k}_`, parses));
       } catch (err) {
         result.set(id, err as Error);
       }

@@ -1,7 +1,9 @@
 /**
  * Processing of one delivery (one recipient of one accepted message): parse the raw message under limits,
  * file every attachment's bytes in the vault, and say how to put it in the patient's mailbox (`prepareDelivery`:
- * the CTEs that deliver-batch.ts commits, with those of other deliveries, in one statement).
+ * the CTEs that deliver-batch.ts commits, with those of other deliveries, in one statement). Within a batch a
+ * message is parsed, scanned and inflated once for all its recipients (`MessageParses`, attachment-plan.ts);
+ * only what depends on the recipient (XDM patient identifiers, the mailbox rows) is done per delivery.
  *
  * Idempotent by delivery id: a delivery already delivered is skipped; the mailbox message, its documents and
  * the delivery's new status are written by one statement, and `mailbox_messages.delivery_id` is unique, so a
@@ -28,15 +30,13 @@ import { MailParser, type AddressObject, type AttachmentStream, type MessageText
 import type { Limits } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
-import type { BlobHeader, BlobStore, Keyring, StoredBlob } from '../vault/index.js';
+import type { BlobHeader, BlobStore, Keyring } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
 import { documentContext, type DocumentMeta } from '../vault/documents.js';
-import { DEFAULT_RUBRIC, type RubricId } from '../vault/rubrics.js';
-import { storeBuffer, takeAttachment, type IntakeResult } from '../vault/intake.js';
+import { takeAttachment } from '../vault/intake.js';
 import type { VirusScanner } from '../vault/scan/clamd.js';
-import { classifyXdm, type XdmError } from '../vault/xdm/index.js';
-import { MEDIA, markupIn, sniffMediaType, withMarkupVerdict } from '../vault/sniff.js';
-import { vetZipMembers } from '../vault/zip-members.js';
+import type { XdmError } from '../vault/xdm/index.js';
+import { attachmentsFor, planAttachments, type AttachmentPlan, type FileToFile, type ParsedAttachment, type Removed } from './attachment-plan.js';
 
 export class PermanentDeliveryError extends Error {
   constructor(message: string) {
@@ -95,15 +95,6 @@ export interface AttachmentMeta {
   contentId?: string | null;
 }
 
-interface ParsedAttachment {
-  stored: StoredBlob;
-  filename: string;
-  /** Declared by the sender (not trusted). */
-  mediaType: string;
-  contentId: string | null;
-  intake: IntakeResult;
-}
-
 /** A Content-ID as `cid:` URLs name it: no angle brackets, printable ASCII, bounded; null otherwise. */
 function cleanContentId(cid: string | undefined): string | null {
   const v = (cid ?? '').trim().replace(/^<|>$/g, '').trim();
@@ -114,6 +105,7 @@ export type DeliverOutcome = 'delivered' | 'already-delivered' | 'skipped' | 'ex
 
 export const contentContext = (mailboxMessageId: string) => `mailbox-message:${mailboxMessageId}`;
 export { documentContext };
+export { ScannerUnavailableError } from './attachment-plan.js';
 
 function firstAddress(a: AddressObject | AddressObject[] | undefined): { name: string; address: string } | null {
   const obj = Array.isArray(a) ? a[0] : a;
@@ -283,12 +275,53 @@ export interface DeliveryWrite {
   afterCommit?: () => Promise<void>;
 }
 
-/** Parses a queued delivery's raw message, files its attachments' bytes, and says how to commit it. */
-export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefix: string): Promise<DeliveryWrite> {
-  const { content, attachments, reports, receiptRequests } = await parseAndStore(deps.blobs.openStream(row.raw, row.firstChunk), deps);
+/** A message parsed once for all its recipients in a batch, with its attachments' per-message verdicts. */
+export interface ParsedMessage {
+  content: MessageContent;
+  reports: ReportParts;
+  receiptRequests: string[];
+  plan: AttachmentPlan;
+}
+
+/**
+ * The parses of one batch, by message: the first delivery of a message parses it (and streams, scans and sniffs
+ * its attachments, reads its archives); the other recipients of that message in the batch reuse it. A failed
+ * parse fails every delivery of that message alike (the same bytes would fail the same way).
+ */
+export class MessageParses {
+  private readonly parses = new Map<string, Promise<ParsedMessage>>();
+
+  /** `recipients`: how many queued deliveries of each message the batch holds. */
+  constructor(
+    private readonly deps: DeliverDeps,
+    private readonly recipients: ReadonlyMap<string, number> = new Map(),
+  ) {}
+
+  get(row: DeliveryRow): Promise<ParsedMessage> {
+    let p = this.parses.get(row.messageId);
+    if (!p) {
+      p = this.parse(row);
+      this.parses.set(row.messageId, p);
+    }
+    return p;
+  }
+
+  private async parse(row: DeliveryRow): Promise<ParsedMessage> {
+    const { content, attachments, reports, receiptRequests } = await parseAndStore(this.deps.blobs.openStream(row.raw, row.firstChunk), this.deps);
+    const plan = await planAttachments(this.deps, attachments, (this.recipients.get(row.messageId) ?? 1) > 1);
+    return { content, reports, receiptRequests, plan };
+  }
+}
+
+/** Parses a queued delivery's raw message (once per message in a batch), files its attachments' bytes, and says how to commit it. */
+export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefix: string, parses = new MessageParses(deps)): Promise<DeliveryWrite> {
+  const parsed = await parses.get(row);
+  const { reports, receiptRequests } = parsed;
+  // Each recipient's copy: the removal notice and the recomputed X-MSS-CODECDA are this recipient's.
+  const content: MessageContent = { ...parsed.content, headers: { ...parsed.content.headers } };
   if (row.mailFrom === '' || reports.deliveryStatus || reports.dispositionNotification) return reportWrite(row, reports, prefix);
 
-  const { files, removed, xdmRefused, codeCda } = await vetAttachments(deps, attachments, row.ins);
+  const { files, removed, xdmRefused, codeCda } = await attachmentsFor(deps, parsed.plan, row.ins);
   if (removed.length) content.text += removalNotice(removed);
   // X-MSS-CODECDA is recomputed from the XDM archives actually filed, never taken from the sender.
   delete content.headers['x-mss-codecda'];
@@ -409,109 +442,6 @@ async function threadOf(db: Db, patientId: string, content: MessageContent, mess
     (id) => known.get(id) ?? null,
     messageIdHeader ?? `<${crypto.randomUUID()}@mailbox>`,
   );
-}
-
-interface FileToFile {
-  stored: StoredBlob;
-  filename: string;
-  title: string;
-  mediaType: string;
-  declaredType: string;
-  rubric: RubricId;
-  typeCode: string | null;
-  classCode: string | null;
-  cda: Record<string, unknown> | null;
-  /** Only for a part filed as it came (an inline image the HTML body refers to by `cid:`). */
-  contentId?: string | null;
-}
-
-interface Removed {
-  filename: string;
-  reason: 'virus' | 'refused' | 'xdm';
-}
-
-/** A temporary failure (the scanner is down): the delivery is retried, nothing is filed unscanned. */
-export class ScannerUnavailableError extends Error {}
-
-/**
- * What of the attachments is filed: infected ones are quarantined (kept only inside the encrypted raw message),
- * refused types (executables, unknown binaries) are not filed, IHE XDM archives are opened and their documents
- * filed under the rubric their metadata gives, unless the archive names another patient (then nothing of it is
- * filed and the sender is told). With scanning on and the scanner failing, the whole delivery waits.
- */
-async function vetAttachments(deps: DeliverDeps, attachments: ParsedAttachment[], ins: string) {
-  const files: FileToFile[] = [];
-  const removed: Removed[] = [];
-  let xdmRefused: XdmError | null = null;
-  const codes: string[] = [];
-  // One budget of inflated bytes for every archive of the message (each archive also has its own caps).
-  let inflateBudget = deps.limits.maxInflatedBytesPerMessage;
-  for (const a of attachments) {
-    const { scan, sniff, zip } = a.intake;
-    if (scan.verdict === 'error') throw new ScannerUnavailableError(`virus scanner unavailable: ${scan.reason}`);
-    if (scan.verdict === 'infected') {
-      removed.push({ filename: a.filename, reason: 'virus' });
-      continue;
-    }
-    if (sniff.verdict === 'refused') {
-      removed.push({ filename: a.filename, reason: 'refused' });
-      continue;
-    }
-    if (zip) {
-      const r = await classifyXdm(zip, ins, { maxTotalBytes: Math.max(0, inflateBudget) });
-      if (r.ok) {
-        inflateBudget -= r.inflatedBytes;
-        if (r.codeCda) codes.push(r.codeCda);
-        for (const d of r.documents) {
-          const inner = withMarkupVerdict(await sniffMediaType(d.content.subarray(0, 16 * 1024), d.mimeType, d.path), markupIn(d.content));
-          if (inner.verdict === 'refused') {
-            removed.push({ filename: d.path.split('/').pop() ?? d.path, reason: 'refused' });
-            continue;
-          }
-          files.push({
-            stored: await storeBuffer(deps.blobs, d.content),
-            filename: d.path.split('/').pop() ?? d.path,
-            title: d.title,
-            mediaType: inner.mediaType,
-            declaredType: d.mimeType ?? 'application/octet-stream',
-            rubric: d.rubric,
-            typeCode: d.typeCode?.code ?? null,
-            classCode: d.classCode?.code ?? null,
-            cda: d.cda ? { ...d.cda } : null,
-          });
-        }
-        continue;
-      }
-      if (r.error.code !== 'no-metadata' && r.error.code !== 'not-zip') {
-        xdmRefused = r.error;
-        removed.push({ filename: a.filename, reason: 'xdm' });
-        continue;
-      }
-      // Not an XDM archive. A plain ZIP is filed as it is only if each member would be (office documents,
-      // ZIP-based too, are judged as documents by the sniffer).
-      if (sniff.mediaType === MEDIA.zip) {
-        const members = await vetZipMembers(zip, { maxTotalBytes: Math.max(0, inflateBudget) });
-        if (!members.ok) {
-          removed.push({ filename: a.filename, reason: 'refused' });
-          continue;
-        }
-        inflateBudget -= members.inflatedBytes;
-      }
-    }
-    files.push({
-      stored: a.stored,
-      filename: a.filename,
-      title: a.filename,
-      mediaType: sniff.mediaType,
-      declaredType: a.mediaType,
-      rubric: DEFAULT_RUBRIC,
-      typeCode: null,
-      classCode: null,
-      cda: null,
-      contentId: a.contentId,
-    });
-  }
-  return { files, removed, xdmRefused, codeCda: codes.length ? codes.join(',') : null };
 }
 
 const REMOVAL_TEXT: Record<Removed['reason'], string> = {

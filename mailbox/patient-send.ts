@@ -2,7 +2,8 @@
  * A patient writes: a reply to a professional's message, or a new message to a contact. The mailbox rules are
  * checked here, at send time, whatever the UI showed: only to a contact (a professional who wrote first and did
  * not end the exchange), never to a patient or a non-MSSanté address, not on a message closed by [FIN] or marked
- * X-MSS-MES: FIN, attachments only from the patient's own documents and 5 MB in total at most. A refusal is a
+ * X-MSS-MES: FIN, attachments only from the patient's own documents and 5 MB in total at most (`documentIds`:
+ * UUIDs of documents the patient can see and has not deleted, rules/attachments.ts). A refusal is a
  * SendRefusedError carrying the French text to show; nothing is queued then.
  */
 import crypto from 'node:crypto';
@@ -14,7 +15,7 @@ import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { queueOutbound } from './outbound.js';
-import { answerability, canPatientWriteTo, referencesFor, replySubject } from './rules/index.js';
+import { answerability, attachableDocuments, canPatientWriteTo, documentIdsToLookUp, referencesFor, replySubject } from './rules/index.js';
 
 /** SPEC §4 / the official app: at most 5 MB of documents per patient message. */
 export const MAX_PATIENT_ATTACHMENT_BYTES = 5_000_000;
@@ -23,7 +24,7 @@ export const ATTACHMENTS_TOO_LARGE = 'La taille du ou des documents dépasse la 
 export class SendRefusedError extends Error {
   constructor(
     message: string,
-    readonly status: 403 | 404 | 413 = 403,
+    readonly status: 400 | 403 | 404 | 410 | 413 = 403,
     readonly code = 'API-SEND-01',
   ) {
     super(message);
@@ -53,11 +54,20 @@ async function patientAddress(db: Db, patientId: string, domain: string): Promis
 
 async function loadAttachments(deps: SendDeps, patientId: string, documentIds: string[]) {
   if (documentIds.length === 0) return [];
-  const rows = await deps.db
-    .select({ id: schema.documents.id, blobId: schema.documents.blobId, size: schema.documents.size, meta: schema.documents.meta, mediaType: schema.documents.mediaType })
-    .from(schema.documents)
-    .where(and(eq(schema.documents.patientId, patientId), inArray(schema.documents.id, documentIds)));
-  if (rows.length !== new Set(documentIds).size) throw new SendRefusedError('Document introuvable.', 404, 'API-SEND-02');
+  const d = schema.documents;
+  const lookUp = documentIdsToLookUp(documentIds);
+  const found = lookUp.length
+    ? await deps.db
+        .select({ id: d.id, blobId: d.blobId, size: d.size, meta: d.meta, mediaType: d.mediaType, deletedAt: d.deletedAt, hiddenFromPatient: d.hiddenFromPatient })
+        .from(d)
+        .where(and(eq(d.patientId, patientId), inArray(d.id, lookUp)))
+    : [];
+  const verdict = attachableDocuments(documentIds, found);
+  if (!verdict.ok) {
+    const [status, code] = ({ 'invalid-id': [400, 'API-SEND-04'], 'not-found': [404, 'API-SEND-02'], deleted: [410, 'API-SEND-05'] } as const)[verdict.refusal];
+    throw new SendRefusedError(verdict.message, status, code);
+  }
+  const rows = found.filter((r) => verdict.ids.includes(r.id));
   const total = rows.reduce((n, r) => n + r.size, 0);
   if (total > MAX_PATIENT_ATTACHMENT_BYTES) throw new SendRefusedError(ATTACHMENTS_TOO_LARGE, 413, 'API-SEND-03');
   return Promise.all(

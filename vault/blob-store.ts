@@ -256,6 +256,14 @@ export class BlobStore {
   }
 
   /** Deletes blobs older than `olderThanMs` that no message or document references. Returns how many. */
+  /**
+   * Writes an inline blob in its own transaction (a blob several statements will reference, e.g. one
+   * attachment filed for several recipients). Unreferenced afterwards, it is collected like any orphan.
+   */
+  async persistNow(stored: StoredBlob): Promise<void> {
+    if (stored.inline) await this.db.transaction((tx) => stored.persist(tx));
+  }
+
   async collectOrphans(olderThanMs: number): Promise<number> {
     const cutoff = new Date(Date.now() - olderThanMs);
     const res = await this.db

@@ -2,6 +2,7 @@
 // served as-is by api/routes/web.ts under a strict Content-Security-Policy. This file wires the pages to routes
 // and owns the session state (CSRF token, expiry timer, menu visibility).
 import { api, SessionEnded, setCsrfToken } from './lib/api.js';
+import { clearDrafts } from './lib/drafts.js';
 import { render, route, whenSessionEnds, isPublicPath } from './lib/router.js';
 import { activationForm, loginForm, oppositionForm } from './views/auth.js';
 import { compose, mailbox, message } from './views/mail.js';
@@ -53,6 +54,7 @@ whenSessionEnds(() => signedOut('Votre session a expiré. Reconnectez-vous pour 
 
 logoutButton.addEventListener('click', async () => {
   await api('POST', '/v1/patient/logout').catch(() => null);
+  clearDrafts(); // a shared computer keeps nothing the patient wrote
   location.hash = '#/messages';
   signedOut('Vous êtes déconnecté(e).', 'info');
 });

@@ -29,13 +29,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { LIMITS } from '../../config/limits.js';
 import { PROFESSION_PATTERN, RPPS_PATTERN } from './verify.js';
 
 export const DEV_ISSUER_URL = 'https://pro-auth.dev.mes-gateway.local';
 export const DEFAULT_AUDIENCE = 'mes-gateway';
 /** One hour: a development token should expire like a real access token, so expiry paths get exercised. */
 export const DEFAULT_TTL_SECONDS = 3600;
-const MAX_TTL_SECONDS = 30 * 24 * 3600;
+/** What the verifier accepts (config/limits.ts): a longer-lived token would be refused anyway. */
+const MAX_TTL_SECONDS = LIMITS.proTokenMaxLifetimeSeconds.value;
 
 const KEY_FILE = 'issuer.key';
 const JWKS_FILE = 'jwks.json';

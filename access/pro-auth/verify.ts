@@ -12,6 +12,8 @@
  *   audience       `aud` (string or array) does not contain `opts.audience`
  *   expired        no longer valid: now - skew >= exp
  *   not-yet-valid  now + skew < nbf, or iat in the future beyond the skew
+ *   lifetime       exp - iat (exp - now when there is no iat) over the ceiling (config/limits.ts
+ *                  proTokenMaxLifetimeSeconds): a long-lived bearer token is a standing credential
  *   claims         exp missing or not a number, rpps not 11 digits, profession not a TRE_G15 code, jti
  *                  missing, name/organisation not strings (or too long, or with control characters)
  * Nothing in the token is trusted before the signature is verified, and keys come only from the configured
@@ -24,8 +26,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { LIMITS } from '../../config/limits.js';
 
-export type ProTokenFailure = 'malformed' | 'alg' | 'kid' | 'signature' | 'issuer' | 'audience' | 'expired' | 'not-yet-valid' | 'claims';
+export type ProTokenFailure = 'malformed' | 'alg' | 'kid' | 'signature' | 'issuer' | 'audience' | 'expired' | 'not-yet-valid' | 'lifetime' | 'claims';
 
 export interface ProIdentity {
   rpps: string;
@@ -47,6 +50,8 @@ export interface VerifyProTokenOptions {
   clockSkewSeconds?: number;
   /** The verification time (tests); defaults to the current time. */
   now?: Date;
+  /** Longest accepted exp - iat, in seconds (default: config/limits.ts proTokenMaxLifetimeSeconds). */
+  maxLifetimeSeconds?: number;
 }
 
 /** RPPS identifier: 11 digits. */
@@ -71,6 +76,8 @@ export function verifyProToken(token: string, opts: VerifyProTokenOptions): ProT
   if (typeof opts.audience !== 'string' || opts.audience === '') throw new TypeError('verifyProToken: audience must be a non-empty string');
   const skew = opts.clockSkewSeconds ?? DEFAULT_SKEW;
   if (!Number.isFinite(skew) || skew < 0 || skew > MAX_SKEW) throw new TypeError(`verifyProToken: clockSkewSeconds must be in 0..${MAX_SKEW}`);
+  const maxLifetime = opts.maxLifetimeSeconds ?? LIMITS.proTokenMaxLifetimeSeconds.value;
+  if (!Number.isFinite(maxLifetime) || maxLifetime <= 0) throw new TypeError('verifyProToken: maxLifetimeSeconds must be a positive number');
 
   // --- structure
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return fail('malformed');
@@ -120,6 +127,7 @@ export function verifyProToken(token: string, opts: VerifyProTokenOptions): ProT
     if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat)) return fail('claims');
     if (now + skew < payload.iat) return fail('not-yet-valid');
   }
+  if (payload.exp - (typeof payload.iat === 'number' ? payload.iat : now) > maxLifetime) return fail('lifetime');
 
   // --- professional claims
   const { rpps, profession, jti } = payload;

@@ -5,3 +5,5 @@ export * from './ins.js';
 export * from './profile-state.js';
 export * from './patient-csv.js';
 export * from './secrets.js';
+export * from './login-throttle.js';
+export * from './patient-import.js';

@@ -10,6 +10,8 @@
 //   6-week window, afterwards the patient closes the profile instead. A same-state "transition" is false, so
 //   callers can tell a no-op from a change. Reopening lands in `active` when the patient had ever activated the
 //   profile (the account, password and history exist) and in `created` otherwise (`reopenState`).
+// - Sessions: only an `active` profile may hold a live patient session (`canHoldSession`); every state change
+//   revokes the profile's sessions (access/lifecycle.ts), and opening a session re-checks the state.
 // - Every function accepts any runtime value: an unknown string is never a valid state, never accepts mail
 //   (it is 'unknown'), and never transitions.
 
@@ -62,4 +64,14 @@ export function reopenState(wasActivated: boolean): 'created' | 'active' {
 /** The patient may activate with the provisional code only before the first activation. */
 export function canActivate(state: ProfileState): boolean {
   return state === 'pending' || state === 'created';
+}
+
+/** Whether a profile in this state may use a patient session (login needs `active`; any other state ends them). */
+export function canHoldSession(state: ProfileState | undefined): boolean {
+  return state === 'active';
+}
+
+/** The states of `canHoldSession`, for SQL that checks them atomically with the session lookup. */
+export function sessionStates(): ProfileState[] {
+  return PROFILE_STATES.filter((s) => canHoldSession(s));
 }

@@ -3,7 +3,8 @@
 //
 // Guarantees:
 // - `hashSecret` output is self-describing (`scrypt$N$r$p$saltB64$hashB64`, standard base64 with padding), so the
-//   cost can be raised later while old hashes still verify. Secrets are NFC-normalised first: the same password
+//   cost can be raised later while old hashes still verify; `needsRehash` tells a hash made with other parameters
+//   than today's (N = 2^17, r = 8, p = 1: 128 MiB, ~0.3 s) so that a successful login can replace it. Secrets are NFC-normalised first: the same password
 //   typed on systems that compose accents differently must verify.
 // - `verifySecret` resolves false, never rejects, for any malformed or out-of-range encoding (unknown scheme, cost
 //   parameters outside sane bounds, bad base64, a hash other than 32 bytes: scrypt output is prefix-stable, so a
@@ -18,7 +19,7 @@
 
 import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const SCRYPT_N = 2 ** 15;
+const SCRYPT_N = 2 ** 17;
 const SCRYPT_R = 8;
 const SCRYPT_P = 1;
 const SALT_BYTES = 16;
@@ -40,7 +41,7 @@ function scryptAsync(secret: string, salt: Buffer, keylen: number, options: Scry
   });
 }
 
-// scrypt needs 128·N·r·p bytes (plus a little); Node's default 32 MiB cap is exactly 128·2^15·8, so it must be raised.
+// scrypt needs 128·N·r·p bytes (plus a little); Node's default 32 MiB cap is below 128·2^17·8 = 128 MiB, so it must be raised.
 function maxmemFor(n: number, r: number, p: number): number {
   return 128 * n * r * p + 16 * 1024 * 1024;
 }
@@ -55,6 +56,14 @@ export async function hashSecret(secret: string): Promise<string> {
     maxmem: maxmemFor(SCRYPT_N, SCRYPT_R, SCRYPT_P),
   });
   return ['scrypt', SCRYPT_N, SCRYPT_R, SCRYPT_P, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+/** Whether `encoded` is a scrypt hash made with other cost parameters than `hashSecret` uses today. */
+export function needsRehash(encoded: string): boolean {
+  if (typeof encoded !== 'string') return false;
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  return parts[1] !== String(SCRYPT_N) || parts[2] !== String(SCRYPT_R) || parts[3] !== String(SCRYPT_P);
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -43,11 +43,17 @@ export const adminRoutes =
         bodyLimit: ctx.config.limits.importMaxBytes,
         schema: {
           tags: ['admin'],
-          summary: 'Provision patient profiles from CSV (all rows or none)',
+          summary: 'Provision patient profiles from CSV (all rows or none); existing profiles keep their state and credentials unless the lifecycle allows the change',
           consumes: ['text/csv'],
           body: Type.String(),
           response: {
-            200: Type.Object({ created: Type.Integer(), updated: Type.Integer() }),
+            200: Type.Object({
+              created: Type.Integer(),
+              updated: Type.Integer(),
+              unchanged: Type.Integer(),
+              stateKept: Type.Integer(),
+              codesIgnored: Type.Integer(),
+            }),
             401: ProblemSchema,
             422: CsvProblemSchema,
           },
@@ -110,7 +116,7 @@ export const adminRoutes =
       },
       async (req) => {
         requireAdmin(ctx, req);
-        const r = await changeProfileState(ctx.db, req.params.ins, req.body.state);
+        const r = await changeProfileState(ctx.db, req.params.ins, req.body.state, { keyring: ctx.keyring, actor: 'operator' });
         if (!r.ok && r.reason === 'unknown') throw new ApiProblem(404, 'API-ADMIN-04', 'Unknown profile');
         if (!r.ok) throw new ApiProblem(409, 'API-ADMIN-05', 'Transition not allowed');
         return { state: r.state };

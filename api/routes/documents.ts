@@ -199,8 +199,8 @@ export const documentRoutes =
         const patientId = await requirePatient(ctx, req);
         const [p] = await ctx.db.select({ ins: schema.patients.ins }).from(schema.patients).where(eq(schema.patients.id, patientId));
         const r = await changeProfileState(ctx.db, p!.ins, 'closed');
+        // The state change revokes every session of the profile, this one included (access/lifecycle.ts).
         if (!r.ok) throw new ApiProblem(409, 'API-ACCESS-03', 'Not allowed', 'La fermeture est impossible dans cet état.');
-        await ctx.db.update(schema.sessions).set({ revokedAt: new Date() }).where(eq(schema.sessions.patientId, patientId));
         return reply.code(204).send(null);
       },
     );

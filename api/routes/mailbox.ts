@@ -56,6 +56,9 @@ const SendBody = {
   documentIds: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
 };
 
+/** A refused send: 400 a malformed document id, 403 a mailbox rule, 404 not found, 410 a deleted document, 413 over 5 MB. */
+const sendProblems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 410: ProblemSchema, 413: ProblemSchema };
+
 const notFound = () => new ApiProblem(404, 'API-MSG-01', 'Not found', 'Message introuvable.');
 
 export const mailboxRoutes =
@@ -170,8 +173,9 @@ export const mailboxRoutes =
       patientDomain: ctx.config.patientDomain,
       isMssanteDomain: ctx.isMssanteDomain,
     });
+    const titles = { 400: 'Invalid request', 403: 'Not allowed', 404: 'Not found', 410: 'Gone', 413: 'Too large' } as const;
     const refused = (err: unknown): never => {
-      if (err instanceof SendRefusedError) throw new ApiProblem(err.status, err.code, 'Not allowed', err.message);
+      if (err instanceof SendRefusedError) throw new ApiProblem(err.status, err.code, titles[err.status], err.message);
       throw err;
     };
 
@@ -183,7 +187,7 @@ export const mailboxRoutes =
           summary: 'Answer a professional (only where allowed: the rules are checked now)',
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
           body: Type.Object(SendBody),
-          response: { 202: Type.Object({ id: Type.String() }), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema },
+          response: { 202: Type.Object({ id: Type.String() }), ...sendProblems },
         },
       },
       async (req, reply) => {
@@ -201,7 +205,7 @@ export const mailboxRoutes =
           tags: ['mailbox'],
           summary: 'Write to a professional who wrote first and did not end the exchange',
           body: Type.Object({ contactId: Type.String({ maxLength: 64 }), subject: Type.String({ maxLength: 200 }), ...SendBody }),
-          response: { 202: Type.Object({ id: Type.String() }), 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 413: ProblemSchema },
+          response: { 202: Type.Object({ id: Type.String() }), ...sendProblems },
         },
       },
       async (req, reply) => {

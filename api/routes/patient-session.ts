@@ -8,13 +8,19 @@
  * - `GET /v1/me/session` → `{expiresAt, csrfToken, state}` (401 `API-AUTH-01` without a live session): lets the
  *   webmail, which cannot read its HttpOnly cookie, get the `x-csrf-token` value back after a reload.
  * - Logout needs no CSRF token: the worst a forged one can do is end the session.
+ * - Activation, opposition, login and the one-time code are rate-limited per client address and for all
+ *   addresses together (api/rate-limit.ts, 429 `API-RATE-01` with Retry-After) before anything else runs, then
+ *   throttled per (client address, INS) with growing delays (429 `API-PATIENT-THROTTLED`, Retry-After), the same
+ *   for an unknown INS; a burst beyond the password-hashing gate gets 503 `API-PATIENT-BUSY` with Retry-After.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { activatePatient, csrfTokenFor, endSession, opposeProfile, profileStateOf, startLogin, verifyLogin } from '../../access/index.js';
 import { loginCodeNotice } from '../../gateway/notify/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
+import { clientAddress, limitHook, patientAuthLimits } from '../rate-limit.js';
 import { notAuthenticated, requireSession, SESSION_COOKIE, sessionToken } from './session-auth.js';
 
 const ProvisionalFields = {
@@ -28,10 +34,12 @@ export const patientSessionRoutes =
   async (app) => {
     const limits = ctx.config.limits;
     const problems = { 400: ProblemSchema, 401: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
+    const onRequest = limitHook(app as unknown as FastifyInstance, patientAuthLimits(limits));
 
     app.post(
       '/v1/patient/activate',
       {
+        onRequest,
         schema: {
           tags: ['patient'],
           summary: 'Activate a profile with the provisional code and birth date, and choose a password',
@@ -40,7 +48,7 @@ export const patientSessionRoutes =
         },
       },
       async (req, reply) => {
-        await activatePatient(ctx.db, ctx.keyring, limits, req.body);
+        await activatePatient(ctx.db, ctx.keyring, limits, req.body, clientAddress(req));
         return reply.code(204).send(null);
       },
     );
@@ -48,6 +56,7 @@ export const patientSessionRoutes =
     app.post(
       '/v1/patient/oppose',
       {
+        onRequest,
         schema: {
           tags: ['patient'],
           summary: 'Oppose the creation of the profile during the 6-week window (provisional code and birth date)',
@@ -56,7 +65,7 @@ export const patientSessionRoutes =
         },
       },
       async (req, reply) => {
-        await opposeProfile(ctx.db, ctx.keyring, limits, req.body);
+        await opposeProfile(ctx.db, ctx.keyring, limits, req.body, clientAddress(req));
         return reply.code(204).send(null);
       },
     );
@@ -64,6 +73,7 @@ export const patientSessionRoutes =
     app.post(
       '/v1/patient/login',
       {
+        onRequest,
         schema: {
           tags: ['patient'],
           summary: 'First factor: password; a one-time code is sent to the personal e-mail address',
@@ -75,7 +85,7 @@ export const patientSessionRoutes =
         },
       },
       async (req) => {
-        const c = await startLogin(ctx.db, ctx.keyring, limits, req.body);
+        const c = await startLogin(ctx.db, ctx.keyring, limits, req.body, clientAddress(req));
         try {
           await ctx.notifier.send(loginCodeNotice(c.email, c.code, Math.round(limits.loginCodeValidityMs / 60_000)));
         } catch (err) {
@@ -89,6 +99,7 @@ export const patientSessionRoutes =
     app.post(
       '/v1/patient/login/verify',
       {
+        onRequest,
         schema: {
           tags: ['patient'],
           summary: 'Second factor: the e-mailed code; returns a session (cookie and bearer token)',
@@ -100,7 +111,7 @@ export const patientSessionRoutes =
         },
       },
       async (req, reply) => {
-        const s = await verifyLogin(ctx.db, limits, req.body);
+        const s = await verifyLogin(ctx.db, limits, req.body, clientAddress(req));
         reply.setCookie(SESSION_COOKIE, s.token, {
           httpOnly: true,
           secure: ctx.config.cookieSecure,

@@ -3,9 +3,11 @@
  * documents by INS, within the access rules (access/professional-access.ts). Every refusal is the same 403
  * problem+json, whether the patient or the document exists or not. Emergency access: headers
  * `X-Emergency-Ground: samu-regulator | life-at-risk` and `X-Emergency-Justification` (URL-encoded text).
+ * Every route is rate-limited per bearer token (per client address without one) before the token is even
+ * verified (api/rate-limit.ts: 429 `API-RATE-01` with Retry-After).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import {
   addDocumentForPro,
@@ -21,6 +23,7 @@ import { rubricFor } from '../../config/rubric-mapping.js';
 import { isRubric } from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
+import { limitHook, proApiLimits } from '../rate-limit.js';
 import { setDownloadHeaders } from './content-disposition.js';
 import { DocumentSchema } from './documents.js';
 import { readVettedUpload } from './upload.js';
@@ -31,7 +34,7 @@ function requirePro(ctx: ApiContext, req: FastifyRequest): ProIdentity {
   const auth = req.headers.authorization ?? '';
   const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
   if (!token) throw new ApiProblem(401, 'API-PRO-01', 'Bearer token required');
-  const v = verifyProToken(token, { jwks: ctx.proJwks(), issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience });
+  const v = verifyProToken(token, { jwks: ctx.proJwks(), issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience, maxLifetimeSeconds: ctx.config.limits.proTokenMaxLifetimeSeconds });
   if (!v.ok) throw new ApiProblem(401, 'API-PRO-02', 'Invalid token', v.reason);
   return { rpps: v.pro.rpps, profession: v.pro.profession, name: v.pro.name, organisation: v.pro.organisation };
 }
@@ -61,7 +64,8 @@ const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
 export const professionalRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const problems = { 401: ProblemSchema, 403: ProblemSchema };
+    const problems = { 401: ProblemSchema, 403: ProblemSchema, 429: ProblemSchema };
+    app.addHook('onRequest', limitHook(app as unknown as FastifyInstance, proApiLimits(ctx.config.limits)));
 
     app.get(
       '/v1/patients/:ins/documents',

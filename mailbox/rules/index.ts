@@ -1,6 +1,7 @@
 /**
  * The mailbox rules: pure functions (no I/O, no clock but the values passed in) deciding who may write to whom,
- * end of exchange, threading, notification grouping and delivery reports. The mailbox's I/O wraps them.
+ * end of exchange, threading, notification grouping, delivery reports and which documents a patient may attach.
+ * The mailbox's I/O wraps them.
  */
 export * from './contacts.js';
 export * from './exchange.js';
@@ -8,3 +9,4 @@ export * from './threading.js';
 export * from './notification-window.js';
 export * from './reports.js';
 export * from './scheduling.js';
+export * from './attachments.js';

@@ -6,6 +6,7 @@ import {
   generateToken,
   hashSecret,
   hashToken,
+  needsRehash,
   verifySecret,
 } from '../../access/rules/index.js';
 
@@ -14,7 +15,7 @@ describe('hashSecret / verifySecret', () => {
     const encoded = await hashSecret('Correct-Horse-9');
     const parts = encoded.split('$');
     expect(parts).toHaveLength(6);
-    expect(parts.slice(0, 4)).toEqual(['scrypt', '32768', '8', '1']);
+    expect(parts.slice(0, 4)).toEqual(['scrypt', '131072', '8', '1']); // N = 2^17 (128 MiB)
     expect(Buffer.from(parts[4] ?? '', 'base64')).toHaveLength(16);
     expect(Buffer.from(parts[5] ?? '', 'base64')).toHaveLength(32);
   });
@@ -37,6 +38,15 @@ describe('hashSecret / verifySecret', () => {
   it('verifies composed and decomposed accents alike', async () => {
     const encoded = await hashSecret('Caf\u00e9-Cr\u00e8me-1');
     await expect(verifySecret('Cafe\u0301-Cre\u0300me-1', encoded)).resolves.toBe(true);
+  });
+
+  it('tells hashes made with an older cost from current ones (rehash at the next login)', async () => {
+    const { scryptSync } = await import('node:crypto');
+    const salt = Buffer.alloc(16, 9);
+    const old = `scrypt$32768$8$1$${salt.toString('base64')}$${scryptSync('pw', salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64')}`;
+    expect(needsRehash(old)).toBe(true);
+    expect(needsRehash(await hashSecret('pw'))).toBe(false);
+    expect(needsRehash('not-a-hash')).toBe(false);
   });
 
   it('verifies a hash produced with other (bounded) parameters', async () => {

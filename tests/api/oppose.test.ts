@@ -4,7 +4,8 @@
 // - A wrong provisional code, a wrong birth date, an unknown INS, and a profile that is not `pending`
 //   (created, active, already opposed) all get one answer: 400 API-PATIENT-OPPOSITION-REFUSED with the
 //   same refusal text; none of them changes the profile.
-// - Wrong codes count towards the same lock as activation (429 once locked, even with the right code).
+// - Wrong codes count towards the same throttle as activation (429 with Retry-After once the free failures are
+//   spent, even with the right code).
 // - The right code and birth date on a pending profile: 204, the profile is `opposed`, its provisional code is
 //   consumed (neither activation nor a second opposition works), and mail to the INS is refused like an
 //   unknown recipient (550 5.1.1).
@@ -76,8 +77,8 @@ describe('POST /v1/patient/oppose', () => {
     expect(r.body.code).toBe('API-VALIDATION');
   });
 
-  it('locks after repeated wrong codes, like activation', async () => {
-    for (let i = 0; i < t.gw.config.limits.loginFailuresBeforeLock; i++) expectRefused(await oppose({ ...locked, provisionalCode: `WRONG-${i}` }));
+  it('throttles after repeated wrong codes, like activation', async () => {
+    for (let i = 0; i < t.gw.config.limits.loginFreeFailures; i++) expectRefused(await oppose({ ...locked, provisionalCode: `WRONG-${i}` }));
     const r = await oppose(locked);
     expect(r.status).toBe(429);
     expect(r.body.detail).toMatch(/Trop de tentatives/);

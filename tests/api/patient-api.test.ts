@@ -11,7 +11,8 @@ const L = { ins: makeTestIns(203), email: 'lea@example.org', birthDate: '1990-01
 const O = makeTestIns(204);
 
 beforeAll(async () => {
-  t = await startTestGateway({ env: { LIMIT_API_PAGE_SIZE: '2' } });
+  // Ten free failures: the code tests below spend five on Anna, who logs in again later.
+  t = await startTestGateway({ env: { LIMIT_API_PAGE_SIZE: '2', LIMIT_LOGIN_FREE_FAILURES: '10', API_EXPOSE: 'docs' } });
   await importPatientsCsv(
     t,
     [
@@ -91,14 +92,16 @@ describe('login', () => {
     expect((await anon().json('POST', '/v1/patient/login/verify', { challengeId: l.body.challengeId, code })).status).toBe(401);
   });
 
-  it('locks a profile after repeated wrong passwords', async () => {
+  it('throttles a client after repeated wrong passwords for one INS', async () => {
     await loginPatient(t, L); // activates Léa
-    for (let i = 0; i < t.gw.config.limits.loginFailuresBeforeLock; i++) {
+    for (let i = 0; i < t.gw.config.limits.loginFreeFailures; i++) {
       expect((await anon().json('POST', '/v1/patient/login', { ins: L.ins, password: 'mauvais-mot-de-passe' })).status).toBe(401);
     }
-    const locked = await anon().json<{ detail: string }>('POST', '/v1/patient/login', { ins: L.ins, password: L.password });
-    expect(locked.status).toBe(429);
-    expect(locked.body.detail).toMatch(/Trop de tentatives/);
+    const res = await anon().call('POST', '/v1/patient/login', { ins: L.ins, password: L.password });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/Trop de tentatives/);
   });
 });
 

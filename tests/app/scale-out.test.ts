@@ -35,7 +35,8 @@ async function cluster(roles: string[], extraEnv: Record<string, string> = {}) {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-scale-'));
   dirs.push(dataDir);
   const databaseUrl = await createTestDatabase();
-  const base = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, REDIS_URL: '', LOG_LEVEL: 'warn', ...extraEnv };
+  // API_EXPOSE: the api process serves /metrics on its (patient) listener too, watched like the others.
+  const base = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, REDIS_URL: '', LOG_LEVEL: 'warn', API_EXPOSE: 'metrics', ...extraEnv };
   const start = async (role: string): Promise<Proc> => {
     const statusPort = await freePort();
     const smtpPort = role === 'smtp' ? await freePort() : undefined;

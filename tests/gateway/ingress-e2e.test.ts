@@ -37,7 +37,7 @@ const to = (ins: string) => `${ins}@patient.mssante.fr`;
 
 beforeAll(async () => {
   // This suite runs its jobs on Redis (REDIS_URL), the other suites on the default PostgreSQL queue backend.
-  t = await startTestGateway({ queues: 'redis' });
+  t = await startTestGateway({ queues: 'redis', env: { API_EXPOSE: 'metrics' } });
   await importPatientsCsv(t, csv);
 });
 afterAll(async () => {

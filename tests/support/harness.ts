@@ -38,6 +38,8 @@ export interface TestGatewayOptions {
   databaseUrl?: string;
   redisPrefix?: string;
   env?: Record<string, string>;
+  /** Where the gateway's log lines go (default stdout), e.g. a stream a test reads back. */
+  logDestination?: NodeJS.WritableStream;
 }
 
 export interface TestGateway {
@@ -65,7 +67,7 @@ export async function startTestGateway(o: TestGatewayOptions = {}): Promise<Test
     ...o.env,
   };
   const config = loadConfig(env);
-  const gw = await startGateway(config, { logger: createLogger(env.LOG_LEVEL!) });
+  const gw = await startGateway(config, { logger: createLogger(env.LOG_LEVEL!, o.logDestination) });
   return {
     gw,
     dataDir,

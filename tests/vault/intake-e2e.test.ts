@@ -109,6 +109,34 @@ describe('vault intake', () => {
     expect((await simpleParser(notice.raw)).subject).toMatch(/KO Intégration/);
   });
 
+  it('files a message to several patients from one parse: one blob per document, the archive only for its patient', async () => {
+    const others = [makeTestIns(777_101), makeTestIns(777_102)];
+    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${others.map((ins, i) => `${ins},TEST-MULTI,M${i},1980-01-0${i + 1},m${i}@example.org,active,`).join('\n')}\n`);
+    const r = await sendMail({
+      port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'labo@hopital-a.mssante.fr',
+      to: [P.ins, ...others].map((ins) => `${ins}@patient.mssante.fr`), subject: 'Pour trois',
+      attachments: [{ filename: 'IHE_XDM.ZIP', content: xdmZip(), contentType: 'application/zip' }, { filename: 'lettre.pdf', content: pdfBytes('Lettre commune') }],
+    });
+    expect(r.ok).toBe(true);
+    const db = t.gw.database.pool;
+    const rows = await waitFor(async () => {
+      const q = await db.query<{ ins: string; n: number; blobs: string[] }>(
+        `SELECT p.ins, count(d.id)::int AS n, array_agg(d.blob_id::text ORDER BY d.position) AS blobs
+           FROM deliveries dl JOIN patients p ON p.id = dl.patient_id JOIN inbound_messages m ON m.id = dl.message_id
+           JOIN mailbox_messages mm ON mm.delivery_id = dl.id LEFT JOIN documents d ON d.mailbox_message_id = mm.id
+          WHERE m.queue_id = $1 GROUP BY p.ins`,
+        [r.queueId],
+      );
+      return q.rows.length === 3 ? q.rows : null;
+    }, 30_000, 'the three deliveries');
+    const byIns = new Map(rows.map((x) => [x.ins, x]));
+    // The archive names the first patient only: its two documents are filed for her, the letter for everyone.
+    expect(byIns.get(P.ins)!.n).toBe(3);
+    for (const ins of others) expect(byIns.get(ins)!.n).toBe(1);
+    const letterBlobs = new Set(rows.map((x) => x.blobs[x.blobs.length - 1]));
+    expect(letterBlobs.size).toBe(1); // one blob for the letter, referenced by the three patients' documents
+  });
+
   it('quarantines the EICAR test file and files the clean attachment', async () => {
     expect((await send('Avec virus', [{ filename: 'eicar.com.pdf', content: EICAR }, { filename: 'propre.pdf', content: pdfBytes('Propre') }])).ok).toBe(true);
     const m = await messageBySubject('Avec virus');

@@ -289,6 +289,35 @@ describe('webmail', () => {
     await page.close();
   }, 60_000);
 
+  it('keeps drafts per patient: another patient on the same tab does not get them, and logout removes them', async () => {
+    const Q = { ins: makeTestIns(9502), email: 'web9502@example.org', birthDate: '1981-09-09', provisionalCode: 'PROV-WEB-9502', password: 'Mot-de-passe-Web-9502' };
+    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${Q.ins},TEST-WEB,Q,${Q.birthDate},${Q.email},created,${Q.provisionalCode}\n`);
+    const activated = await fetch(`${ORIGIN()}/v1/patient/activate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ins: Q.ins, provisionalCode: Q.provisionalCode, birthDate: Q.birthDate, password: Q.password }) });
+    expect(activated.status).toBe(204);
+    expect((await sendMail({ ...pro('dr.web@hopital-a.mssante.fr'), to: [`${Q.ins}@patient.mssante.fr`], subject: 'Pour Q' })).ok).toBe(true);
+    const drafts = (p: Page) => p.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('mes-draft')).map((k) => `${k}=${sessionStorage.getItem(k)}`));
+
+    const page = await openSignedIn();
+    await page.goto(`${ORIGIN()}/#/new`);
+    await page.fill('#new-text', 'Brouillon confidentiel de P');
+    expect((await drafts(page)).join('\n')).toContain('Brouillon confidentiel de P');
+    expect((await drafts(page)).join('\n')).not.toContain(P.ins); // keyed by a digest, not by the INS
+    // P's session ends; Q signs in on the same tab and writes a new message: P's draft is not there, nor kept.
+    await page.context().clearCookies();
+    await page.reload();
+    await signInPage(page, t, Q);
+    await waitFor(async () => ((await page.locator('#new-text').count()) > 0 ? true : (await page.goto(`${ORIGIN()}/#/new`), null)), 20_000, "Q's new message form");
+    expect(await page.inputValue('#new-text')).toBe('');
+    expect((await drafts(page)).join('\n')).not.toContain('Brouillon confidentiel de P');
+    await page.fill('#new-text', 'Brouillon de Q');
+    expect((await drafts(page)).join('\n')).toContain('Brouillon de Q');
+    // Logout removes every draft of the tab.
+    await page.click('#logout');
+    await page.locator('#ins').waitFor({ timeout: 10_000 });
+    expect(await drafts(page)).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it('can be used with the keyboard only: log in, open a message, reply', async () => {
     const page = await browser.newPage();
     await page.goto(`${ORIGIN()}/`);
@@ -337,7 +366,8 @@ describe('webmail', () => {
   }, 60_000);
 
   it('lets a patient in the 6-week window oppose the creation of the profile', async () => {
-    const O = { ins: makeTestIns(9502), birthDate: '1990-02-02', code: 'PROV-WEB-9502' };
+    // Its own INS: 9502 is the drafts test's active patient, which an import must not turn back into a pending one.
+    const O = { ins: makeTestIns(9509), birthDate: '1990-02-02', code: 'PROV-WEB-9509' };
     await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${O.ins},TEST-WEB,O,${O.birthDate},o9502@example.org,pending,${O.code}\n`);
     const page = await browser.newPage();
     await page.goto(`${ORIGIN()}/`);

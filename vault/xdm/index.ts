@@ -21,7 +21,7 @@ import type { RubricId } from '../rubrics.js';
 import { cdaHeader, codeCdaValue, isCdaDocument, type CdaHeader } from './cda.js';
 import { XdmError } from './errors.js';
 import { patientInsFromXdsId, type XdsCode } from './metadata.js';
-import { readXdmZip, type XdmCaps } from './read-zip.js';
+import { readXdmZip, type XdmArchive, type XdmCaps } from './read-zip.js';
 
 export { XdmError, sanitizeDetail, type XdmErrorCode } from './errors.js';
 export { readXdmZip, readZipEntries, DEFAULT_XDM_CAPS, type XdmCaps, type XdmArchive } from './read-zip.js';
@@ -61,9 +61,23 @@ export type ClassifyResult =
 
 /** Read, check and classify an XDM archive for one recipient. See the header for the guarantees. */
 export async function classifyXdm(zip: Buffer, recipientIns: string, caps?: Partial<XdmCaps>): Promise<ClassifyResult> {
+  let archive: XdmArchive;
+  try {
+    archive = await readXdmZip(zip, caps);
+  } catch (e) {
+    if (e instanceof XdmError) return { ok: false, error: e };
+    throw e;
+  }
+  return classifyXdmArchive(archive, recipientIns);
+}
+
+/**
+ * Classify an archive already read (readXdmZip) for one recipient: a message to several patients reads and
+ * inflates its archives once, then checks each recipient's identifiers against them.
+ */
+export function classifyXdmArchive(archive: XdmArchive, recipientIns: string): ClassifyResult {
   const recipient = recipientIns.trim().toUpperCase();
   try {
-    const archive = await readXdmZip(zip, caps);
     const documents: ClassifiedDocument[] = [];
     const codes: (string | null)[] = [];
 

@@ -3,6 +3,7 @@
 // visible label; each form is submitted with Enter; errors are read out (role=alert) in plain French.
 import { api } from '../lib/api.js';
 import { alertBox, el, problemText, show } from '../lib/dom.js';
+import { setDraftOwner } from '../lib/drafts.js';
 
 const insField = (id) =>
   el('input', { id, name: 'ins', autocomplete: 'username', autocapitalize: 'characters', spellcheck: 'false', required: true, maxlength: '15', 'aria-describedby': `${id}-help` });
@@ -40,12 +41,12 @@ export function loginForm(message, kind = 'error') {
       error.textContent = problemText(r, 'Connexion impossible.');
       return;
     }
-    codeForm(r.data.challengeId);
+    codeForm(r.data.challengeId, normalizeIns(form.ins.value));
   });
   show(form, links);
 }
 
-function codeForm(challengeId) {
+function codeForm(challengeId, ins) {
   const error = alertBox();
   const form = el(
     'form',
@@ -64,6 +65,7 @@ function codeForm(challengeId) {
       error.textContent = problemText(r, 'Code incorrect ou expiré.');
       return;
     }
+    await setDraftOwner(ins);
     window.dispatchEvent(new CustomEvent('mes:signed-in', { detail: r.data }));
   });
   show(form);

@@ -1,7 +1,9 @@
 // Messages: received and sent lists, one message (text or sanitized HTML, attachments with preview and
 // download, reply form or the reason why answering is closed), and a new message to a professional who wrote
-// first. A draft survives an ended session: it is kept in sessionStorage until sent.
+// first. A draft survives an ended session: it is kept in sessionStorage until sent, for its patient only
+// (lib/drafts.js; logout removes it).
 import { api } from '../lib/api.js';
+import { keepDraft } from '../lib/drafts.js';
 import { alertBox, el, formatDate, formatSize, problemText, show, statusBox } from '../lib/dom.js';
 import { mailHtmlFrame } from '../lib/html-body.js';
 import { canPreview, showPreview } from '../lib/preview.js';
@@ -22,18 +24,6 @@ const STATUS_LABELS = {
 
 const CANNOT_WRITE =
   "Vous pouvez uniquement écrire aux professionnels de santé qui vous ont déjà écrit et qui n'ont pas mis fin aux échanges.";
-
-function draftKey(what) {
-  return `mes-draft:${what}`;
-}
-
-/** Keeps the text typed in `field` in sessionStorage, so an ended session or a reload does not lose it. */
-function keepDraft(field, what) {
-  const saved = sessionStorage.getItem(draftKey(what));
-  if (saved && !field.value) field.value = saved;
-  field.addEventListener('input', () => sessionStorage.setItem(draftKey(what), field.value));
-  return () => sessionStorage.removeItem(draftKey(what));
-}
 
 function messageItem(m, folder) {
   const who = folder === 'sent' ? `À : ${m.to ? m.to.displayName : ''}` : `De : ${m.from.displayName}`;

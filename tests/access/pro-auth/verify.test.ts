@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevIssuer, issueDevToken, loadJwks, verifyProToken, type DevIssuer, type VerifyProTokenOptions } from '../../../access/pro-auth/index.js';
+import { LIMITS } from '../../../config/limits.js';
 
 const ISSUER = 'https://pro-auth.test.local';
 const RPPS = '10001234567';
@@ -104,6 +105,21 @@ describe('verifyProToken with the development issuer', () => {
     expect(verifyProToken(craft(rsHeader(), claims({ nbf: nowSec() + 3600 })), opts())).toEqual({ ok: false, reason: 'not-yet-valid' });
     expect(verifyProToken(craft(rsHeader(), claims({ iat: nowSec() + 3600, exp: nowSec() + 7200 })), opts())).toEqual({ ok: false, reason: 'not-yet-valid' });
     expect(verifyProToken(craft(rsHeader(), claims({ nbf: nowSec() + 30 })), opts()).ok).toBe(true); // skew
+  });
+
+  it('refuses a token whose lifetime (exp - iat, or exp - now without iat) exceeds the ceiling of config/limits.ts', () => {
+    const ceiling = LIMITS.proTokenMaxLifetimeSeconds.value;
+    const iat = nowSec() - 60;
+    expect(verifyProToken(craft(rsHeader(), claims({ iat, exp: iat + ceiling })), opts()).ok).toBe(true);
+    expect(verifyProToken(craft(rsHeader(), claims({ iat, exp: iat + ceiling + 1 })), opts())).toEqual({ ok: false, reason: 'lifetime' });
+    // A year-long token, with and without iat.
+    expect(verifyProToken(craft(rsHeader(), claims({ exp: nowSec() + 365 * 86400 })), opts())).toEqual({ ok: false, reason: 'lifetime' });
+    expect(verifyProToken(craft(rsHeader(), claims({ iat: undefined, exp: nowSec() + 365 * 86400 })), opts())).toEqual({ ok: false, reason: 'lifetime' });
+    expect(verifyProToken(craft(rsHeader(), claims({ iat: undefined, exp: nowSec() + 600 })), opts()).ok).toBe(true);
+    // The ceiling is the caller's (the API passes config.limits, which LIMIT_PRO_TOKEN_MAX_LIFETIME_SECONDS overrides).
+    expect(verifyProToken(craft(rsHeader(), claims({ iat, exp: iat + 600 })), opts({ maxLifetimeSeconds: 300 }))).toEqual({ ok: false, reason: 'lifetime' });
+    // The development issuer cannot mint what the verifier refuses.
+    expect(() => issueDevToken({ dir: path.join(dir, 'oidc'), rpps: RPPS, profession: '10', ttlSeconds: ceiling + 1 })).toThrow(TypeError);
   });
 });
 

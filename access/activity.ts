@@ -17,23 +17,26 @@ import { schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { openValue, sealedBody, sealValue } from '../vault/index.js';
 
-export type ActivityKind =
-  | 'message-received'
-  | 'exchange-ended'
-  | 'reply-forbidden-by-sender'
-  | 'message-sent'
-  | 'delivery-failed'
-  | 'document-listed'
-  | 'document-read'
-  | 'document-added'
-  | 'document-masked'
-  | 'document-deleted'
-  | 'access-refused'
-  | 'emergency-access'
+/** Every kind of event in a patient's history (the webmail has a French label for each: web/views/activity.js). */
+export const ACTIVITY_KINDS = [
+  'message-received',
+  'exchange-ended',
+  'reply-forbidden-by-sender',
+  'message-sent',
+  'delivery-failed',
+  'document-listed',
+  'document-read',
+  'document-added',
+  'document-masked',
+  'document-deleted',
+  'access-refused',
+  'emergency-access',
   // By the operator or the system (actor kind 'system'): the profile itself.
-  | 'profile-updated'
-  | 'profile-state-changed'
-  | 'provisional-code-issued';
+  'profile-updated',
+  'profile-state-changed',
+  'provisional-code-issued',
+] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 export interface ActivityEvent {
   patientId: string;

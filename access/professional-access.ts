@@ -105,7 +105,7 @@ export async function listDocumentsForPro(
     const meta = readMeta(deps.keyring, r);
     const d = decideAccess({
       professional: { rpps: pro.rpps, profession: pro.profession },
-      document: { authorRpps: r.authorRpps, masked: r.masked, typeCode: meta.typeCode ?? null, rubric: r.rubric },
+      document: { authorRpps: r.authorRpps, masked: r.masked, maskedByAuthor: r.maskedByAuthor, typeCode: meta.typeCode ?? null, rubric: r.rubric },
       patientSettings: settings,
       emergency,
     });
@@ -133,7 +133,7 @@ export async function readDocumentForPro(
   const d: AccessDecision = row
     ? decideAccess({
         professional: { rpps: pro.rpps, profession: pro.profession },
-        document: { authorRpps: row.authorRpps, masked: row.masked, typeCode: meta?.typeCode ?? null, rubric: row.rubric },
+        document: { authorRpps: row.authorRpps, masked: row.masked, maskedByAuthor: row.maskedByAuthor, typeCode: meta?.typeCode ?? null, rubric: row.rubric },
         patientSettings: settings,
         emergency,
       })
@@ -182,7 +182,10 @@ export async function addDocumentForPro(
   });
 }
 
-/** A professional masks, unmasks or deletes a document they authored; anything else is refused (generic 403). */
+/**
+ * A professional masks, unmasks or deletes a document they authored; anything else is refused (generic 403). The
+ * author's mask is its own flag: unmasking never lifts a mask the patient set.
+ */
 export async function changeOwnDocumentForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
@@ -202,6 +205,6 @@ export async function changeOwnDocumentForPro(
   const update =
     'deleted' in change
       ? sql`UPDATE documents SET deleted_at = now() WHERE id = ${row.id}`
-      : sql`UPDATE documents SET masked = ${change.masked} WHERE id = ${row.id}`;
+      : sql`UPDATE documents SET masked_by_author = ${change.masked} WHERE id = ${row.id}`; // the patient's own mask is the patient's
   await record(deps, [sql`up AS (${update})`, ...recordParts(deps, e)]);
 }

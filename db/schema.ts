@@ -301,7 +301,10 @@ export const documents = pgTable(
     /** message | upload */
     originKind: text('origin_kind').notNull(),
     /** Masked to professionals (except its author and the administrator doctor). */
+    /** Masked to professionals by the patient (only the patient clears it). */
     masked: boolean('masked').notNull().default(false),
+    /** Masked to professionals by the document's author (only the author clears it). */
+    maskedByAuthor: boolean('masked_by_author').notNull().default(false),
     /** Hidden from the patient until an announcement consultation. */
     hiddenFromPatient: boolean('hidden_from_patient').notNull().default(false),
     /** Version chain: the document this one replaces. */

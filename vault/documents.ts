@@ -34,7 +34,10 @@ export interface DocumentSummary {
   title: string;
   mediaType: string;
   size: number;
+  /** Masked to professionals by the patient (the patient's toggle). */
   masked: boolean;
+  /** Masked to professionals by the author (the patient cannot lift it). */
+  maskedByAuthor: boolean;
   createdAt: string;
   author: { kind: string; displayName: string };
 }
@@ -47,6 +50,7 @@ export interface DocumentRow {
   mediaType: string;
   size: number;
   masked: boolean;
+  maskedByAuthor: boolean;
   authorKind: string;
   authorRpps: string | null;
   blobId: string;
@@ -73,6 +77,7 @@ export function summarizeDocument(keyring: Keyring, r: DocumentRow): DocumentSum
     mediaType: r.mediaType,
     size: r.size,
     masked: r.masked,
+    maskedByAuthor: r.maskedByAuthor,
     createdAt: r.createdAt.toISOString(),
     author: { kind: r.authorKind, displayName },
   };
@@ -86,6 +91,7 @@ const columns = {
   mediaType: schema.documents.mediaType,
   size: schema.documents.size,
   masked: schema.documents.masked,
+  maskedByAuthor: schema.documents.maskedByAuthor,
   authorKind: schema.documents.authorKind,
   authorRpps: schema.documents.authorRpps,
   blobId: schema.documents.blobId,

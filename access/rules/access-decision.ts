@@ -15,7 +15,7 @@
 //    life at risk ('justification-required': a justification without either ground justifies nothing).
 //    Granted, it bypasses masking and the grid ('emergency', with its ground; SAMU regulation wins when both are
 //    set, being the specific access mode). Recording the request and its justification is the caller's job.
-// 5. Document masked, or all the patient's documents masked → no ('masked'). 6. The authorization grid
+// 5. Document masked (by the patient or by its author), or all the patient's documents masked → no ('masked'). 6. The authorization grid
 //    (config/authorization-grid.ts, fail closed) forbids it → no ('grid'). 7. Otherwise yes ('grid').
 // - `hiddenFromPatient` is ignored on purpose: it hides a document from the patient until an announcement
 //   consultation (SPEC §5), not from professionals.
@@ -27,7 +27,10 @@ export interface AccessRequest {
   professional: { rpps: string; profession: string };
   document: {
     authorRpps: string | null;
+    /** Masked by the patient. */
     masked: boolean;
+    /** Masked by its author; kept apart so that neither can lift the other's mask. */
+    maskedByAuthor: boolean;
     typeCode?: string | null;
     rubric: string;
     hiddenFromPatient?: boolean;
@@ -81,7 +84,7 @@ export function decideAccess(req: AccessRequest): AccessDecision {
   }
 
   // `!== false`: anything but an explicit "not masked" counts as masked.
-  if (doc.masked !== false || patientSettings.allMasked !== false) return { allowed: false, reason: 'masked' };
+  if (doc.masked !== false || doc.maskedByAuthor !== false || patientSettings.allMasked !== false) return { allowed: false, reason: 'masked' };
   if (!gridAllows(professional.profession, doc)) return { allowed: false, reason: 'grid' };
   return { allowed: true, reason: 'grid' };
 }

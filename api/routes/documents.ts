@@ -31,7 +31,8 @@ export const DocumentSchema = Type.Object({
   title: Type.String(),
   mediaType: Type.String(),
   size: Type.Integer(),
-  masked: Type.Boolean(),
+  masked: Type.Boolean({ description: 'Masked to professionals by the patient (PATCH {masked} sets it).' }),
+  maskedByAuthor: Type.Boolean({ description: "Masked to professionals by the document's author; only the author lifts it." }),
   createdAt: Type.String(),
   author: Type.Object({ kind: Type.String(), displayName: Type.String() }),
 });

@@ -24,6 +24,7 @@ interface Tweak {
   profession?: string;
   authorRpps?: string | null;
   masked?: boolean;
+  maskedByAuthor?: boolean;
   typeCode?: string | null;
   rubric?: string;
   hiddenFromPatient?: boolean;
@@ -41,6 +42,7 @@ function req(t: Tweak = {}): AccessRequest {
     document: {
       authorRpps: t.authorRpps === undefined ? OTHER : t.authorRpps,
       masked: t.masked ?? false,
+      maskedByAuthor: t.maskedByAuthor ?? false,
       typeCode: t.typeCode === undefined ? '11488-4' : t.typeCode,
       rubric: t.rubric ?? 'comptes-rendus',
       hiddenFromPatient: t.hiddenFromPatient,
@@ -71,6 +73,8 @@ describe('each rule alone', () => {
     ['administrator doctor', { administratorRpps: PRO }, ALLOW('administrator')],
     ['someone else is administrator', { administratorRpps: OTHER }, ALLOW('grid')],
     ['document masked', { masked: true }, DENY('masked')],
+    ['document masked by its author', { maskedByAuthor: true }, DENY('masked')],
+    ['author > own mask', { authorRpps: PRO, maskedByAuthor: true }, ALLOW('author')],
     ['all documents masked', { allMasked: true }, DENY('masked')],
     ['grid forbids', GRID_FORBIDS, DENY('grid')],
     ['unknown profession', { profession: '99' }, DENY('grid')],
@@ -190,6 +194,9 @@ describe('identity and ignored fields', () => {
     const r = req();
     (r.document as { masked: unknown }).masked = undefined;
     expect(decideAccess(r)).toEqual(DENY('masked'));
+    const a = req();
+    (a.document as { maskedByAuthor: unknown }).maskedByAuthor = undefined;
+    expect(decideAccess(a)).toEqual(DENY('masked'));
     const s = req();
     (s.patientSettings as { allMasked: unknown }).allMasked = null;
     expect(decideAccess(s)).toEqual(DENY('masked'));
@@ -376,6 +383,7 @@ const caseArb = fc.record({
   author: fc.constantFrom('self', 'other', 'none'),
   administrator: fc.constantFrom('self', 'other', 'none'),
   masked: fc.boolean(),
+  maskedByAuthor: fc.boolean(),
   allMasked: fc.boolean(),
   hiddenFromPatient: fc.option(fc.boolean(), { nil: undefined }),
   emergency: emergencyArb,
@@ -395,6 +403,7 @@ describe('property: decideAccess = decision table', () => {
           document: {
             authorRpps: who(c.author, otherAuthor),
             masked: c.masked,
+            maskedByAuthor: c.maskedByAuthor,
             typeCode: c.typeCode,
             rubric: c.rubric,
             hiddenFromPatient: c.hiddenFromPatient,
@@ -411,7 +420,7 @@ describe('property: decideAccess = decision table', () => {
           b: c.blocked,
           a: c.author === 'self',
           d: c.administrator === 'self',
-          m: c.masked || c.allMasked,
+          m: c.masked || c.maskedByAuthor || c.allMasked,
           g: gridAllows(c.profession, { typeCode: c.typeCode, rubric: c.rubric }),
           e: c.emergency.e,
         });

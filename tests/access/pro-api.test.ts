@@ -124,8 +124,19 @@ describe('professional API', () => {
     expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${otherDoc}`, { masked: true })).status).toBe(403);
     expect((await doctor2.call('DELETE', `/v1/patients/${P.ins}/documents/${otherDoc}`)).status).toBe(403);
     expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${up.body.id}`, { masked: true })).status).toBe(204);
-    const mine = await patient.json<{ items: { id: string; masked: boolean }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins');
-    expect(mine.body.items.find((d) => d.id === up.body.id)!.masked).toBe(true);
+    const mine = await patient.json<{ items: { id: string; masked: boolean; maskedByAuthor: boolean }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins');
+    expect(mine.body.items.find((d) => d.id === up.body.id)).toMatchObject({ masked: false, maskedByAuthor: true });
+    // Neither can lift the other's mask: another doctor sees the document only once both masks are off.
+    const third = pro(DOCTOR, '10', 'Dr Alice Biologie');
+    const seenByThird = async () => (await third.json<{ items: { id: string }[] }>('GET', `/v1/patients/${P.ins}/documents`)).body.items.some((d) => d.id === up.body.id);
+    expect(await seenByThird()).toBe(false);
+    expect((await patient.call('PATCH', `/v1/me/documents/${up.body.id}`, { masked: false })).status).toBe(204);
+    expect(await seenByThird()).toBe(false); // the author's mask holds
+    expect((await patient.call('PATCH', `/v1/me/documents/${up.body.id}`, { masked: true })).status).toBe(204);
+    expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${up.body.id}`, { masked: false })).status).toBe(204);
+    expect(await seenByThird()).toBe(false); // the patient's mask holds
+    expect((await patient.call('PATCH', `/v1/me/documents/${up.body.id}`, { masked: false })).status).toBe(204);
+    expect(await seenByThird()).toBe(true);
     expect((await doctor2.call('DELETE', `/v1/patients/${P.ins}/documents/${up.body.id}`)).status).toBe(204);
     expect((await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins')).body.items.map((d) => d.id)).not.toContain(up.body.id);
   });

@@ -20,6 +20,9 @@ const ACTIONS = {
   'document-deleted': "A supprimé un document qu'il avait écrit",
   'access-refused': "A voulu consulter vos documents : accès refusé",
   'emergency-access': "A consulté vos documents en urgence",
+  'profile-updated': 'Vos coordonnées ont été mises à jour par le service',
+  'profile-state-changed': "L'état de votre profil a changé",
+  'provisional-code-issued': "Un nouveau code provisoire d'activation a été émis",
 };
 export const actionLabel = (code) => ACTIONS[code] || code;
 

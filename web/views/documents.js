@@ -158,8 +158,12 @@ export async function documents() {
     const stateLine = el('p', { class: 'doc-state' });
     const maskButton = el('button', { type: 'button', class: 'mask-toggle' });
     const showState = () => {
-      stateLine.textContent = doc.masked ? 'Masqué aux professionnels' : 'Visible par les professionnels autorisés';
-      stateLine.classList.toggle('masked', doc.masked);
+      stateLine.textContent = doc.masked
+        ? 'Masqué aux professionnels'
+        : doc.maskedByAuthor
+          ? "Masqué aux professionnels par son auteur"
+          : 'Visible par les professionnels autorisés';
+      stateLine.classList.toggle('masked', doc.masked || doc.maskedByAuthor === true);
       maskButton.textContent = doc.masked ? 'Ne plus masquer' : 'Masquer';
       maskButton.setAttribute('aria-label', doc.masked ? `Ne plus masquer ${quoted(doc.title)}` : `Masquer ${quoted(doc.title)} aux professionnels`);
     };

@@ -1,0 +1,1 @@
+ALTER TABLE "documents" ADD COLUMN "masked_by_author" boolean DEFAULT false NOT NULL;

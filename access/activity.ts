@@ -7,8 +7,12 @@
  * what it describes), unsealed; the chainer (`sealActivity`, one at a time across processes thanks to a
  * transaction-level advisory lock) then gives each unsealed event, in id order, its position in the patient's
  * chain and hash = SHA-256(previous hash | patient | kind | actor | time | SHA-256(sealed detail)). Concurrent
- * writers therefore never fork the chain; an event is sealed within a second or so. `verifyActivityChain`
- * recomputes a patient's chain and reports the first broken link.
+ * writers therefore never fork the chain; an event is sealed within a second or so. With each seal the chainer
+ * signs the patient's chain head (position and hash) with an HMAC key derived from the master key, which is not
+ * in the database (`activity_heads`). `verifyActivityChain` recomputes a patient's chain, reports the first
+ * broken link, and checks the signed head: a chain cut at its end, or rewritten and re-hashed whole by someone
+ * with write access to the database, no longer matches it. The table itself refuses UPDATE (but sealing and a
+ * key rotation's re-wrap), DELETE and TRUNCATE (migration 0009).
  */
 import crypto from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
@@ -84,17 +88,46 @@ export function activityHash(
     .digest('hex');
 }
 
+const HEAD_MAC_LABEL = 'activity head';
+
+/** The signature of a patient's chain head (HMAC-SHA256 with a key derived from a master key). */
+export function headMac(keyring: Keyring, head: { patientId: string; chainSeq: number; hash: string }, keyId?: string): { keyId: string; mac: string } {
+  const k = keyring.derive(HEAD_MAC_LABEL, keyId);
+  return { keyId: k.id, mac: crypto.createHmac('sha256', k.key).update(`${head.patientId}|${head.chainSeq}|${head.hash}`).digest('hex') };
+}
+
+/** Signs `heads` (upserted into activity_heads), in the caller's transaction. */
+async function signHeads(tx: Pick<Db, 'execute'>, keyring: Keyring, heads: { patientId: string; chainSeq: number; hash: string }[]): Promise<void> {
+  if (heads.length === 0) return;
+  const macs = heads.map((h) => headMac(keyring, h));
+  await tx.execute(sql`INSERT INTO activity_heads (patient_id, chain_seq, hash, mac, key_id)
+                       SELECT * FROM unnest(${sql.param(heads.map((h) => h.patientId))}::uuid[], ${sql.param(heads.map((h) => h.chainSeq))}::int[],
+                                            ${sql.param(heads.map((h) => h.hash))}::text[], ${sql.param(macs.map((m) => m.mac))}::text[],
+                                            ${sql.param(macs.map((m) => m.keyId))}::text[])
+                       ON CONFLICT (patient_id) DO UPDATE SET chain_seq = excluded.chain_seq, hash = excluded.hash, mac = excluded.mac, key_id = excluded.key_id`);
+}
+
 /**
- * Seals unsealed events (oldest id first); returns how many. Safe to run from several processes. A batch costs
- * a fixed number of statements whatever its size: the pending events, the chain heads of their patients, and
- * one UPDATE of every sealed event (the hashes are computed here, in id order).
+ * Seals unsealed events (oldest id first) and signs the new heads; returns how many events. Safe to run from
+ * several processes. A batch costs a fixed number of statements whatever its size: the pending events, the
+ * chain heads of their patients, one UPDATE of every sealed event (the hashes are computed here, in id order)
+ * and one upsert of the signed heads. Chains sealed before heads were signed get their head signed here too,
+ * a few hundred patients per call (trusted as they stand at that moment).
  */
-export async function sealActivity(db: Db, batch = 500): Promise<number> {
+export async function sealActivity(db: Db, keyring: Keyring, batch = 500): Promise<number> {
   const ev = schema.activityEvents;
   return db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${CHAINER_LOCK})`);
     const pending = await tx.select().from(ev).where(isNull(ev.hash)).orderBy(asc(ev.id)).limit(batch);
-    if (pending.length === 0) return 0;
+    if (pending.length === 0) {
+      const unsigned = rowsOf<{ patient_id: string; hash: string; chain_seq: number }>(
+        await tx.execute(sql`SELECT DISTINCT ON (a.patient_id) a.patient_id, a.hash, a.chain_seq FROM activity_events a
+                             WHERE a.hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity_heads h WHERE h.patient_id = a.patient_id)
+                             ORDER BY a.patient_id, a.chain_seq DESC LIMIT ${batch}`),
+      );
+      await signHeads(tx, keyring, unsigned.map((r) => ({ patientId: r.patient_id, chainSeq: Number(r.chain_seq), hash: r.hash })));
+      return 0;
+    }
     const patients = [...new Set(pending.map((e) => e.patientId))];
     const headRows = rowsOf<{ patient_id: string; hash: string; chain_seq: number }>(
       await tx.execute(sql`SELECT DISTINCT ON (patient_id) patient_id, hash, chain_seq FROM activity_events
@@ -117,6 +150,7 @@ export async function sealActivity(db: Db, batch = 500): Promise<number> {
     await tx.execute(sql`UPDATE activity_events AS a SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash
                          FROM unnest(${sql.param(ids)}::bigint[], ${sql.param(seqs)}::int[], ${sql.param(prevs)}::text[], ${sql.param(hashes)}::text[]) AS v(id, seq, prev, hash)
                          WHERE a.id = v.id`);
+    await signHeads(tx, keyring, patients.map((patientId) => ({ patientId, chainSeq: heads.get(patientId)!.seq, hash: heads.get(patientId)!.hash! })));
     return pending.length;
   });
 }
@@ -125,8 +159,36 @@ function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
-/** Recomputes a patient's sealed chain; returns null when intact, else the chain position that breaks. */
-export async function verifyActivityChain(db: Db, patientId: string): Promise<number | null> {
+/**
+ * After a master-key rotation: re-signs with the current key every chain head signed with an older one, once its
+ * old signature has been checked (a head that does not verify stays unverifiable: a rotation never launders a
+ * forged head). Returns how many were re-signed, and how many did not verify.
+ */
+export async function resignActivityHeads(db: Db, keyring: Keyring): Promise<{ resigned: number; unverified: number }> {
+  const h = schema.activityHeads;
+  const rows = await db.select().from(h).where(sql`${h.keyId} <> ${keyring.current.id}`);
+  const good: { patientId: string; chainSeq: number; hash: string }[] = [];
+  let unverified = 0;
+  for (const r of rows) {
+    let ok = false;
+    try {
+      ok = headMac(keyring, r, r.keyId).mac === r.mac;
+    } catch {
+      ok = false;
+    }
+    if (ok) good.push(r);
+    else unverified++;
+  }
+  await db.transaction((tx) => signHeads(tx, keyring, good));
+  return { resigned: good.length, unverified };
+}
+
+/**
+ * Recomputes a patient's sealed chain; returns null when intact, else the chain position that breaks. A chain
+ * whose links hold but whose end does not match its signed head (cut, or rewritten whole) breaks at the position
+ * after the last event that agrees with the head (its length + 1 when events were cut off).
+ */
+export async function verifyActivityChain(db: Db, keyring: Keyring, patientId: string): Promise<number | null> {
   const ev = schema.activityEvents;
   const rows = await db
     .select()
@@ -138,6 +200,18 @@ export async function verifyActivityChain(db: Db, patientId: string): Promise<nu
     if (r.chainSeq !== i + 1 || r.prevHash !== prev || r.hash !== activityHash(prev, r)) return i + 1;
     prev = r.hash;
   }
+  const [head] = await db.select().from(schema.activityHeads).where(eq(schema.activityHeads.patientId, patientId));
+  if (!head) return rows.length === 0 ? null : 1; // events without a signed head: nothing vouches for them
+  let expected: string;
+  try {
+    expected = headMac(keyring, head, head.keyId).mac;
+  } catch {
+    return 1; // signed with a key this keyring does not hold
+  }
+  const macOk = head.mac.length === expected.length && crypto.timingSafeEqual(Buffer.from(head.mac), Buffer.from(expected));
+  if (!macOk) return 1;
+  if (head.chainSeq !== rows.length) return Math.min(head.chainSeq, rows.length) + 1;
+  if (head.hash !== prev) return rows.length;
   return null;
 }
 

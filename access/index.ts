@@ -21,6 +21,6 @@ export {
   type PatientSession,
   type LiveSession,
 } from './patients.js';
-export { activityInsert, recordActivity, sealActivity, verifyActivityChain, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
+export { activityInsert, recordActivity, sealActivity, verifyActivityChain, resignActivityHeads, ACTIVITY_KINDS, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
 export { accessSnapshot, blockProfessional, unblockProfessional, updateAccessSettings, RPPS, type AccessSettingsSnapshot } from './settings.js';
 export { endOppositionWindows, changeProfileState, type TransitionResult } from './lifecycle.js';

@@ -19,7 +19,7 @@ import { initDevelopmentPki } from '../certs/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { openDatabase, schema } from '../db/index.js';
 import { eq } from 'drizzle-orm';
-import { importPatients, parseIns, parsePatientCsv, sealActivity, verifyActivityChain } from '../access/index.js';
+import { importPatients, parseIns, parsePatientCsv, resignActivityHeads, sealActivity, verifyActivityChain } from '../access/index.js';
 import { ensureDevIssuer, issueDevToken } from '../access/pro-auth/index.js';
 import { repliesTable } from '../gateway/ingress/replies.js';
 import { limitsTable, settingsTable } from '../config/docs.js';
@@ -106,8 +106,9 @@ async function main(argv: string[]): Promise<void> {
     try {
       const [p] = await database.db.select({ id: schema.patients.id }).from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
       if (!p) throw new CliError('unknown patient');
-      await sealActivity(database.db);
-      const broken = await verifyActivityChain(database.db, p.id);
+      const keyring = await loadKeyring(config.masterKeyFile, false);
+      await sealActivity(database.db, keyring);
+      const broken = await verifyActivityChain(database.db, keyring, p.id);
       if (broken !== null) {
         console.error(`activity chain BROKEN at position ${broken}`);
         process.exitCode = 1;
@@ -124,7 +125,8 @@ async function main(argv: string[]): Promise<void> {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, embeddedUser: config.embeddedPgUser });
     try {
       const r = await rewrapAll(database.db, keyring);
-      console.log(`new master key ${keyring.current.id}: ${r.blobs} blob keys and ${r.values} sealed values re-wrapped, ${r.remaining} left`);
+      const heads = await resignActivityHeads(database.db, keyring);
+      console.log(`new master key ${keyring.current.id}: ${r.blobs} blob keys and ${r.values} sealed values re-wrapped, ${r.remaining} left; ${heads.resigned} activity heads re-signed${heads.unverified ? `, ${heads.unverified} that did not verify left as they are` : ''}`);
     } finally {
       await database.close();
     }

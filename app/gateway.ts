@@ -216,7 +216,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       cleanups.push(() => dispatcher.stop());
       let sealing: Promise<unknown> | null = null;
       const chainer = setInterval(() => {
-        sealing ??= sealActivity(database.db)
+        sealing ??= sealActivity(database.db, keyring)
           .catch((err: Error) => logger.warn({ err: err.message }, 'activity sealing failed'))
           .finally(() => (sealing = null));
       }, 1000);

@@ -108,7 +108,7 @@ export class OutboxRelay {
       const messageIds = rows.filter((r) => r.topic !== OUTBOX_TOPIC_OUTBOUND).map((r) => r.refId);
       if (messageIds.length) {
         const dels = await this.db
-          .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, size: schema.inboundMessages.size })
+          .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, messageId: schema.deliveries.messageId, size: schema.inboundMessages.size })
           .from(schema.deliveries)
           .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
           .where(and(inArray(schema.deliveries.messageId, messageIds), eq(schema.deliveries.status, 'queued')))
@@ -125,7 +125,7 @@ export class OutboxRelay {
       this.lastStaleSweep = now;
       const cutoff = new Date(now - this.opts.staleMs);
       const stale = await this.db
-        .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, size: schema.inboundMessages.size })
+        .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, messageId: schema.deliveries.messageId, size: schema.inboundMessages.size })
         .from(schema.deliveries)
         .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
         .where(

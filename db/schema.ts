@@ -274,6 +274,22 @@ export const activityEvents = pgTable(
   (t) => [index('activity_patient_idx').on(t.patientId, t.id), index('activity_patient_chain_idx').on(t.patientId, t.chainSeq)],
 );
 
+/**
+ * The head of each patient's activity chain, signed with a key derived from the master key (outside the
+ * database): a chain cut at its end, or rewritten and re-hashed whole, no longer matches its signed head.
+ */
+export const activityHeads = pgTable('activity_heads', {
+  patientId: uuid('patient_id')
+    .primaryKey()
+    .references(() => patients.id),
+  chainSeq: integer('chain_seq').notNull(),
+  hash: text('hash').notNull(),
+  /** HMAC-SHA256 over patient id, position and hash (access/activity.ts `headMac`). */
+  mac: text('mac').notNull(),
+  /** The master key the MAC key was derived from. */
+  keyId: text('key_id').notNull(),
+});
+
 /** A document in the patient's vault (attachments of delivered messages, uploads). */
 export const documents = pgTable(
   'documents',

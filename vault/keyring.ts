@@ -27,6 +27,14 @@ export class Keyring {
     if (!k) throw new Error(`Unknown master key id ${id}: was the key file rotated without keeping the old key?`);
     return k;
   }
+  /**
+   * A key for one purpose (`label`), derived from a master key with HKDF-SHA256: it lives outside the database
+   * like the master key, and one purpose's key reveals nothing of another's. The current master key's unless `id`.
+   */
+  derive(label: string, id?: string): { id: string; key: Buffer } {
+    const master = id === undefined ? this.current : this.get(id);
+    return { id: master.id, key: Buffer.from(crypto.hkdfSync('sha256', master.key, Buffer.alloc(0), `mes-gateway ${label}`, 32)) };
+  }
 }
 
 export function masterKeyId(key: Buffer): string {

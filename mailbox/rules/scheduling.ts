@@ -26,6 +26,8 @@ export interface QueuedDelivery {
   id: string;
   /** The sending operator; null for rows from before the sender was recorded (one shared backlog). */
   sender: string | null;
+  /** The message it delivers: every delivery of one message goes in one job (one parse for all recipients). */
+  messageId?: string;
 }
 
 /**
@@ -57,23 +59,37 @@ export interface PlannedJob {
 
 /**
  * Cuts deliveries about to be enqueued into jobs of one sender each, in order, and gives each job its fair
- * priority. `queued`: as for `fairPriorities`.
+ * priority. `queued`: as for `fairPriorities`. The deliveries of one message always share a job, whatever the
+ * caps (at most the recipient limit of one message): the job parses, scans and inflates the message once for all
+ * of them (mailbox/deliver-batch.ts), and holds its bytes once.
  */
 export function planDeliveryJobs(batch: readonly (QueuedDelivery & { size: number })[], queued: ReadonlyMap<string, number>): PlannedJob[] {
   const positions = fairPriorities(batch, queued);
   const open = new Map<string, { job: PlannedJob; bytes: number }>();
+  const byMessage = new Map<string, PlannedJob>();
   const jobs: PlannedJob[] = [];
   batch.forEach((d, i) => {
+    const same = d.messageId === undefined ? undefined : byMessage.get(d.messageId);
+    if (same) {
+      same.deliveryIds.push(d.id);
+      return;
+    }
+    if (d.messageId !== undefined) byMessage.set(d.messageId, placed(d, i));
+    else placed(d, i);
+  });
+  return jobs;
+
+  function placed(d: QueuedDelivery & { size: number }, i: number): PlannedJob {
     const s = d.sender ?? '';
     const cur = open.get(s);
     if (cur && cur.job.deliveryIds.length < JOB_MAX_DELIVERIES && cur.bytes + d.size <= JOB_MAX_BYTES) {
       cur.job.deliveryIds.push(d.id);
       cur.bytes += d.size;
-      return;
+      return cur.job;
     }
     const job = { deliveryIds: [d.id], priority: Math.min(MAX_PRIORITY, Math.ceil(positions[i]! / JOB_MAX_DELIVERIES)) };
     jobs.push(job);
     open.set(s, { job, bytes: d.size });
-  });
-  return jobs;
+    return job;
+  }
 }

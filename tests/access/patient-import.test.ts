@@ -78,7 +78,7 @@ describe('re-importing existing profiles', () => {
   });
 
   it('records every change in the patient history, sealed in the chain', async () => {
-    await sealActivity(t.gw.database.db);
+    await sealActivity(t.gw.database.db, t.gw.keyring);
     expect((await history(A.ins)).map((e) => e.kind)).toEqual(['profile-updated']);
     expect((await history(N.ins)).map((e) => e.kind)).toEqual(['provisional-code-issued']);
     expect((await history(O.ins)).map((e) => e.kind)).toEqual(['profile-state-changed']);

@@ -106,7 +106,11 @@ describe('operator CLI', () => {
     const { openDatabase } = await import('../../db/index.js');
     const database = await openDatabase({ databaseUrl: t.databaseUrl, dataDir: t.dataDir });
     try {
-      await database.db.execute(sql`UPDATE activity_events SET actor = 'forged@hopital-a.mssante.fr' WHERE id = (SELECT min(id) + 1 FROM activity_events)`);
+      // Triggers refuse the change; a superuser switches them off, as an intruder with full database access could.
+      await database.db.transaction(async (tx) => {
+        await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+        await tx.execute(sql`UPDATE activity_events SET actor = 'forged@hopital-a.mssante.fr' WHERE id = (SELECT min(id) + 1 FROM activity_events)`);
+      });
     } finally {
       await database.close();
     }

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import { eq, isNull } from 'drizzle-orm';
+import { eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { verifyActivityChain } from '../../access/index.js';
 import { schema } from '../../db/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -406,12 +406,30 @@ describe('patient attachments, folders and history', () => {
     expect(kinds).toContain('reply-forbidden-by-sender');
     expect(events.find((e) => e.kind === 'exchange-ended')!.actor).toBe('dr.martin@hopital-a.mssante.fr');
     const patientId = events[0]!.patientId;
-    expect(await verifyActivityChain(db, patientId)).toBeNull(); // 500+ concurrent deliveries, one linear chain
-    // tampering with any event breaks the chain at that event
+    const keyring = t.gw.keyring;
+    expect(await verifyActivityChain(db, keyring, patientId)).toBeNull(); // 500+ concurrent deliveries, one linear chain
     const victim = events[Math.floor(events.length / 2)]!;
-    await db.update(schema.activityEvents).set({ actor: 'someone.else@hopital-a.mssante.fr' }).where(eq(schema.activityEvents.id, victim.id));
-    expect(await verifyActivityChain(db, patientId)).toBe(victim.chainSeq);
-    await db.update(schema.activityEvents).set({ actor: victim.actor }).where(eq(schema.activityEvents.id, victim.id));
-    expect(await verifyActivityChain(db, patientId)).toBeNull();
+    // The table refuses any change to an event, and any deletion.
+    const refusal = (q: Promise<unknown>) => q.then(() => 'accepted', (e: Error & { cause?: Error }) => e.cause?.message ?? e.message);
+    expect(await refusal(db.update(schema.activityEvents).set({ actor: 'someone.else@hopital-a.mssante.fr' }).where(eq(schema.activityEvents.id, victim.id)))).toMatch(/append-only/);
+    expect(await refusal(db.delete(schema.activityEvents).where(eq(schema.activityEvents.id, victim.id)))).toMatch(/append-only: DELETE refused/);
+    expect(await refusal(db.execute(sql`TRUNCATE activity_events`))).toMatch(/append-only: TRUNCATE refused/);
+    // Someone who can switch triggers off (a superuser) is caught by the chain and its signed head.
+    const asSuperuser = (q: SQL) => db.transaction(async (tx) => {
+      await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+      await tx.execute(q);
+    });
+    await asSuperuser(sql`UPDATE activity_events SET actor = 'someone.else@hopital-a.mssante.fr' WHERE id = ${victim.id}`);
+    expect(await verifyActivityChain(db, keyring, patientId)).toBe(victim.chainSeq);
+    await asSuperuser(sql`UPDATE activity_events SET actor = ${victim.actor} WHERE id = ${victim.id}`);
+    expect(await verifyActivityChain(db, keyring, patientId)).toBeNull();
+    // Cutting the newest events off leaves a chain whose links hold, but not its signed head.
+    const last = events.filter((e) => e.patientId === patientId).sort((a, b) => b.chainSeq! - a.chainSeq!)[0]!;
+    const saved = (await db.select().from(schema.activityEvents).where(eq(schema.activityEvents.id, last.id)))[0]!;
+    await asSuperuser(sql`DELETE FROM activity_events WHERE id = ${last.id}`);
+    expect(await verifyActivityChain(db, keyring, patientId)).toBe(last.chainSeq);
+    // Rewriting the head as well needs the key, which is not in the database.
+    await asSuperuser(sql`UPDATE activity_heads SET chain_seq = chain_seq - 1, hash = ${saved.prevHash} WHERE patient_id = ${patientId}`);
+    expect(await verifyActivityChain(db, keyring, patientId)).toBe(1);
   });
 });

@@ -4,10 +4,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyActivityChain } from '../../access/index.js';
+import { resignActivityHeads, sealActivity, verifyActivityChain } from '../../access/index.js';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { schema } from '../../db/index.js';
 import { addCurrentKey, rewrapAll } from '../../vault/key-rotation.js';
+import { parseKeyFile } from '../../vault/index.js';
 import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor } from '../support/harness.js';
 
 describe('master key rotation', () => {
@@ -30,6 +31,7 @@ describe('master key rotation', () => {
     const { openDatabase } = await import('../../db/index.js');
     const database = await openDatabase({ databaseUrl: t1.databaseUrl, dataDir: t1.dataDir });
     try {
+      await sealActivity(database.db, parseKeyFile(oldText)); // the history, sealed and its head signed with the old key
       const r = await rewrapAll(database.db, keyring);
       expect(r.blobs).toBeGreaterThanOrEqual(2);
       expect(r.values).toBeGreaterThanOrEqual(3);
@@ -38,7 +40,10 @@ describe('master key rotation', () => {
       const chunkAfter = (await database.db.select().from(schema.blobChunks)).find((c) => c.data.equals(chunkBefore!));
       expect(chunkAfter).toBeDefined(); // blob bodies untouched
       const [p] = await database.db.select().from(schema.patients);
-      expect(await verifyActivityChain(database.db, p!.id)).toBeNull();
+      expect(await verifyActivityChain(database.db, keyring, p!.id)).toBeNull();
+      // Heads signed with the old key are re-signed with the new one, so the old key can go.
+      expect((await resignActivityHeads(database.db, keyring)).resigned).toBeGreaterThanOrEqual(1);
+      expect(await verifyActivityChain(database.db, parseKeyFile(`${keyring.current.key.toString('base64')}\n`), p!.id)).toBeNull();
     } finally {
       await database.close();
     }

@@ -80,4 +80,34 @@ describe('planDeliveryJobs', () => {
       }),
     );
   });
+
+  it('keeps every delivery of one message in one job, whatever the caps, so it is parsed once', () => {
+    const m = (id: string, messageId: string, size: number, sender = 's') => ({ id, sender, size, messageId });
+    const big = Array.from({ length: 40 }, (_, i) => m(`b${i}`, 'big', JOB_MAX_BYTES * 2));
+    const jobs = planDeliveryJobs([m('x', 'small', 100), ...big, m('y', 'small', 100), m('z', 'other', 100)], new Map());
+    const jobOf = (id: string) => jobs.findIndex((j) => j.deliveryIds.includes(id));
+    expect(new Set(big.map((d) => jobOf(d.id))).size).toBe(1);
+    expect(jobs[jobOf('b0')]!.deliveryIds).toHaveLength(40);
+    expect(jobOf('x')).toBe(jobOf('y')); // the same message, even with others between
+    expect(jobs.flatMap((j) => j.deliveryIds)).toHaveLength(43);
+  });
+
+  it('never splits a message across jobs, never mixes senders, keeps every delivery once (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: JOB_MAX_BYTES })), { maxLength: 120 }), (xs) => {
+        const batch = xs.map(([s, msg, size], i) => ({ id: String(i), sender: s, messageId: `${s}-${msg}`, size }));
+        const jobs = planDeliveryJobs(batch, new Map());
+        expect(jobs.flatMap((j) => j.deliveryIds).sort()).toEqual(batch.map((b) => b.id).sort());
+        const jobByMessage = new Map<string, number>();
+        jobs.forEach((j, k) => {
+          const members = j.deliveryIds.map((id) => batch[Number(id)]!);
+          expect(new Set(members.map((x) => x.sender)).size).toBe(1);
+          for (const x of members) {
+            expect(jobByMessage.get(x.messageId) ?? k).toBe(k);
+            jobByMessage.set(x.messageId, k);
+          }
+        });
+      }),
+    );
+  });
 });

@@ -146,7 +146,8 @@ export const patientSessionRoutes =
       async (req, reply) => {
         const token = sessionToken(req);
         if (token) await endSession(ctx.db, token);
-        reply.clearCookie(SESSION_COOKIE, { path: '/' });
+        // The same attributes as when it was set: a browser only drops the cookie it matches.
+        reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: ctx.config.cookieSecure, sameSite: 'strict', path: '/' });
         return reply.code(204).send(null);
       },
     );

@@ -51,6 +51,14 @@ describe('the patient listener on its defaults', () => {
       const r = await fetch(`http://127.0.0.1:${t.gw.apiPort}${url}`);
       expect(r.headers.get('strict-transport-security'), url).toBe(HSTS);
     }
+    // Logout drops the cookie with the attributes it was set with (a browser matches them).
+    const token = /mes_session=([^;]+)/.exec(cookie)![1]!;
+    const out = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patient/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(out.status).toBe(204);
+    const cleared = out.headers.get('set-cookie') ?? '';
+    expect(cleared).toMatch(/mes_session=;/);
+    expect(cleared).toMatch(/;\s*Secure(;|$)/i);
+    expect(cleared).toMatch(/SameSite=Strict/i);
   });
 
   it('serves neither /metrics nor /docs (problem+json 404)', async () => {

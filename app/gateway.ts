@@ -28,7 +28,7 @@ import { createNotifier, type Notifier } from '../gateway/notify/index.js';
 import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { parseRetrySchedule, parseRoutes } from '../config/relay.js';
-import { queueDsnForFailedDelivery, queueXdmRefusalNotice, type ReportDeps } from '../mailbox/reports-out.js';
+import { queueDsnForFailedDelivery, queueUnreadableNotice, queueXdmRefusalNotice, type ReportDeps } from '../mailbox/reports-out.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 import { createOutboundQueue, startOutboundWorker } from './outbound-worker.js';
 import { OutboxRelay, type DeliveryJob } from './outbox-relay.js';
@@ -241,7 +241,8 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         isMssanteDomain,
         scanner,
         onXdmRefused: (id, err) => queueXdmRefusalNotice(reportDeps, id, err).then(() => relay?.kick()),
-        onPermanentFailure: (id, reason) => queueDsnForFailedDelivery(reportDeps, id, reason).then(() => relay?.kick()) }, queues, config.inboundRetrySchedule, config.limits.workerConcurrency, logger, metrics);
+        onPermanentFailure: (id, reason) =>
+          Promise.all([queueDsnForFailedDelivery(reportDeps, id, reason), queueUnreadableNotice(reportDeps, id)]).then(() => relay?.kick()) }, queues, config.inboundRetrySchedule, config.limits.workerConcurrency, logger, metrics);
       const w = worker;
       cleanups.push(() => w.close());
       const r = relay;

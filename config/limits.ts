@@ -35,6 +35,11 @@ export const LIMITS = {
     env: 'LIMIT_MAX_MIME_PARTS',
     why: 'SPEC §3: bounds parser work on hostile MIME trees (deep nesting, part bombs).',
   },
+  maxMimeDepth: {
+    value: 20,
+    env: 'LIMIT_MAX_MIME_DEPTH',
+    why: 'SPEC §3: multiparts nested deeper than this are a parser attack (real mail nests 3 or 4: mixed > alternative > related); refused while DATA streams.',
+  },
   maxHeaderBytes: {
     value: 1 * MiB,
     env: 'LIMIT_MAX_HEADER_BYTES',

@@ -159,6 +159,8 @@ export const mailboxMessages = pgTable(
     attachmentCount: integer('attachment_count').notNull().default(0),
     /** The professional this message is from (inbox) or to (sent). */
     contactId: uuid('contact_id').references(() => contacts.id),
+    /** The professional's From address (lower-cased; not health data, like contacts.address): a [FIN] from it closes the message. */
+    authorAddress: text('author_address'),
     /** Message-ID header, for threading and matching receipts. */
     messageIdHeader: text('message_id_header'),
     threadKey: text('thread_key'),

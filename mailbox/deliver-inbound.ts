@@ -18,7 +18,9 @@ import { activityInsert, notifyPatientCte } from '../access/activity.js';
 import {
   contactAddressFor,
   dsnOutcome,
+  endOfExchangeAddresses,
   forbidsReply,
+  type MessageParties,
   isEndOfExchange,
   normalizeMessageId,
   parseDeliveryStatus,
@@ -329,20 +331,30 @@ export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefi
 
   const contactAddress = contactAddressFor({ from: content.fromAddress || null, replyTo: content.replyTo }, deps.isMssanteDomain);
   const actor = contactAddress ?? content.fromAddress ?? row.mailFrom;
-  if (isEndOfExchange(content.subject)) return endOfExchangeWrite(deps, row, contactAddress, actor, prefix);
+  if (isEndOfExchange(content.subject)) return endOfExchangeWrite(deps, row, { from: content.fromAddress || null, contact: contactAddress }, actor, prefix);
   const write = await messageWrite(deps, row, content, files, contactAddress, actor, prefix, receiptAddressFor(receiptRequests, row.mailFrom));
   if (xdmRefused) write.afterCommit = () => deps.onXdmRefused?.(row.id, xdmRefused) ?? Promise.resolve();
   return write;
 }
 
-/** [FIN]: not delivered; every earlier message from this professional is closed, the contact ended. */
-function endOfExchangeWrite(deps: DeliverDeps, row: DeliveryRow, contactAddress: string | null, actor: string, p: string): DeliveryWrite {
+/**
+ * [FIN]: not delivered. Every earlier message whose From or contact is one of the [FIN]'s addresses (its From and
+ * its contact: `closedByEndOfExchange`, mailbox/rules/exchange.ts, applied here as one set-based UPDATE) is closed,
+ * and the contacts of those messages are ended, whichever address the patient would have answered.
+ */
+function endOfExchangeWrite(deps: DeliverDeps, row: DeliveryRow, fin: MessageParties, actor: string, p: string): DeliveryWrite {
   const n = (name: string) => sql.raw(`${p}${name}`);
+  const addresses = sql`${sql.param(endOfExchangeAddresses(fin))}::text[]`;
   const parts: SQL[] = [
     sql`${n('u')} AS (UPDATE deliveries SET status = 'ended', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id)`,
-    sql`${n('c')} AS (UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId} AND address = ${contactAddress ?? ''}
+    sql`${n('c')} AS (UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId}
+              AND (address = ANY(${addresses})
+                   OR id IN (SELECT contact_id FROM mailbox_messages WHERE patient_id = ${row.patientId} AND author_address = ANY(${addresses}) AND contact_id IS NOT NULL))
               AND EXISTS (SELECT 1 FROM ${n('u')}) RETURNING id)`,
-    sql`${n('m')} AS (UPDATE mailbox_messages SET closed_at = now() WHERE contact_id IN (SELECT id FROM ${n('c')}) AND closed_at IS NULL)`,
+    sql`${n('m')} AS (UPDATE mailbox_messages SET closed_at = now() WHERE patient_id = ${row.patientId} AND closed_at IS NULL
+              AND (author_address = ANY(${addresses})
+                   OR contact_id IN (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ANY(${addresses})))
+              AND EXISTS (SELECT 1 FROM ${n('u')}))`,
     sql`${n('a')} AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind: 'exchange-ended', actor }, new Date(), sql`EXISTS (SELECT 1 FROM ${n('u')})`)})`,
   ];
   return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}u`, written: 'exchange-ended', notWritten: 'already-delivered' };
@@ -385,11 +397,11 @@ async function messageWrite(
   }
   parts.push(
     sql`${n('mm')} AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
-                                            contact_id, message_id_header, thread_key, no_reply, mdn_to)
+                                            contact_id, message_id_header, thread_key, no_reply, mdn_to, author_address)
             VALUES (${mailboxMessageId}, ${row.patientId}, ${row.id}, ${row.messageId}, 'inbox',
                     ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
                     ${contactAddress ? sql`(SELECT id FROM ${n('ci')})` : sql`NULL`}, ${messageIdHeader}, ${threadKey},
-                    ${forbidsReply(content.headers)}, ${receiptTo})
+                    ${forbidsReply(content.headers)}, ${receiptTo}, ${content.fromAddress || null})
             ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
   );
   for (const [position, f] of files.entries()) parts.push(...documentCtes(deps, row, content, f, position, p));

@@ -5,5 +5,5 @@ export { listMessages, readMessage, openAttachment, deliveryStats, InvalidCursor
 export { listThread, setRead, deleteMessage, listContacts } from './read.js';
 export { replyToMessage, writeToContact, SendRefusedError, MAX_PATIENT_ATTACHMENT_BYTES, ATTACHMENTS_TOO_LARGE, type SendDeps } from './patient-send.js';
 export { queueOutbound, OUTBOX_TOPIC_OUTBOUND, type OutboundRequest } from './outbound.js';
-export { queueMdn, queueDsnForFailedDelivery, queueXdmRefusalNotice, readHeaderBlock, type ReportDeps } from './reports-out.js';
+export { queueMdn, queueDsnForFailedDelivery, queueUnreadableNotice, UNREADABLE_NOTICE_SUBJECT, queueXdmRefusalNotice, readHeaderBlock, type ReportDeps } from './reports-out.js';
 export { parseDirectoryCsv, importDirectory, directoryNames, type DirectoryRow } from './directory.js';

@@ -11,10 +11,13 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
-import { openValue } from '../vault/index.js';
+import { openValue, sealValue } from '../vault/index.js';
+import { simpleParser } from 'mailparser';
+import { notifyPatientCte } from '../access/index.js';
 import { contentContext, type MessageContent } from './deliver-inbound.js';
 import { queueOutbound } from './outbound.js';
-import { buildDsn, buildMdn } from './rules/index.js';
+import { directoryNames } from './directory.js';
+import { buildDsn, buildMdn, contactDisplayName } from './rules/index.js';
 
 export interface ReportDeps {
   db: Db;
@@ -98,6 +101,62 @@ export async function queueDsnForFailedDelivery(deps: ReportDeps, deliveryId: st
     humanText: "Le message n'a pas pu être déposé dans la messagerie du patient : son contenu n'a pas pu être traité.",
   });
   await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw: Buffer.from(raw), messageIdHeader: messageId });
+  return true;
+}
+
+export const UNREADABLE_NOTICE_SUBJECT = "Un message n'a pas pu vous être présenté";
+
+/** The French notice a patient reads instead of a message that failed after its 250 (no content at all). */
+export function unreadableNoticeText(professional: string): string {
+  return `${professional} vous a envoyé un message qui n'a pas pu vous être présenté : son contenu n'a pas pu être traité. ` +
+    "L'expéditeur en a été informé et peut vous l'envoyer à nouveau.";
+}
+
+/**
+ * A message that got 250 but failed for good afterwards (parse error, limits only the parser finds): besides the
+ * DSN to the sender, the patient's inbox gets a short notice naming the professional (display name only: the
+ * directory's, else the header's From, as contacts are named) and saying a message could not be shown, with no content. Idempotent: the
+ * notice is keyed by the delivery (mailbox_messages.delivery_id is unique). Never for a report (null sender).
+ */
+export async function queueUnreadableNotice(deps: ReportDeps, deliveryId: string): Promise<boolean> {
+  const [row] = await deps.db
+    .select({ inbound: schema.inboundMessages, patientId: schema.deliveries.patientId })
+    .from(schema.deliveries)
+    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
+    .where(eq(schema.deliveries.id, deliveryId));
+  if (!row || row.inbound.mailFrom === '') return false;
+  const headers = await readHeaderBlock(deps.blobs, row.inbound.rawBlobId);
+  let from: { name?: string; address?: string } | undefined;
+  try {
+    const parsed = await simpleParser(`${headers}\r\n`, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+    from = (Array.isArray(parsed.from) ? parsed.from[0] : parsed.from)?.value?.[0];
+  } catch {
+    from = undefined;
+  }
+  const address = (from?.address ?? row.inbound.mailFrom).toLowerCase();
+  const directory = await directoryNames(deps.db, [address]);
+  const professional = contactDisplayName({ directoryName: directory.get(address) ?? null, headerName: from?.name ?? null, address });
+  const noticeId = crypto.randomUUID();
+  const notice: MessageContent = {
+    subject: UNREADABLE_NOTICE_SUBJECT,
+    fromName: professional,
+    fromAddress: '',
+    replyTo: null,
+    text: unreadableNoticeText(professional),
+    html: null,
+    messageId: null,
+    inReplyTo: null,
+    references: [],
+    date: new Date().toISOString(),
+    headers: {},
+  };
+  const inserted = sql`EXISTS (SELECT 1 FROM n)`;
+  await deps.db.execute(sql`WITH n AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, kind, content, received_at, no_reply)
+                                       VALUES (${noticeId}::uuid, ${row.patientId}::uuid, ${deliveryId}::uuid, ${row.inbound.id}::uuid, 'inbox', 'notice',
+                                               ${sealValue(deps.keyring, notice, contentContext(noticeId))}::bytea, now(), true)
+                                       ON CONFLICT (delivery_id) DO NOTHING RETURNING id),
+                                 ns AS (${notifyPatientCte(row.patientId, inserted)})
+                            SELECT 1`);
   return true;
 }
 

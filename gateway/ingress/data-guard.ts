@@ -1,13 +1,14 @@
 /**
  * Checks the DATA byte stream as it passes, without buffering it: bare LF and bare CR line endings (SMTP
- * smuggling defence: every LF must follow a CR, every CR must precede an LF), the size of the header block, and
- * the message size; and collects the author fields (From, Reply-To) of the header block for the end-of-header
+ * smuggling defence: every LF must follow a CR, every CR must precede an LF), the size of the header block, the
+ * message size, the MIME part count and nesting depth (rules/mime-structure.ts); and collects the author fields (From, Reply-To) of the header block for the end-of-header
  * check (rules/author-fields.ts). The first violation is remembered and reported; the caller stops storing and
  * drains the rest.
  */
 import { AuthorFieldCapture, type AuthorFields } from './rules/author-fields.js';
+import { MimeStructureScan, type MimeViolation } from './rules/mime-structure.js';
 
-export type DataViolation = 'bare-lf' | 'bare-cr' | 'header-too-big' | 'too-big';
+export type DataViolation = 'bare-lf' | 'bare-cr' | 'header-too-big' | 'too-big' | MimeViolation;
 
 export class DataGuard {
   private prev = 0x0a; // as if preceded by a line end, so a leading LF alone is caught
@@ -15,13 +16,18 @@ export class DataGuard {
   private headerBytes = 0;
   private state = 0; // progress through "\r\n\r\n" (end of header block)
   private readonly authors = new AuthorFieldCapture();
+  private readonly mime: MimeStructureScan | null;
   bytes = 0;
   violation: DataViolation | null = null;
 
   constructor(
     private readonly maxBytes: number,
     private readonly maxHeaderBytes: number,
-  ) {}
+    /** MIME limits checked while streaming (rules/mime-structure.ts); none when omitted. */
+    mime?: { maxParts: number; maxDepth: number },
+  ) {
+    this.mime = mime ? new MimeStructureScan(mime.maxParts, mime.maxDepth) : null;
+  }
 
   /** Whether the blank line that ends the header block has been seen. */
   get headerComplete(): boolean {
@@ -64,6 +70,8 @@ export class DataGuard {
       this.authors.feed(chunk, 0, i);
     }
     if (chunk.length > 0) this.prev = chunk[chunk.length - 1]!;
+    const mime = this.mime?.feed(chunk);
+    if (mime) return (this.violation = mime);
     return null;
   }
 }

@@ -58,6 +58,7 @@ export const REPLIES = {
   recipientChanged: r(451, '4.3.0', 'GW-DATA-06', 'A recipient mailbox changed state, try again / Etat d\'un destinataire modifie, reessayez', 'a recipient accepted at RCPT is no longer open at the end of DATA: nothing was kept, the retry gets the exact RCPT answer'),
   bareCr: r(550, '5.5.2', 'GW-DATA-07', 'Bare CR not allowed, use CRLF / CR seul interdit', 'a CR is not followed by LF (SMTP smuggling defence)'),
   authorFieldsInvalid: r(550, '5.6.0', 'GW-DATA-08', 'Exactly one From header with valid addresses required / En-tete From unique et valide obligatoire', 'no From, several From or Reply-To fields, an address without a domain, or an author field over 8 KiB (RFC 5322 §3.6)'),
+  mimeTooComplex: r(550, '5.6.0', 'GW-DATA-10', 'Too many MIME parts or too deeply nested / Structure MIME trop complexe', 'more MIME parts than LIMIT_MAX_MIME_PARTS, or multiparts nested deeper than LIMIT_MAX_MIME_DEPTH, counted while DATA streams'),
   authorNotListed: r(550, '5.7.1', 'GW-DATA-09', 'From or Reply-To domain not listed for this certificate / Domaine From ou Reply-To non autorise pour ce certificat', 'a domain in the header From or Reply-To is not listed in the whitelist for the certificate DN'),
   noRecipients: r(503, '5.5.1', 'GW-DATA-05', 'No valid recipients / Aucun destinataire valide', 'DATA without an accepted recipient'),
   // Protocol (replies produced by the SMTP library, rewritten to carry a suffix)

@@ -74,6 +74,8 @@ const VIOLATION_REPLY: Record<DataViolation, keyof typeof REPLIES> = {
   'bare-cr': 'bareCr',
   'header-too-big': 'headerTooBig',
   'too-big': 'messageTooBig',
+  'mime-parts': 'mimeTooComplex',
+  'mime-depth': 'mimeTooComplex',
 };
 
 export async function startIngress(o: IngressOptions): Promise<Ingress> {
@@ -247,7 +249,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
       await drain(stream);
       throw smtpReject('noRecipients');
     }
-    const guard = new DataGuard(o.limits.maxMessageBytes, o.limits.maxHeaderBytes);
+    const guard = new DataGuard(o.limits.maxMessageBytes, o.limits.maxHeaderBytes, { maxParts: o.limits.maxMimeParts, maxDepth: o.limits.maxMimeDepth });
     const queueId = newQueueId();
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const received = traceHeader(session, o.hostname, queueId, peer);

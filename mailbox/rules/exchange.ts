@@ -26,6 +26,29 @@ export function isEndOfExchange(subject: string | null | undefined): boolean {
   return typeof subject === 'string' && subject.trim() === '[FIN]';
 }
 
+/** Who a message is from, as the mailbox knows it: its `From` and its contact (the Reply-To when there is one). */
+export interface MessageParties {
+  from: string | null;
+  contact: string | null;
+}
+
+/** The addresses a `[FIN]` speaks for: its From and its contact address, lower-cased, without duplicates. */
+export function endOfExchangeAddresses(fin: MessageParties): string[] {
+  const out = new Set<string>();
+  for (const a of [fin.from, fin.contact]) if (typeof a === 'string' && a.trim()) out.add(a.trim().toLowerCase());
+  return [...out];
+}
+
+/**
+ * Whether a `[FIN]` closes an earlier message (and ends that message's contact): when the message's From or its
+ * contact is one of the `[FIN]`'s addresses, whichever address the patient would have answered. A professional
+ * whose messages carried `Reply-To: secretariat@…` ends the exchange with a `[FIN]` from their own address.
+ */
+export function closedByEndOfExchange(fin: MessageParties, message: MessageParties): boolean {
+  const addresses = new Set(endOfExchangeAddresses(fin));
+  return endOfExchangeAddresses(message).some((a) => addresses.has(a));
+}
+
 /**
  * True when the message carries `X-MSS-MES: FIN`. The value is compared case-insensitively (header values of
  * this kind are tokens); header names are matched case-insensitively too, in case a caller did not lower-case

@@ -51,7 +51,7 @@ beforeAll(async () => {
       RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sinkPort}`,
       RELAY_RETRY_SCHEDULE_MS: '300,300,300',
       NOTIFY_WINDOW_SECONDS: '3600',
-      LIMIT_MAX_MIME_PARTS: '20',
+      LIMIT_MAX_ATTACHMENTS: '20', // a limit only the worker's parser meets, after 250
     },
   });
   sink = await startOperatorSink(t.pki, sinkPort);
@@ -169,6 +169,29 @@ describe('[FIN] and X-MSS-MES', () => {
     expect(await contactCount()).toBe(initial + 1);
   });
 
+  it('a [FIN] from the doctor also closes what they sent with their secretariat as Reply-To', async () => {
+    const doctor = 'dr.lambert@hopital-a.mssante.fr';
+    const secretariat = 'secretariat.lambert@hopital-a.mssante.fr';
+    const contacts = async () => (await api.json<{ items: { id: string; displayName: string }[] }>('GET', '/v1/me/contacts')).body.items;
+    expect((await pro({ from: doctor, subject: 'Convocation Lambert', replyTo: secretariat })).ok).toBe(true);
+    await waitQueueEmpty();
+    const before = (await contacts()).length;
+    const convocation = (await bySubject('Convocation Lambert'))!;
+    expect(convocation.canReply).toBe(true);
+    expect((await pro({ from: doctor, subject: '[FIN]' })).ok).toBe(true); // from the doctor's own address
+    await waitQueueEmpty();
+    const closed = (await bySubject('Convocation Lambert'))!;
+    expect(closed.canReply).toBe(false);
+    expect(closed.closedNotice).toMatch(/a mis fin à vos échanges\.$/);
+    expect((await api.json('POST', `/v1/me/messages/${closed.id}/reply`, { text: 'encore ?' })).status).toBe(403);
+    expect((await contacts()).length).toBe(before - 1); // the secretariat contact is ended too
+    // A later message through the secretariat reopens, as before.
+    expect((await pro({ from: doctor, subject: 'Nouvelle convocation Lambert', replyTo: secretariat })).ok).toBe(true);
+    await waitQueueEmpty();
+    expect((await bySubject('Nouvelle convocation Lambert'))!.canReply).toBe(true);
+    expect((await contacts()).length).toBe(before);
+  });
+
   it('X-MSS-MES: FIN makes only that message unanswerable', async () => {
     expect((await pro({ subject: 'Résultat sans réponse', headers: { 'X-MSS-MES': 'FIN' } })).ok).toBe(true);
     expect((await pro({ subject: 'Question ouverte' })).ok).toBe(true);
@@ -277,6 +300,12 @@ describe('receipts', () => {
     expect(raw).toMatch(/Message-ID: <too-many@hopital-a\.mssante\.fr>/i);
     const parsed = await simpleParser(dsn.raw);
     expect(parsed.headers.get('auto-submitted')).toBe('auto-replied');
+    // The patient learns that a message from Dr Durand could not be shown, and nothing of its content.
+    const notice = await waitFor(async () => (await inbox()).find((i) => i.subject === "Un message n'a pas pu vous être présenté") ?? null, 20_000, 'the notice');
+    expect(notice.canReply).toBe(false);
+    const full = await api.json<{ text: string; subject: string }>('GET', `/v1/me/messages/${notice.id}`);
+    expect(full.body.text).toMatch(/^Dr Claire Durand vous a envoyé un message qui n'a pas pu vous être présenté/);
+    expect(full.body.text).not.toMatch(/Trop de parties|p\d+\.pdf/);
   });
 
   it('matches an inbound DSN to the patient outbound message and shows it as its status', async () => {

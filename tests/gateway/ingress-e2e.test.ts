@@ -191,6 +191,23 @@ describe('SMTP ingress', () => {
     }
   });
 
+  it('refuses before 250 a message with more MIME parts than the limit, and keeps nothing', async () => {
+    const before = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
+    const parts = Array.from({ length: 1000 }, (_, i) => `--p\r\nContent-Type: text/plain\r\n\r\n${i}\r\n`).join('');
+    const c = await RawSmtp.connect(t.gw.smtpPort!, t.pki, 'hopital-a.mssante.fr');
+    try {
+      expect(await c.cmd('MAIL FROM:<dr.house@hopital-a.mssante.fr>')).toMatch(/^250/);
+      expect(await c.cmd(`RCPT TO:<${to(insCreated)}>`)).toMatch(/^250/);
+      expect(await c.cmd('DATA')).toMatch(/^354/);
+      await c.write(`From: dr.house@hopital-a.mssante.fr\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=p\r\n\r\n${parts}--p--\r\n.\r\n`);
+      expect(await c.reply()).toMatch(/^550 5\.6\.0 .*\[GW-DATA-10\]/);
+    } finally {
+      c.close();
+    }
+    const after = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
   it('refuses a bare CR in DATA like a bare LF, and keeps nothing', async () => {
     const before = await t.gw.database.pool.query('SELECT count(*)::int AS n FROM inbound_messages');
     const c = await RawSmtp.connect(t.gw.smtpPort!, t.pki, 'hopital-a.mssante.fr');

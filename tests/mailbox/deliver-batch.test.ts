@@ -15,7 +15,7 @@ const a = makeTestIns(41_001);
 const b = makeTestIns(41_002);
 
 beforeAll(async () => {
-  t = await startTestGateway({ env: { ROLES: 'smtp,api', LIMIT_MAX_MIME_PARTS: '5' } });
+  t = await startTestGateway({ env: { ROLES: 'smtp,api', LIMIT_MAX_ATTACHMENTS: '4' } });
   await importPatientsCsv(
     t,
     `ins,family_name,given_names,birth_date,email,state,provisional_code\n${a},TEST-BATCH,A,1970-01-01,a@example.org,created,\n${b},TEST-BATCH,B,1970-01-02,b@example.org,created,\n`,
@@ -43,7 +43,7 @@ describe('deliverBatch', () => {
       await accept(a, 'a-1'),
       await accept(a, 'a-2'), // same patient: a second wave
       await accept(b, 'b-1'),
-      await accept(a, 'a-too-many-parts', 6), // more MIME parts than the limit of 5: permanent
+      await accept(a, 'a-too-many-parts', 6), // more attachments than the limit of 4 (found after 250): permanent
       await accept(b, 'b-2'),
     ];
     const r = await deliverBatch(deps, ids);

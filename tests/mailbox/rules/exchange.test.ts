@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   answerability,
+  closedByEndOfExchange,
+  endOfExchangeAddresses,
   forbidsReply,
   isEndOfExchange,
   MESSAGE_FORBIDS_REPLY,
@@ -130,5 +132,28 @@ describe('replySubject', () => {
 
   it('treats a non-string as empty', () => {
     expect(replySubject(undefined as unknown as string)).toBe('Re: (sans objet)');
+  });
+});
+
+describe('closedByEndOfExchange', () => {
+  const X = 'dr.x@hopital-a.mssante.fr';
+  const SEC = 'secretariat@hopital-a.mssante.fr';
+  const Y = 'dr.y@hopital-a.mssante.fr';
+  it.each([
+    ['same From, no Reply-To anywhere', { from: X, contact: X }, { from: X, contact: X }, true],
+    ['[FIN] from the doctor closes the messages that carried the secretariat as Reply-To', { from: X, contact: X }, { from: X, contact: SEC }, true],
+    ['[FIN] sent with the secretariat as Reply-To closes the secretariat contact messages', { from: X, contact: SEC }, { from: Y, contact: SEC }, true],
+    ['[FIN] from the secretariat closes what the doctor sent through it', { from: SEC, contact: SEC }, { from: X, contact: SEC }, true],
+    ['another doctor, another contact: untouched', { from: X, contact: X }, { from: Y, contact: Y }, false],
+    ['case and spaces do not matter', { from: ` ${X.toUpperCase()} `, contact: null }, { from: X, contact: null }, true],
+    ['a message without From nor contact is never closed', { from: X, contact: X }, { from: null, contact: null }, false],
+    ['a [FIN] without addresses closes nothing', { from: null, contact: null }, { from: X, contact: X }, false],
+  ])('%s', (_name, fin, message, expected) => {
+    expect(closedByEndOfExchange(fin, message)).toBe(expected);
+  });
+  it('speaks for its From and its contact, once each', () => {
+    expect(endOfExchangeAddresses({ from: X, contact: X.toUpperCase() })).toEqual([X]);
+    expect(endOfExchangeAddresses({ from: X, contact: SEC })).toEqual([X, SEC]);
+    expect(endOfExchangeAddresses({ from: '', contact: null })).toEqual([]);
   });
 });

@@ -33,6 +33,7 @@ export const ACTIVITY_KINDS = [
   'document-added',
   'document-masked',
   'document-deleted',
+  'document-revealed',
   'access-refused',
   'emergency-access',
   // By the operator or the system (actor kind 'system'): the profile itself.
@@ -216,10 +217,12 @@ export async function verifyActivityChain(db: Db, keyring: Keyring, patientId: s
 }
 
 /**
- * A pending notification for the patient, as a CTE body (grouped by the dispatcher's window). A notification
- * already pending is left untouched, not even locked: the messages of a batch for one patient neither rewrite
- * its row nor wait for each other on it. (A message committed just after the dispatcher sent the pending
- * notice is covered by that notice, which says "new messages", not which.)
+ * A pending notification for the patient, as a CTE body (grouped by the dispatcher's window), for whatever the
+ * patient is told about: a delivered message, a professional's document or action. It records no kind: the
+ * dispatcher reads what happened since the last notice from the tables themselves. A notification already
+ * pending is left untouched, not even locked: the messages of a batch for one patient neither rewrite its row
+ * nor wait for each other on it. (An event committed while the dispatcher claims the pending notice is left out
+ * of that notice's sentences; it stays in the history.)
  */
 export function notifyPatientCte(patientId: string, guard?: SQL): SQL {
   return sql`INSERT INTO notification_state (patient_id, pending_since) SELECT ${patientId}::uuid, now()
@@ -246,10 +249,12 @@ export async function listActivity(
 ): Promise<{ items: ActivityItem[]; next: string | null }> {
   const ev = schema.activityEvents;
   const before = opts.cursor && /^\d+$/.test(opts.cursor) ? Number(opts.cursor) : null;
+  // Events about a document still hidden from the patient (before its announcement) are not shown yet.
+  const notHidden = sql`(${ev.documentId} IS NULL OR NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = ${ev.documentId} AND d.hidden_from_patient))`;
   const rows = await db
     .select()
     .from(ev)
-    .where(before ? and(eq(ev.patientId, patientId), sql`${ev.id} < ${before}`) : eq(ev.patientId, patientId))
+    .where(before ? and(eq(ev.patientId, patientId), sql`${ev.id} < ${before}`, notHidden) : and(eq(ev.patientId, patientId), notHidden))
     .orderBy(sql`${ev.id} DESC`)
     .limit(opts.limit + 1);
   const page = rows.slice(0, opts.limit);

@@ -10,6 +10,7 @@ export {
   openSession,
   authenticateSession,
   profileStateOf,
+  patientInsOf,
   endSession,
   csrfTokenFor,
   csrfTokenMatches,
@@ -24,3 +25,4 @@ export {
 export { activityInsert, recordActivity, sealActivity, verifyActivityChain, resignActivityHeads, ACTIVITY_KINDS, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
 export { accessSnapshot, blockProfessional, unblockProfessional, updateAccessSettings, RPPS, type AccessSettingsSnapshot } from './settings.js';
 export { endOppositionWindows, changeProfileState, type TransitionResult } from './lifecycle.js';
+export { requestProvisionalCode, resetPassword, reactivateProfile, changePassword, endAllSessions, provisionalCodeNotice, type AccountNotice, type CodeIssueJob } from './account.js';

@@ -28,6 +28,8 @@
  * - CSRF: `csrfTokenFor(token)` is base64url(SHA-256("csrf\0" + token)), a value the database never holds (it
  *   stores hex SHA-256 of the bare token), so a read of the sessions table gives neither; `csrfTokenMatches`
  *   compares in constant time.
+ * - Self-service (a new provisional code, forgotten password, reactivation, password change, logging out
+ *   everywhere) is in account.ts, built on `checkProvisional`, `reserve` and `gated` exported from here.
  * Errors are PatientAccessError with a French message for the patient, an HTTP status and, for 429/503, a
  * Retry-After header.
  */
@@ -75,6 +77,9 @@ export type PatientAccessErrorKind =
   | 'busy'
   | 'activation-refused'
   | 'opposition-refused'
+  | 'reset-refused'
+  | 'reactivation-refused'
+  | 'password-refused'
   | 'weak-password'
   | 'invalid-code'
   | 'invalid-session';
@@ -86,6 +91,9 @@ const STATUS: Record<PatientAccessErrorKind, number> = {
   busy: 503,
   'activation-refused': 400,
   'opposition-refused': 400,
+  'reset-refused': 400,
+  'reactivation-refused': 400,
+  'password-refused': 400,
   'weak-password': 400,
   'invalid-code': 401,
   'invalid-session': 401,
@@ -120,7 +128,7 @@ let dummyHash: Promise<string> | null = null;
 const retryAfter = (ms: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) });
 
 /** scrypt through the process's gate; a full queue becomes `busy` (503). */
-async function gated<T>(limits: Limits, work: () => Promise<T>, background = false): Promise<T> {
+export async function gated<T>(limits: Limits, work: () => Promise<T>, background = false): Promise<T> {
   try {
     return await scryptGate(limits).run(work, { background });
   } catch (err) {
@@ -129,8 +137,8 @@ async function gated<T>(limits: Limits, work: () => Promise<T>, background = fal
   }
 }
 
-/** Counts an attempt for (client, INS) or refuses it (429 with Retry-After). */
-async function reserve(db: Db, limits: Limits, key: string): Promise<void> {
+/** Counts an attempt for (client, INS) or refuses it (429 with Retry-After). Also used by access/account.ts. */
+export async function reserve(db: Db, limits: Limits, key: string): Promise<void> {
   try {
     await reserveAttempt(db, limits, key);
   } catch (err) {
@@ -235,7 +243,7 @@ export function readIdentity(keyring: Keyring, ins: string, sealed: Buffer): Pat
   return openValue<PatientIdentity>(keyring, sealed, identityContext(ins));
 }
 
-async function findByIns(db: Db, rawIns: string) {
+export async function findByIns(db: Db, rawIns: string) {
   const parsed = parseIns(rawIns.trim());
   if (!parsed.ok) return undefined;
   const [row] = await db.select().from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
@@ -243,14 +251,14 @@ async function findByIns(db: Db, rawIns: string) {
 }
 
 type PatientRow = typeof schema.patients.$inferSelect;
-type ProvisionalRow = PatientRow & { provisionalCodeHash: string; provisionalCodeExpiresAt: Date };
+export type ProvisionalRow = PatientRow & { provisionalCodeHash: string; provisionalCodeExpiresAt: Date };
 
 /**
  * The profile whose provisional code and birth date are right and whose state `allowed` accepts; else throws
  * `refused` (after the same scrypt work as a real check) or `throttled`. Every attempt counts towards the
  * (client, INS) throttle until it proves right.
  */
-async function checkProvisional(
+export async function checkProvisional(
   db: Db,
   keyring: Keyring,
   limits: Limits,
@@ -454,6 +462,12 @@ export async function openSession(db: Db, limits: Limits, token: string): Promis
 /** The patient of a live session, or null; extends its idle window. */
 export async function authenticateSession(db: Db, limits: Limits, token: string): Promise<string | null> {
   return (await openSession(db, limits, token))?.patientId ?? null;
+}
+
+/** The patient's own identifier (for their own address, shown to them only), or null. */
+export async function patientInsOf(db: Db, patientId: string): Promise<string | null> {
+  const [p] = await db.select({ ins: schema.patients.ins }).from(schema.patients).where(eq(schema.patients.id, patientId));
+  return p?.ins ?? null;
 }
 
 /** The current state of a patient's profile (null for a missing row or an unknown state). */

@@ -154,7 +154,7 @@ export async function addDocumentForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
   ins: string,
-  doc: { stored: StoredBlob; replaces: string | null; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null },
+  doc: { stored: StoredBlob; replaces: string | null; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null; hiddenFromPatient?: boolean },
 ): Promise<string> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
@@ -163,8 +163,10 @@ export async function addDocumentForPro(
     await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', previous?.id ?? null, { allowed: false, reason: settings.blockedRpps.has(pro.rpps) ? 'blocked' : 'grid' })));
     throw new ProAccessRefused();
   }
+  const hidden = doc.hiddenFromPatient === true;
   const e = event(patientId, pro, 'document-added', null, null);
   return fileDocument(deps.db, deps.keyring, {
+    hiddenFromPatient: hidden,
     patientId,
     rubric: doc.rubric,
     meta: { filename: doc.filename, title: doc.title, declaredType: doc.declaredType, typeCode: doc.typeCode, authorName: pro.name },
@@ -176,8 +178,10 @@ export async function addDocumentForPro(
     previousVersionId: previous?.id ?? null,
     extra: [
       sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`,
-      sql`np AS (${notifyPatientCte(patientId)})`,
-      ...(previous ? [sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = ${previous.id} AND superseded_at IS NULL)`] : []),
+      // A hidden document is announced when it is revealed, not before.
+      ...(hidden ? [] : [sql`np AS (${notifyPatientCte(patientId)})`]),
+      // A hidden new version supersedes the old one only when it is revealed: until then the patient keeps the old.
+      ...(previous && !hidden ? [sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = ${previous.id} AND superseded_at IS NULL)`] : []),
     ],
   });
 }
@@ -191,7 +195,7 @@ export async function changeOwnDocumentForPro(
   pro: ProIdentity,
   ins: string,
   documentId: string,
-  change: { masked: boolean } | { deleted: true },
+  change: { masked: boolean } | { deleted: true } | { revealed: true },
 ): Promise<void> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
@@ -199,6 +203,19 @@ export async function changeOwnDocumentForPro(
   if (!row || settings.blockedRpps.has(pro.rpps) || row.authorRpps !== pro.rpps) {
     await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', row ? row.id : null, { allowed: false, reason: settings.blockedRpps.has(pro.rpps) ? 'blocked' : 'grid' })));
     throw new ProAccessRefused();
+  }
+  if ('revealed' in change) {
+    // The announcement consultation took place: the patient sees the document, is told of it, and its history
+    // shows both steps from now on. Revealing a visible document changes nothing and records nothing.
+    if (!row.hiddenFromPatient) return;
+    const e = event(patientId, pro, 'document-revealed', row.id, { allowed: true, reason: 'author' });
+    await record(deps, [
+      sql`up AS (UPDATE documents SET hidden_from_patient = false WHERE id = ${row.id} AND hidden_from_patient RETURNING id, previous_version_id)`,
+      sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = (SELECT previous_version_id FROM up) AND superseded_at IS NULL)`,
+      sql`np AS (${notifyPatientCte(patientId, sql`EXISTS (SELECT 1 FROM up)`)})`,
+      sql`ae AS (${activityInsert(deps.keyring, e, new Date(), sql`EXISTS (SELECT 1 FROM up)`)})`,
+    ]);
+    return;
   }
   const kind: ActivityKind = 'deleted' in change ? 'document-deleted' : 'document-masked';
   const e = event(patientId, pro, kind, row.id, { allowed: true, reason: 'author' });

@@ -21,6 +21,7 @@ import { professionalRoutes } from './routes/professional.js';
 import { webRoutes } from './routes/web.js';
 import { mailboxRoutes } from './routes/mailbox.js';
 import { patientSessionRoutes } from './routes/patient-session.js';
+import { accountRoutes } from './routes/account.js';
 import { registerHealthRoutes } from './health.js';
 import { registerRateLimits } from './rate-limit.js';
 import { serializeRequest } from './request-log.js';
@@ -101,6 +102,7 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
   registerHealthRoutes(app as unknown as FastifyInstance, { ready: ctx.ready, metrics: ctx.config.api.expose.has('metrics') ? ctx.metrics : undefined });
 
   await app.register(patientSessionRoutes(ctx));
+  await app.register(accountRoutes(ctx));
   await app.register(mailboxRoutes(ctx));
   await app.register(documentRoutes(ctx));
   await app.register(professionalRoutes(ctx));

@@ -155,6 +155,11 @@ export const LIMITS = {
     env: 'LIMIT_PROVISIONAL_CODE_VALIDITY_MS',
     why: 'SPEC §6.1: the provisional code is valid 6 weeks.',
   },
+  requestedCodeValidityMs: {
+    value: 60 * 60_000,
+    env: 'LIMIT_REQUESTED_CODE_VALIDITY_MS',
+    why: 'A provisional code the patient asks for by e-mail (forgotten password, reactivation, activation) is valid this long: the patient asked for it and uses it at once.',
+  },
   oppositionWindowMs: {
     value: 42 * 24 * 3600_000,
     env: 'LIMIT_OPPOSITION_WINDOW_MS',
@@ -224,7 +229,7 @@ export const LIMITS = {
   patientAuthPerIpPerMinute: {
     value: 60,
     env: 'LIMIT_PATIENT_AUTH_PER_IP_PER_MINUTE',
-    why: 'Activation, opposition, login and one-time code requests per client address per minute (all four together): a login is two requests, and one address can be a carrier NAT shared by many patients.',
+    why: 'Activation, opposition, login, one-time code and self-service requests (new provisional code, password reset, reactivation) per client address per minute (all together): a login is two requests, and one address can be a carrier NAT shared by many patients.',
   },
   patientAuthGlobalPerMinute: {
     value: 1200,

@@ -30,7 +30,7 @@ export const SETTINGS = {
   redisUrl: { env: 'REDIS_URL', default: '', doc: 'Redis URL for the job queues; empty means the queues live in PostgreSQL (BullMQ PostgreSQL backend, schema bullmq).' },
   redisPrefix: { env: 'REDIS_PREFIX', default: 'mesgw', doc: 'Key prefix of every BullMQ queue on Redis (lets several deployments share one Redis).' },
   notifySmtpUrl: { env: 'NOTIFY_SMTP_URL', default: '', doc: 'SMTP URL for patient notification e-mails; empty writes .eml files under $DATA_DIR/notifications.' },
-  notifyWindowSeconds: { env: 'NOTIFY_WINDOW_SECONDS', default: '900', doc: 'Grouping window of new-message e-mails: at most one per patient per window.' },
+  notifyWindowSeconds: { env: 'NOTIFY_WINDOW_SECONDS', default: '900', doc: 'Grouping window of notification e-mails (messages, documents, professionals\' actions): at most one per patient per window.' },
   relayRoutes: { env: 'RELAY_ROUTES', default: '', doc: 'Static outbound routes `domain=host:port,...` (development, tests); other domains are routed by MX.' },
   inboundRetryScheduleMs: { env: 'INBOUND_RETRY_SCHEDULE_MS', default: '', doc: 'Delays between attempts of an inbound delivery, comma-separated ms (default: 1 s, 5 s, 30 s, 2, 5, 15, 30 min, 1 h, 2 h, then 4 h: 20 attempts over ~44 h, then a DSN).' },
   relayRetryScheduleMs: { env: 'RELAY_RETRY_SCHEDULE_MS', default: '', doc: 'Delays between outbound attempts, comma-separated ms (default: 5, 7, 8, 25, 75, 120 min then 4 h, over 48 h).' },

@@ -146,6 +146,43 @@ export async function documentById(db: Db, patientId: string, id: string): Promi
   return r ?? null;
 }
 
+/** Versions kept in one chain at most (a chain is one document replaced again and again by its author). */
+const MAX_VERSIONS = 100;
+
+/**
+ * Every version of a document (the one given, the ones it replaced and the ones that replaced it), newest first,
+ * each with `current` true for the version in force; null when the document is not the patient's. Deleted
+ * versions are left out, and so are versions hidden from the patient when `includeHidden` is false.
+ */
+export async function documentVersions(
+  db: Db,
+  keyring: Keyring,
+  patientId: string,
+  id: string,
+  opts: { includeHidden: boolean },
+): Promise<(DocumentSummary & { current: boolean })[] | null> {
+  const start = await documentById(db, patientId, id);
+  if (!start || (!opts.includeHidden && start.hiddenFromPatient)) return null;
+  const res = (await db.execute(sql`
+    WITH RECURSIVE back(id, previous_version_id, n) AS (
+        SELECT id, previous_version_id, 1 FROM documents WHERE id = ${id}::uuid AND patient_id = ${patientId}::uuid
+        UNION ALL SELECT d.id, d.previous_version_id, b.n + 1 FROM documents d JOIN back b ON d.id = b.previous_version_id
+         WHERE d.patient_id = ${patientId}::uuid AND b.n < ${MAX_VERSIONS}),
+      fwd(id, n) AS (
+        SELECT id, 1 FROM documents WHERE id = ${id}::uuid AND patient_id = ${patientId}::uuid
+        UNION ALL SELECT d.id, f.n + 1 FROM documents d JOIN fwd f ON d.previous_version_id = f.id
+         WHERE d.patient_id = ${patientId}::uuid AND f.n < ${MAX_VERSIONS})
+    SELECT id FROM back UNION SELECT id FROM fwd`)) as unknown;
+  const ids = ((Array.isArray(res) ? res : (res as { rows: { id: string }[] }).rows) as { id: string }[]).map((r) => r.id);
+  const d = schema.documents;
+  const rows = await db
+    .select({ ...columns, supersededAt: d.supersededAt })
+    .from(d)
+    .where(and(eq(d.patientId, patientId), isNull(d.deletedAt), sql`${d.id} = ANY(${sql.param(ids)}::uuid[])`, opts.includeHidden ? sql`true` : eq(d.hiddenFromPatient, false)))
+    .orderBy(desc(d.createdAt));
+  return rows.map((r) => ({ ...summarizeDocument(keyring, r), current: r.supersededAt === null }));
+}
+
 export function documentContent(blobs: BlobStore, row: DocumentRow): Readable {
   return blobs.read(row.blobId);
 }
@@ -172,6 +209,8 @@ export interface NewDocument {
   originKind: 'message' | 'upload';
   /** The document this one replaces (version chain). */
   previousVersionId?: string | null;
+  /** Hidden from the patient until its author reveals it (the announcement consultation, SPEC §5). */
+  hiddenFromPatient?: boolean;
   /** Extra CTE parts committed with the document (activity, notification); they may use `doc`. */
   extra?: SQL[];
 }
@@ -182,9 +221,9 @@ export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Pr
   const parts: SQL[] = [];
   if (n.stored.inline) parts.push(...inlineBlobCtes(n.stored.inline, 'u'));
   parts.push(
-    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, origin_kind, previous_version_id)
+    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, origin_kind, previous_version_id, hidden_from_patient)
                VALUES (${id}, ${n.patientId}, ${n.stored.blobId}, ${n.rubric}, ${sealValue(keyring, n.meta, documentContext(id))}, ${n.mediaType},
-                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.originKind}, ${n.previousVersionId ?? null}) RETURNING id)`,
+                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}) RETURNING id)`,
     ...(n.extra ?? []),
   );
   await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);

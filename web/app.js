@@ -4,7 +4,7 @@
 import { api, SessionEnded, setCsrfToken } from './lib/api.js';
 import { clearDrafts } from './lib/drafts.js';
 import { render, route, whenSessionEnds, isPublicPath } from './lib/router.js';
-import { activationForm, loginForm, oppositionForm } from './views/auth.js';
+import { activationForm, loginForm, newCodeForm, oppositionForm, passwordResetForm, reopenForm } from './views/auth.js';
 import { compose, mailbox, message } from './views/mail.js';
 import { documents } from './views/documents.js';
 import { accessSettings } from './views/access.js';
@@ -25,6 +25,9 @@ route('/activity', () => activity());
 route('/profile', () => profile());
 route('/activation', () => activationForm(), { public: true });
 route('/opposition', () => oppositionForm(), { public: true });
+route('/new-code', () => newCodeForm(), { public: true });
+route('/password-reset', () => passwordResetForm(), { public: true });
+route('/reopen', () => reopenForm(), { public: true });
 
 /** Called with the session returned by the login or by GET /v1/me/session. */
 function signedIn(session) {
@@ -51,6 +54,13 @@ window.addEventListener('mes:signed-in', (ev) => {
 });
 
 whenSessionEnds(() => signedOut('Votre session a expiré. Reconnectez-vous pour continuer.'));
+
+// A page that ended the session itself (« Me déconnecter de tous mes appareils ») says why.
+window.addEventListener('mes:signed-out', (ev) => {
+  clearDrafts();
+  history.replaceState(null, '', '#/messages'); // no hashchange: the login page below is the next page
+  signedOut(ev.detail, 'info');
+});
 
 logoutButton.addEventListener('click', async () => {
   await api('POST', '/v1/patient/logout').catch(() => null);

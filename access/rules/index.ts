@@ -7,3 +7,4 @@ export * from './patient-csv.js';
 export * from './secrets.js';
 export * from './login-throttle.js';
 export * from './patient-import.js';
+export * from './self-service.js';

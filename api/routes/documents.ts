@@ -11,6 +11,7 @@ import {
   deleteOwnUpload,
   documentById,
   documentContent,
+  documentVersions,
   fileDocument,
   InvalidDocumentCursorError,
   isRubric,
@@ -82,6 +83,24 @@ export const documentRoutes =
           if (err instanceof InvalidDocumentCursorError) throw new ApiProblem(400, 'API-DOC-03', 'Invalid cursor', 'Curseur de pagination invalide.');
           throw err;
         }
+      },
+    );
+
+    app.get(
+      '/v1/me/documents/:id/versions',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Every version of one of my documents, newest first (current: the version in force)',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 200: Type.Object({ items: Type.Array(Type.Intersect([DocumentSchema, Type.Object({ current: Type.Boolean() })])) }), 401: ProblemSchema, 404: ProblemSchema },
+        },
+      },
+      async (req) => {
+        const patientId = await requirePatient(ctx, req);
+        const items = await documentVersions(ctx.db, ctx.keyring, patientId, req.params.id, { includeHidden: false });
+        if (!items) throw notFound();
+        return { items };
       },
     );
 

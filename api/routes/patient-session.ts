@@ -16,14 +16,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { activatePatient, csrfTokenFor, endSession, opposeProfile, profileStateOf, startLogin, verifyLogin } from '../../access/index.js';
+import { activatePatient, csrfTokenFor, endSession, opposeProfile, patientInsOf, profileStateOf, startLogin, verifyLogin } from '../../access/index.js';
 import { loginCodeNotice } from '../../gateway/notify/index.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { clientAddress, limitHook, patientAuthLimits } from '../rate-limit.js';
 import { notAuthenticated, requireSession, SESSION_COOKIE, sessionToken } from './session-auth.js';
 
-const ProvisionalFields = {
+export const ProvisionalFields = {
   ins: Type.String({ minLength: 15, maxLength: 15 }),
   provisionalCode: Type.String({ minLength: 1, maxLength: 64 }),
   birthDate: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
@@ -128,15 +128,15 @@ export const patientSessionRoutes =
       {
         schema: {
           tags: ['patient'],
-          summary: 'The current session: its absolute expiry, its anti-CSRF token and the profile state',
-          response: { 200: Type.Object({ expiresAt: Type.String(), csrfToken: Type.String(), state: Type.String() }), 401: ProblemSchema },
+          summary: "The current session: its absolute expiry, its anti-CSRF token, the profile state and the patient's own address",
+          response: { 200: Type.Object({ expiresAt: Type.String(), csrfToken: Type.String(), state: Type.String(), address: Type.String() }), 401: ProblemSchema },
         },
       },
       async (req) => {
         const s = await requireSession(ctx, req);
-        const state = await profileStateOf(ctx.db, s.patientId);
-        if (!state) throw notAuthenticated();
-        return { expiresAt: s.expiresAt.toISOString(), csrfToken: csrfTokenFor(s.token), state };
+        const [state, ins] = await Promise.all([profileStateOf(ctx.db, s.patientId), patientInsOf(ctx.db, s.patientId)]);
+        if (!state || !ins) throw notAuthenticated();
+        return { expiresAt: s.expiresAt.toISOString(), csrfToken: csrfTokenFor(s.token), state, address: `${ins}@${ctx.config.patientDomain}` };
       },
     );
 

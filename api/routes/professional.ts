@@ -107,15 +107,17 @@ export const professionalRoutes =
       {
         schema: {
           tags: ['professional'],
-          summary: 'Mask or unmask a document you authored',
+          summary: 'Mask or unmask a document you authored, or reveal it to the patient ({hiddenFromPatient: false}, after the announcement consultation)',
           params: Type.Object({ ins: Type.String({ maxLength: 15 }), id: Type.String({ maxLength: 64 }) }),
-          body: Type.Object({ masked: Type.Boolean() }),
+          body: Type.Object({ masked: Type.Optional(Type.Boolean()), hiddenFromPatient: Type.Optional(Type.Literal(false)) }, { minProperties: 1 }),
           response: { 204: Type.Null(), ...problems },
         },
       },
       async (req, reply) => {
         const pro = requirePro(ctx, req);
-        await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { masked: req.body.masked }));
+        const { masked, hiddenFromPatient } = req.body;
+        if (hiddenFromPatient === false) await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { revealed: true }));
+        if (masked !== undefined) await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { masked }));
         return reply.code(204).send(null);
       },
     );
@@ -142,7 +144,7 @@ export const professionalRoutes =
       {
         schema: {
           tags: ['professional'],
-          summary: 'Add a document to the patient record (multipart: file, title, and typeCode or rubric)',
+          summary: 'Add a document to the patient record (multipart: file, title, typeCode or rubric, and hiddenFromPatient=true to hide it from the patient until you reveal it)',
           consumes: ['multipart/form-data'],
           params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
           response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema, ...problems },
@@ -164,6 +166,7 @@ export const professionalRoutes =
             declaredType: up.declaredType,
             rubric,
             typeCode,
+            hiddenFromPatient: up.fields.hiddenFromPatient?.trim() === 'true',
           }),
         );
         return reply.code(201).send({ id, rubric, mediaType: up.mediaType });

@@ -1,15 +1,20 @@
 /**
- * New-message notices to the patient's personal e-mail (SPEC §6.6, DOMAIN §3): at most one e-mail per patient
- * per window, whatever the number of messages, so that a hospital sending a thousand documents cannot flood a
- * patient's personal mailbox; and never any health data.
+ * Notices to the patient's personal e-mail (SPEC §6.6, DOMAIN §3): at most one e-mail per patient per window,
+ * whatever the number of messages, documents or professional actions, so that a hospital sending a thousand
+ * documents cannot flood a patient's personal mailbox; and never any health data.
+ *
+ * Three pure rules, used by the dispatcher (app/notification-dispatcher.ts): `notificationDecision` says WHEN a
+ * notice may go; `noticeKinds` says WHAT it announces, from the distinct facts recorded since the last notice
+ * (new mailbox messages, documents, activity events); `notificationNotice` writes the fixed French text, one
+ * sentence per kind, in a fixed order. The texts take no argument about what happened on purpose: no subject,
+ * sender, document title, professional's name or count can ever reach the personal mailbox.
  *
  * Pure: the clock is the `now` passed in. The caller keeps, per patient, when the last notice was sent and
- * whether a deferred one is scheduled, and applies the decision atomically with that state (one row, one
- * UPDATE), so two workers cannot both send.
+ * whether one is pending, and applies the decision atomically with that state, so two workers cannot both send.
  *
- * Bad input throws a RangeError (invalid `now`, negative or non-finite window, unusable address): a wrong
- * decision here would either spam a patient or silently drop notices, and both are worse than a failed job that
- * is retried and shows up in the logs.
+ * Bad input throws a RangeError (invalid `now`, negative or non-finite window, unusable address, no kind): a
+ * wrong decision here would either spam a patient or silently drop notices, and both are worse than a failed
+ * job that is retried and shows up in the logs.
  */
 import { parseAddress } from './contacts.js';
 
@@ -61,22 +66,84 @@ export interface NoticeEmail {
   text: string;
 }
 
+/** What a notice may announce, in the order of its sentences. */
+export const NOTICE_KINDS = ['new-message', 'new-document', 'professional-action'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+/**
+ * One distinct fact recorded since the last notice, as the dispatcher reads it from the tables (never content):
+ * a mailbox message (folder, kind), a document (who filed it, how, whether the patient may see it yet), an
+ * activity event (kind, actor kind).
+ */
+export type NotificationFact =
+  | { source: 'mailbox'; folder: string; kind: string }
+  | { source: 'document'; authorKind: string; originKind: string; hiddenFromPatient: boolean; deleted: boolean }
+  | { source: 'activity'; kind: string; actorKind: string; onHiddenDocument: boolean };
+
+/** Activity kinds that are a professional's action on the patient's documents (attempts refused included). */
+export const PROFESSIONAL_DOCUMENT_ACTIONS: readonly string[] = ['document-listed', 'document-read', 'document-masked', 'document-deleted', 'access-refused', 'emergency-access'];
+
+/** Activity kinds recorded when a message is put in the patient's inbox. */
+export const MESSAGE_EVENTS: readonly string[] = ['message-received', 'reply-forbidden-by-sender'];
+
+function kindOf(f: NotificationFact): NoticeKind | null {
+  switch (f.source) {
+    case 'mailbox':
+      // Messages from professionals and the gateway's own notices (delivery failure) land in the inbox.
+      return f.folder === 'inbox' ? 'new-message' : null;
+    case 'document':
+      // Deposited by a professional or the insurer, not through a message (a message's attachments are announced
+      // as the message); not one the patient may not see yet (announcement consultation), nor one already gone.
+      return f.originKind === 'upload' && (f.authorKind === 'professional' || f.authorKind === 'insurer') && !f.hiddenFromPatient && !f.deleted
+        ? 'new-document'
+        : null;
+    case 'activity':
+      // A delivered message's event is dated at delivery, its mailbox row at the SMTP acceptance (possibly before
+      // the last notice): both count. A professional's upload is announced as a new document (above).
+      if (MESSAGE_EVENTS.includes(f.kind)) return 'new-message';
+      // A document revealed after the announcement consultation is, for the patient, a new document.
+      if (f.kind === 'document-revealed') return f.onHiddenDocument ? null : 'new-document';
+      // An action on a document still hidden from the patient is not announced (nor is the document).
+      return f.actorKind === 'professional' && PROFESSIONAL_DOCUMENT_ACTIONS.includes(f.kind) && !f.onHiddenDocument ? 'professional-action' : null;
+  }
+}
+
+/** The kinds a notice announces for these facts, without duplicates, in NOTICE_KINDS order (empty: nothing to say). */
+export function noticeKinds(facts: readonly NotificationFact[]): NoticeKind[] {
+  const found = new Set(facts.map(kindOf));
+  return NOTICE_KINDS.filter((k) => found.has(k));
+}
+
+export interface NoticeEmail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** The subject when the notice announces only messages (unchanged since the first version)... */
 export const NOTICE_SUBJECT = 'Nouveau message dans Mon espace santé';
+/** ...and when it announces anything else. */
+export const ACTIVITY_NOTICE_SUBJECT = 'Du nouveau dans Mon espace santé';
 
-// Fixed text: it takes no argument about the message on purpose, so no subject, sender, document name or
-// count can ever leak into the patient's personal (non-health) mailbox.
-const NOTICE_TEXT = [
-  'Bonjour,',
-  '',
-  'Vous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé. Connectez-vous pour les consulter.',
-  '',
-  'Ceci est un message automatique, merci de ne pas y répondre.',
-  '',
-].join('\r\n');
+/** One fixed sentence per kind (README, "Receipts and notices"). */
+export const NOTICE_SENTENCES: Readonly<Record<NoticeKind, string>> = {
+  'new-message': 'Vous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé.',
+  'new-document': 'Un ou plusieurs nouveaux documents ont été ajoutés à votre profil Mon espace santé.',
+  'professional-action': 'Des professionnels de santé ont réalisé des actions sur des documents de votre profil.',
+};
 
-/** The notice e-mail for `to` (the patient's personal address). */
-export function newMessageNotice(to: string): NoticeEmail {
+/** The notice e-mail for `to` (the patient's personal address) announcing `kinds` (one sentence each). */
+export function notificationNotice(to: string, kinds: readonly NoticeKind[]): NoticeEmail {
   const parsed = parseAddress(to);
   if (!parsed) throw new RangeError('invalid notification address');
-  return { to: parsed.address, subject: NOTICE_SUBJECT, text: NOTICE_TEXT };
+  const ordered = NOTICE_KINDS.filter((k) => kinds.includes(k));
+  if (ordered.length === 0 || kinds.some((k) => !NOTICE_KINDS.includes(k))) throw new RangeError('a notice needs known kinds');
+  const text = ['Bonjour,', '', ...ordered.map((k) => NOTICE_SENTENCES[k]), 'Connectez-vous pour les consulter.', '', 'Ceci est un message automatique, merci de ne pas y répondre.', ''].join('\r\n');
+  const subject = ordered.length === 1 && ordered[0] === 'new-message' ? NOTICE_SUBJECT : ACTIVITY_NOTICE_SUBJECT;
+  return { to: parsed.address, subject, text };
+}
+
+/** The notice for new messages only. */
+export function newMessageNotice(to: string): NoticeEmail {
+  return notificationNotice(to, ['new-message']);
 }

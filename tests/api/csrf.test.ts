@@ -79,7 +79,7 @@ describe('the CSRF token', () => {
     const s = await login();
     const byCookie = await viaCookie(s, 'GET', '/v1/me/session');
     expect(byCookie.status).toBe(200);
-    expect(byCookie.body).toEqual({ expiresAt: s.expiresAt, csrfToken: s.csrfToken, state: 'active' });
+    expect(byCookie.body).toEqual({ expiresAt: s.expiresAt, csrfToken: s.csrfToken, state: 'active', address: `${P.ins}@patient.mssante.fr` });
     const byBearer = await apiClient(t.gw.apiPort!, s.token).json('GET', '/v1/me/session');
     expect(byBearer.status).toBe(200);
     expect(byBearer.body).toEqual(byCookie.body);

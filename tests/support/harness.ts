@@ -200,6 +200,28 @@ export async function readLoginCode(dataDir: string, email: string): Promise<str
   throw new Error(`no login code e-mail for ${email}`);
 }
 
+/** The decoded text of every development e-mail to `email`, newest first. */
+export async function readNotices(dataDir: string, email: string): Promise<string[]> {
+  const dir = path.join(dataDir, 'notifications');
+  const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort().reverse();
+  const out: string[] = [];
+  for (const f of files) {
+    const text = await fs.readFile(path.join(dir, f), 'utf8');
+    if (!text.includes(`To: ${email}`)) continue;
+    out.push(text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+  }
+  return out;
+}
+
+/** The newest requested provisional code e-mailed to `email`, or null (POST /v1/patient/provisional-code). */
+export async function readProvisionalCode(dataDir: string, email: string): Promise<string | null> {
+  for (const text of await readNotices(dataDir, email)) {
+    const m = /code provisoire est : (\d{12})/.exec(text);
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
 /** Activates (when a provisional code is given) and logs a patient in; returns a session token. */
 export async function loginPatient(
   t: TestGateway,

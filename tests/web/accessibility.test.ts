@@ -85,6 +85,9 @@ describe('accessibility (axe-core)', () => {
       await visit('connexion', '', 'Connexion');
       await visit('activation', '#/activation', 'Activer mon profil');
       await visit('opposition', '#/opposition', "M'opposer");
+      await visit('nouveau-code', '#/new-code', 'Recevoir un nouveau code provisoire');
+      await visit('mot-de-passe-oublie', '#/password-reset', 'Mot de passe oublié');
+      await visit('reouverture', '#/reopen', 'Rouvrir mon profil');
       await page.goto(`${origin}/`);
       await page.fill('#ins', P.ins);
       await page.fill('#password', P.password);

@@ -18,6 +18,7 @@ const ACTIONS = {
   'document-added': 'A ajouté un document',
   'document-masked': "A masqué ou démasqué un document qu'il a écrit",
   'document-deleted': "A supprimé un document qu'il avait écrit",
+  'document-revealed': "Vous a rendu visible un document après vous l'avoir présenté",
   'access-refused': "A voulu consulter vos documents : accès refusé",
   'emergency-access': "A consulté vos documents en urgence",
   'profile-updated': 'Vos coordonnées ont été mises à jour par le service',

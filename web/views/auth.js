@@ -1,8 +1,11 @@
 // Sign-in pages: login (INS + password, then the e-mailed one-time code), first activation with the
-// provisional code, and opposition to the creation of the profile during the 6-week window. Every field has a
-// visible label; each form is submitted with Enter; errors are read out (role=alert) in plain French.
+// provisional code, opposition to the creation of the profile during the 6-week window, and self-service without a
+// session: a new provisional code by e-mail (the page says the same thing whatever the INS), a new password with
+// the provisional code (forgotten password), reopening a closed or opposed profile. Every field has a visible
+// label; each form is submitted with Enter; errors are read out (role=alert), confirmations too (role=status), in
+// plain French.
 import { api } from '../lib/api.js';
-import { alertBox, el, problemText, show } from '../lib/dom.js';
+import { alertBox, el, problemText, show, statusBox } from '../lib/dom.js';
 import { setDraftOwner } from '../lib/drafts.js';
 
 const insField = (id) =>
@@ -30,6 +33,9 @@ export function loginForm(message, kind = 'error') {
     { class: 'links' },
     el('li', {}, el('a', { href: '#/activation', id: 'go-activation', text: 'Première connexion : activer mon profil' })),
     el('li', {}, el('a', { href: '#/opposition', id: 'go-opposition', text: "Je ne souhaite pas de profil : m'opposer à sa création" })),
+    el('li', {}, el('a', { href: '#/password-reset', id: 'go-password-reset', text: "J'ai oublié mon mot de passe" })),
+    el('li', {}, el('a', { href: '#/new-code', id: 'go-new-code', text: 'Recevoir un nouveau code provisoire par e-mail' })),
+    el('li', {}, el('a', { href: '#/reopen', id: 'go-reopen', text: 'Rouvrir mon profil fermé, ou revenir sur mon opposition' })),
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -89,12 +95,13 @@ const identityBody = (form) => ({ ins: normalizeIns(form.ins.value), provisional
 
 const backToLogin = () => el('p', {}, el('a', { href: '#/messages', text: '← Retour à la connexion' }));
 
-export function activationForm() {
+export function activationForm(info) {
   const error = alertBox();
   const form = el(
     'form',
     { id: 'activation-form', 'aria-labelledby': 'activation-title' },
     el('h2', { id: 'activation-title', text: 'Activer mon profil' }),
+    ...(info ? [el('p', { class: 'status', role: 'status', text: info })] : []),
     ...identityFields('act'),
     el('label', { for: 'act-password', text: 'Mot de passe choisi (12 caractères au moins)' }),
     el('input', { id: 'act-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' }),
@@ -145,4 +152,119 @@ export function oppositionForm() {
     );
   });
   show(form, backToLogin());
+}
+
+/** Where the patient without a code is sent: a new one by e-mail. */
+const newCodeLink = () => el('p', {}, el('a', { href: '#/new-code', text: "Je n'ai pas de code provisoire valable : en recevoir un par e-mail" }));
+
+export function newCodeForm() {
+  const error = alertBox();
+  const done = statusBox();
+  const form = el(
+    'form',
+    { id: 'new-code-form', 'aria-labelledby': 'new-code-title' },
+    el('h2', { id: 'new-code-title', text: 'Recevoir un nouveau code provisoire' }),
+    el('p', {
+      text:
+        "Le code est envoyé à l'adresse e-mail enregistrée pour votre profil. Il sert, avec votre date de naissance, à choisir un nouveau mot de passe, " +
+        'à rouvrir votre profil ou à l’activer. Il ne reste valable que peu de temps : l’e-mail indique combien.',
+    }),
+    el('label', { for: 'nc-ins', text: 'Identifiant (matricule INS)' }),
+    insField('nc-ins'),
+    insHelp('nc-ins'),
+    error,
+    done,
+    el('button', { type: 'submit', text: 'Recevoir un code' }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    done.textContent = '';
+    const r = await api('POST', '/v1/patient/provisional-code', { ins: normalizeIns(form.ins.value) });
+    if (r.status !== 202) {
+      error.textContent = problemText(r, "La demande n'a pas pu être envoyée.");
+      return;
+    }
+    // The same text for every INS: the page never tells whether a profile exists.
+    done.textContent =
+      "Demande enregistrée. Si cet identifiant correspond à un profil, un code provisoire vient d'être envoyé à l'adresse e-mail enregistrée. " +
+      'Pensez à regarder dans les courriers indésirables.';
+  });
+  show(
+    form,
+    el(
+      'ul',
+      { class: 'links' },
+      el('li', {}, el('a', { href: '#/password-reset', text: 'Choisir un nouveau mot de passe avec ce code' })),
+      el('li', {}, el('a', { href: '#/reopen', text: 'Rouvrir mon profil avec ce code' })),
+      el('li', {}, el('a', { href: '#/activation', text: 'Activer mon profil avec ce code' })),
+    ),
+    backToLogin(),
+  );
+}
+
+export function passwordResetForm() {
+  const error = alertBox();
+  const form = el(
+    'form',
+    { id: 'password-reset-form', 'aria-labelledby': 'password-reset-title' },
+    el('h2', { id: 'password-reset-title', text: 'Mot de passe oublié' }),
+    el('p', { text: 'Choisissez un nouveau mot de passe avec un code provisoire reçu par e-mail et votre date de naissance. Vous serez déconnecté(e) de tous vos appareils.' }),
+    ...identityFields('rst'),
+    el('label', { for: 'rst-password', text: 'Nouveau mot de passe (12 caractères au moins)' }),
+    el('input', { id: 'rst-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' }),
+    error,
+    el('button', { type: 'submit', text: 'Changer mon mot de passe' }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    const r = await api('POST', '/v1/patient/password/reset', { ...identityBody(form), password: form.password.value });
+    if (r.status !== 204) {
+      error.textContent = problemText(r, 'Changement du mot de passe impossible.');
+      return;
+    }
+    history.replaceState(null, '', '#/messages');
+    loginForm('Votre mot de passe est changé. Connectez-vous avec le nouveau mot de passe.', 'info');
+  });
+  show(form, newCodeLink(), backToLogin());
+}
+
+export function reopenForm() {
+  const error = alertBox();
+  const form = el(
+    'form',
+    { id: 'reopen-form', 'aria-labelledby': 'reopen-title' },
+    el('h2', { id: 'reopen-title', text: 'Rouvrir mon profil' }),
+    el('p', {
+      text:
+        'Si vous avez fermé votre profil, ou refusé sa création, vous pouvez le rouvrir : les professionnels de santé pourront de nouveau vous écrire par cette messagerie.',
+    }),
+    ...identityFields('reo'),
+    error,
+    el('button', { type: 'submit', text: 'Rouvrir mon profil' }),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    const body = identityBody(form);
+    const r = await api('POST', '/v1/patient/reactivate', body);
+    if (r.status !== 200) {
+      error.textContent = problemText(r, 'Réouverture impossible.');
+      return;
+    }
+    if (r.data.state === 'active') {
+      history.replaceState(null, '', '#/messages');
+      loginForm('Votre profil est rouvert. Connectez-vous avec votre mot de passe.', 'info');
+      return;
+    }
+    // Never activated: the same code activates it now.
+    history.replaceState(null, '', '#/activation');
+    activationForm('Votre profil est rouvert. Activez-le maintenant avec le même code provisoire et choisissez un mot de passe.');
+    const f = document.getElementById('activation-form');
+    f.ins.value = body.ins;
+    f.provisionalCode.value = body.provisionalCode;
+    f.birthDate.value = body.birthDate;
+  });
+  show(form, newCodeLink(), backToLogin());
 }

@@ -1,6 +1,16 @@
-// Grouped new-message notices without health data (mailbox/rules/notification-window.ts).
+// Grouped notices without health data (mailbox/rules/notification-window.ts): when, what, and the fixed texts.
 import { describe, expect, it } from 'vitest';
-import { newMessageNotice, notificationDecision, NOTICE_SUBJECT } from '../../../mailbox/rules/index.js';
+import {
+  ACTIVITY_NOTICE_SUBJECT,
+  newMessageNotice,
+  noticeKinds,
+  notificationDecision,
+  notificationNotice,
+  NOTICE_KINDS,
+  NOTICE_SUBJECT,
+  type NoticeKind,
+  type NotificationFact,
+} from '../../../mailbox/rules/index.js';
 
 const T0 = Date.parse('2026-03-01T09:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms);
@@ -116,7 +126,7 @@ describe('newMessageNotice', () => {
       to: 'jeanne.martin@example.org',
       subject: 'Nouveau message dans Mon espace santé',
       text:
-        'Bonjour,\r\n\r\nVous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé. ' +
+        'Bonjour,\r\n\r\nVous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé.\r\n' +
         'Connectez-vous pour les consulter.\r\n\r\nCeci est un message automatique, merci de ne pas y répondre.\r\n',
     });
     expect(NOTICE_SUBJECT).toBe(n.subject);
@@ -134,5 +144,78 @@ describe('newMessageNotice', () => {
 
   it.each(['', 'not-an-address', 'a@b.fr\r\nBcc: x@y.fr', 'Jeanne <a@b.fr>'])('refuses %j', (to) => {
     expect(() => newMessageNotice(to)).toThrow(RangeError);
+  });
+});
+
+const MESSAGE = 'Vous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé.';
+const DOCUMENT = 'Un ou plusieurs nouveaux documents ont été ajoutés à votre profil Mon espace santé.';
+const ACTIONS = 'Des professionnels de santé ont réalisé des actions sur des documents de votre profil';
+
+describe('noticeKinds', () => {
+  const msg: NotificationFact = { source: 'mailbox', folder: 'inbox', kind: 'message' };
+  const proDoc: NotificationFact = { source: 'document', authorKind: 'professional', originKind: 'upload', hiddenFromPatient: false, deleted: false };
+  const read: NotificationFact = { source: 'activity', kind: 'document-read', actorKind: 'professional', onHiddenDocument: false };
+  it.each<[string, NotificationFact[], NoticeKind[]]>([
+    ['nothing', [], []],
+    ['a message', [msg], ['new-message']],
+    ['a failure notice in the inbox', [{ source: 'mailbox', folder: 'inbox', kind: 'notice' }], ['new-message']],
+    ["the patient's own sent message", [{ source: 'mailbox', folder: 'sent', kind: 'message' }], []],
+    ["a professional's upload", [proDoc], ['new-document']],
+    ["the insurer's upload", [{ ...proDoc, authorKind: 'insurer' }], ['new-document']],
+    ["the patient's own upload", [{ ...proDoc, authorKind: 'patient' }], []],
+    ["a message's attachment (announced as the message)", [{ ...proDoc, originKind: 'message' }], []],
+    ['a document hidden until its announcement consultation', [{ ...proDoc, hiddenFromPatient: true }], []],
+    ['a document already deleted', [{ ...proDoc, deleted: true }], []],
+    ['a read', [read], ['professional-action']],
+    ...(['document-listed', 'document-masked', 'document-deleted', 'access-refused', 'emergency-access'] as const).map(
+      (kind): [string, NotificationFact[], NoticeKind[]] => [`a professional's ${kind}`, [{ source: 'activity', kind, actorKind: 'professional', onHiddenDocument: false }], ['professional-action']],
+    ),
+    ['the event of an upload (announced as the document)', [{ source: 'activity', kind: 'document-added', actorKind: 'professional', onHiddenDocument: false }], []],
+    ['the event of a received message (dated at delivery)', [{ source: 'activity', kind: 'message-received', actorKind: 'professional', onHiddenDocument: false }], ['new-message']],
+    ['the event of a received message that may not be answered', [{ source: 'activity', kind: 'reply-forbidden-by-sender', actorKind: 'professional', onHiddenDocument: false }], ['new-message']],
+    ['the event of an ended exchange', [{ source: 'activity', kind: 'exchange-ended', actorKind: 'professional', onHiddenDocument: false }], []],
+    ["the event of the patient's sent message", [{ source: 'activity', kind: 'message-sent', actorKind: 'professional', onHiddenDocument: false }], []],
+    ["the operator's profile update", [{ source: 'activity', kind: 'profile-updated', actorKind: 'system', onHiddenDocument: false }], []],
+    ['a read by the system', [{ ...read, actorKind: 'system' }], []],
+    ['a read of a document hidden from the patient', [{ ...read, onHiddenDocument: true }], []],
+    ['message + document', [proDoc, msg], ['new-message', 'new-document']],
+    ['message + action', [read, msg], ['new-message', 'professional-action']],
+    ['document + action', [read, proDoc], ['new-document', 'professional-action']],
+    ['all three, repeated, in any order', [read, proDoc, msg, read, msg, proDoc], ['new-message', 'new-document', 'professional-action']],
+  ])('%s', (_label, facts, expected) => {
+    expect(noticeKinds(facts)).toEqual(expected);
+  });
+});
+
+describe('notificationNotice', () => {
+  const subsets: NoticeKind[][] = [[], ['new-message'], ['new-document'], ['professional-action'], ['new-message', 'new-document'], ['new-message', 'professional-action'], ['new-document', 'professional-action'], [...NOTICE_KINDS]];
+  const sentence: Record<NoticeKind, string> = { 'new-message': MESSAGE, 'new-document': DOCUMENT, 'professional-action': `${ACTIONS}.` };
+  it.each(subsets.filter((k) => k.length > 0))('one sentence per kind, in a fixed order: %j', (...kinds) => {
+    for (const order of [kinds, [...kinds].reverse()]) {
+      const n = notificationNotice('jeanne.martin@example.org', order);
+      expect(n.text).toBe(['Bonjour,', '', ...kinds.map((k) => sentence[k]), 'Connectez-vous pour les consulter.', '', 'Ceci est un message automatique, merci de ne pas y répondre.', ''].join('\r\n'));
+      expect(n.subject).toBe(kinds.length === 1 && kinds[0] === 'new-message' ? NOTICE_SUBJECT : ACTIVITY_NOTICE_SUBJECT);
+      for (const k of NOTICE_KINDS) expect(n.text.includes(sentence[k])).toBe(kinds.includes(k));
+      expect(n.text).not.toMatch(/(^|[^\r])\n/);
+      expect(n.text).not.toContain('@');
+    }
+  });
+
+  it('says exactly what the professionals did, without naming anyone', () => {
+    expect(notificationNotice('a@example.org', ['professional-action']).text).toContain(ACTIONS);
+  });
+
+  it.each<[string, NoticeKind[]]>([
+    ['no kind', []],
+    ['an unknown kind', ['new-message', 'nouveau' as NoticeKind]],
+  ])('refuses %s', (_label, kinds) => {
+    expect(() => notificationNotice('a@example.org', kinds)).toThrow(RangeError);
+  });
+});
+
+describe('noticeKinds: a revealed document', () => {
+  it('is announced as a new document once revealed, and not while still hidden', () => {
+    expect(noticeKinds([{ source: 'activity', kind: 'document-revealed', actorKind: 'professional', onHiddenDocument: false }])).toEqual(['new-document']);
+    expect(noticeKinds([{ source: 'activity', kind: 'document-revealed', actorKind: 'professional', onHiddenDocument: true }])).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { schema } from '../db/index.js';
 import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import {
   currentDocuments,
+  documentCursor,
   documentById,
   documentContent,
   fileDocument,
@@ -85,38 +86,57 @@ function recordParts(deps: ProAccessDeps, e: ReturnType<typeof event>): SQL[] {
   return [sql`ae AS (${activityInsert(deps.keyring, e)})`, sql`np AS (${notifyPatientCte(e.patientId)})`];
 }
 
+/** Rows read per page while filtering by the access rules (a page of visible documents may need several). */
+const SCAN_PAGE = 200;
+
+/**
+ * The documents the professional may see, newest first, `limit` at most, with the cursor of the next page (null
+ * at the end). Pages are read from the patient's documents and filtered by `decideAccess`; the cursor marks the
+ * last document looked at, so the next page goes on after it whether that one was visible or not.
+ */
 export async function listDocumentsForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
   ins: string,
   emergency: Emergency | null,
   limit: number,
-): Promise<DocumentSummary[]> {
+  cursor?: string,
+): Promise<{ items: DocumentSummary[]; next: string | null }> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
   if (settings.blockedRpps.has(pro.rpps)) {
     await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', null, { allowed: false, reason: 'blocked' })));
     throw new ProAccessRefused();
   }
-  const { rows } = await currentDocuments(deps.db, patientId, { limit: Math.min(limit * 10, 5000), includeHidden: true });
   const visible: DocumentSummary[] = [];
   let lastDecision: AccessDecision | null = null;
-  for (const r of rows) {
-    const meta = readMeta(deps.keyring, r);
-    const d = decideAccess({
-      professional: { rpps: pro.rpps, profession: pro.profession },
-      document: { authorRpps: r.authorRpps, masked: r.masked, maskedByAuthor: r.maskedByAuthor, typeCode: meta.typeCode ?? null, rubric: r.rubric },
-      patientSettings: settings,
-      emergency,
-    });
-    if (d.allowed) {
-      lastDecision = d;
-      visible.push(summarizeDocument(deps.keyring, r));
-      if (visible.length >= limit) break;
+  let at = cursor;
+  let next: string | null = null;
+  scan: for (;;) {
+    const page = await currentDocuments(deps.db, patientId, { limit: SCAN_PAGE, includeHidden: true, cursor: at });
+    for (const [k, r] of page.rows.entries()) {
+      const meta = readMeta(deps.keyring, r);
+      const d = decideAccess({
+        professional: { rpps: pro.rpps, profession: pro.profession },
+        document: { authorRpps: r.authorRpps, masked: r.masked, maskedByAuthor: r.maskedByAuthor, typeCode: meta.typeCode ?? null, rubric: r.rubric },
+        patientSettings: settings,
+        emergency,
+      });
+      if (d.allowed) {
+        lastDecision = d;
+        visible.push(summarizeDocument(deps.keyring, r));
+        if (visible.length >= limit) {
+          // More may follow: after this row in this page, or in the next page.
+          next = k < page.rows.length - 1 || page.next ? documentCursor(r) : null;
+          break scan;
+        }
+      }
     }
+    if (!page.next) break;
+    at = page.next;
   }
   await record(deps, recordParts(deps, event(patientId, pro, 'document-listed', null, lastDecision, emergency)));
-  return visible;
+  return { items: visible, next };
 }
 
 export async function readDocumentForPro(

@@ -102,6 +102,11 @@ const columns = {
 export class InvalidDocumentCursorError extends Error {}
 
 /** Current (not superseded, not deleted) documents of a patient, newest first. */
+/** The cursor that continues a newest-first listing after `row` (opaque to clients). */
+export function documentCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify({ t: row.createdAt.toISOString(), i: row.id })).toString('base64url');
+}
+
 export async function currentDocuments(
   db: Db,
   patientId: string,
@@ -130,7 +135,7 @@ export async function currentDocuments(
     .limit(opts.limit + 1);
   const page = rows.slice(0, opts.limit);
   const last = page[page.length - 1];
-  const next = rows.length > opts.limit && last ? Buffer.from(JSON.stringify({ t: last.createdAt.toISOString(), i: last.id })).toString('base64url') : null;
+  const next = rows.length > opts.limit && last ? documentCursor(last) : null;
   return { rows: page, next };
 }
 

@@ -20,7 +20,7 @@ import {
 } from '../../access/professional-access.js';
 import { verifyProToken } from '../../access/pro-auth/index.js';
 import { rubricFor } from '../../config/rubric-mapping.js';
-import { isRubric } from '../../vault/documents.js';
+import { InvalidDocumentCursorError, isRubric } from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
 import { ApiProblem, ProblemSchema } from '../problem.js';
 import { limitHook, proApiLimits } from '../rate-limit.js';
@@ -72,15 +72,20 @@ export const professionalRoutes =
       {
         schema: {
           tags: ['professional'],
-          summary: "A patient's documents the professional may see",
+          summary: "A patient's documents the professional may see, newest first; `next` continues the listing",
           params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
-          response: { 200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Null() }), ...problems },
+          querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })) }),
+          response: { 200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Union([Type.String(), Type.Null()]) }), 400: ProblemSchema, ...problems },
         },
       },
       async (req) => {
         const pro = requirePro(ctx, req);
-        const items = await guard(() => listDocumentsForPro(ctx, pro, req.params.ins, emergencyOf(req), ctx.config.limits.apiPageSize * 4));
-        return { items, next: null };
+        try {
+          return await guard(() => listDocumentsForPro(ctx, pro, req.params.ins, emergencyOf(req), ctx.config.limits.apiPageSize, req.query.cursor));
+        } catch (err) {
+          if (err instanceof InvalidDocumentCursorError) throw new ApiProblem(400, 'API-PRO-07', 'Invalid cursor');
+          throw err;
+        }
       },
     );
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevIssuer, issueDevToken } from '../../access/pro-auth/index.js';
 import { makeTestIns } from '../../access/rules/ins.js';
-import { apiClient, importPatientsCsv, loginPatient, startTestGateway, type ApiClient, type TestGateway } from '../support/harness.js';
+import { apiClient, importPatientsCsv, loginPatient, readNotices, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
 let patient: ApiClient;
@@ -60,7 +60,12 @@ describe('documents hidden until the announcement consultation', () => {
     expect((await author.call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false })).status).toBe(204);
     expect(await listed()).toContain(up.id);
     expect((await patient.call('GET', `/v1/me/documents/${up.id}/content`)).status).toBe(200);
-    expect(await pendingNotification()).not.toBeNull();
+    // Announced: pending for the next notice, or already sent by the dispatcher as a new document.
+    await waitFor(
+      async () => (await pendingNotification()) !== null || (await readNotices(t.dataDir, P.email)).some((n) => n.includes('nouveaux documents ont été ajoutés')),
+      20_000,
+      'the announcement of the revealed document',
+    );
     const steps = await history();
     expect(steps).toContain('document-added');
     expect(steps).toContain('document-revealed');

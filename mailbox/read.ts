@@ -12,7 +12,7 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
@@ -140,7 +140,7 @@ function summarize<A extends AttachmentSummary>(r: Row, opened: Opened, attachme
     read: r.readAt !== null,
     from: { displayName: inbox ? name : 'Moi' },
     to: inbox ? null : { displayName: name },
-    threadId: r.threadKey ? crypto.createHash('sha256').update(r.threadKey).digest('base64url').slice(0, 22) : null,
+    threadId: r.threadKey ? threadIdOf(r.threadKey) : null,
     canReply: a.canReply,
     closedNotice: a.closedNotice,
     status: inbox ? null : (r.outboundStatus ?? 'queued'),
@@ -251,17 +251,32 @@ export async function listMessages(
 }
 
 /** Messages of one thread (both folders), oldest first. */
+/**
+ * The public id of a thread: the first 22 characters of the base64url SHA-256 of its key (the key is a Message-ID,
+ * which the patient's client never needs to see). `threadIdSql` computes the same in PostgreSQL, so a thread is
+ * found by one indexed query on the patient's messages, not by reading them (tested to agree).
+ */
+export function threadIdOf(threadKey: string): string {
+  return crypto.createHash('sha256').update(threadKey).digest('base64url').slice(0, 22);
+}
+
+/** threadIdOf, in SQL, over a text expression (mailbox_messages.thread_key). */
+export const threadIdSql = (key: SQL | AnyColumn) => sql`substr(translate(encode(sha256(convert_to(${key}, 'UTF8')), 'base64'), '+/', '-_'), 1, 22)`;
+
+/** Most messages one thread page returns (a conversation longer than this shows its first ones). */
+const MAX_THREAD_MESSAGES = 1000;
+
 export async function listThread(db: Db, keyring: Keyring, patientId: string, threadId: string): Promise<MessageSummary[]> {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(threadId)) return [];
   const m = schema.mailboxMessages;
-  const rows: Row[] = await db
+  const hits: Row[] = await db
     .select(rowColumns)
     .from(m)
     .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
     .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
-    .where(and(eq(m.patientId, patientId), isNull(m.deletedAt)))
+    .where(and(eq(m.patientId, patientId), isNull(m.deletedAt), sql`${m.threadKey} IS NOT NULL AND ${threadIdSql(m.threadKey)} = ${threadId}`))
     .orderBy(m.receivedAt, m.id)
-    .limit(5000);
-  const hits = rows.filter((r) => r.threadKey && crypto.createHash('sha256').update(r.threadKey).digest('base64url').slice(0, 22) === threadId);
+    .limit(MAX_THREAD_MESSAGES);
   const atts = await attachmentsOf(db, keyring, hits.map((r) => r.id));
   const opened = await openRows(db, keyring, hits);
   return hits.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));

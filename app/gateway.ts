@@ -156,10 +156,14 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     };
     let whitelist: Whitelist | null = checkAge(await loadWhitelistFile(config.whitelistFile));
     logger.info({ entries: whitelist.entries.length, skipped: whitelist.skipped.length }, 'whitelist loaded');
+    metrics.watchWhitelist(() => whitelist?.generatedAt ?? null);
     const refresh = setInterval(() => {
       loadWhitelistFile(config.whitelistFile).then(
         (w) => (whitelist = checkAge(w)),
-        (err: Error) => logger.error({ alert: 'WHITELIST-RELOAD', err: err.message }, 'whitelist reload failed; keeping the last good copy'),
+        (err: Error) => {
+          logger.error({ alert: 'WHITELIST-RELOAD', err: err.message }, 'whitelist reload failed; keeping the last good copy');
+          if (whitelist) checkAge(whitelist); // the copy kept may be stale too: alert at every check, not only on loads
+        },
       );
     }, config.limits.whitelistReloadMs);
     refresh.unref();

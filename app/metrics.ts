@@ -11,6 +11,8 @@ export interface GatewayMetrics {
   smtpAccepted(bytes: number, seconds: number): void;
   deliveryProcessed(outcome: string, seconds: number): void;
   watchQueue(queue: Queue): void;
+  /** Reports the age of the whitelist in force (from its generation date) at each scrape. */
+  watchWhitelist(generatedAt: () => Date | null): void;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -50,8 +52,21 @@ export function createMetrics(): GatewayMetrics {
       }
     },
   });
+  let whitelistGeneratedAt: (() => Date | null) | null = null;
+  new Gauge({
+    name: 'mesgw_whitelist_age_seconds',
+    help: 'Age of the ANS whitelist in force, from its generation date (alert above LIMIT_WHITELIST_MAX_AGE_MS)',
+    registers: [registry],
+    collect() {
+      const at = whitelistGeneratedAt?.();
+      if (at) this.set(Math.max(0, (Date.now() - at.getTime()) / 1000));
+    },
+  });
   return {
     registry,
+    watchWhitelist: (f) => {
+      whitelistGeneratedAt = f;
+    },
     smtpReply: (code, suffix) => replies.inc({ code: String(code), suffix }),
     smtpAccepted: (bytes, seconds) => {
       acceptedBytes.inc(bytes);

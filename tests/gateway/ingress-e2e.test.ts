@@ -286,6 +286,10 @@ describe('SMTP ingress', () => {
     expect(text).toMatch(/mesgw_smtp_replies_total\{code="550",suffix="GW-RCPT-03"\} [1-9]/);
     expect(text).toMatch(/mesgw_smtp_replies_total\{code="250",suffix="GW-DATA-00"\} [1-9]/);
     expect(text).toMatch(/mesgw_queue_jobs\{queue="inbound-delivery",state="/);
+    // The whitelist's age, from its generation date (the development list is generated at start: minutes at most).
+    const age = Number(/^mesgw_whitelist_age_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(24 * 3600);
     expect(text).not.toContain(insCreated);
   });
 });

@@ -25,6 +25,17 @@ import { ApiProblem, ProblemSchema } from '../problem.js';
 import { requirePatient } from './session-auth.js';
 import { setDownloadHeaders } from './content-disposition.js';
 import { readVettedUpload } from './upload.js';
+import { storeBuffer } from '../../vault/intake.js';
+import { markupIn } from '../../vault/sniff.js';
+
+/** A note is a few paragraphs (a symptom diary entry, a question for the next visit). */
+const MAX_NOTE_CHARS = 10_000;
+
+/** A file name for a note's title: no path separators nor control characters, bounded. */
+function safeNoteName(title: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a file name
+  return title.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_').trim().slice(0, 100) || 'note';
+}
 
 export const DocumentSchema = Type.Object({
   id: Type.String(),
@@ -172,6 +183,45 @@ export const documentRoutes =
           originKind: 'upload',
         });
         return reply.code(201).send({ id, rubric, mediaType: up.mediaType });
+      },
+    );
+
+    app.post(
+      '/v1/me/notes',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Write a short note, kept as one of my documents (plain text)',
+          body: Type.Object({
+            title: Type.String({ minLength: 1, maxLength: 200 }),
+            text: Type.String({ minLength: 1, maxLength: MAX_NOTE_CHARS }),
+            rubric: Type.Optional(Type.String({ maxLength: 64 })),
+          }),
+          response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 401: ProblemSchema },
+        },
+      },
+      async (req, reply) => {
+        const patientId = await requirePatient(ctx, req);
+        const title = req.body.title.trim();
+        const text = req.body.text.replace(/\r\n?/g, '\n');
+        const rubric = req.body.rubric?.trim() || 'autres-documents';
+        if (!isRubric(rubric)) throw new ApiProblem(400, 'API-DOC-02', 'Unknown rubric', 'Rubrique inconnue.');
+        if (!title || !text.trim()) throw new ApiProblem(400, 'API-DOC-03', 'Empty note', 'La note doit avoir un titre et un texte.');
+        const bytes = Buffer.from(text, 'utf8');
+        // The same rule as for uploads: markup in a text document is active content.
+        if (markupIn(bytes)) throw new ApiProblem(400, 'API-DOC-04', 'Markup in a note', 'Une note ne peut pas contenir de balises HTML.');
+        const stored = await storeBuffer(ctx.blobs, bytes);
+        const id = await fileDocument(ctx.db, ctx.keyring, {
+          patientId,
+          rubric,
+          meta: { filename: `${safeNoteName(title)}.txt`, title, declaredType: 'text/plain' },
+          mediaType: 'text/plain',
+          stored,
+          authorKind: 'patient',
+          authorRpps: null,
+          originKind: 'upload',
+        });
+        return reply.code(201).send({ id, rubric, mediaType: 'text/plain' });
       },
     );
 

@@ -117,6 +117,22 @@ describe('patient uploads', () => {
   });
 });
 
+describe('notes', () => {
+  it('keeps a note the patient writes as one of their documents, plain text, and refuses markup', async () => {
+    const note = await apiA.json<{ id: string; rubric: string; mediaType: string }>('POST', '/v1/me/notes', { title: 'Questions pour le Dr Durand', text: 'Douleur au genou depuis lundi.\r\nÀ demander : radio ?', rubric: 'autres-documents' });
+    expect(note.status).toBe(201);
+    expect(note.body.mediaType).toBe('text/plain');
+    const listed = (await apiA.json<{ items: { id: string; title: string; author: { kind: string; displayName: string } }[] }>('GET', '/v1/me/documents?rubric=autres-documents')).body.items;
+    expect(listed.find((d) => d.id === note.body.id)).toMatchObject({ title: 'Questions pour le Dr Durand', author: { kind: 'patient', displayName: 'Moi' } });
+    const content = await apiA.call('GET', `/v1/me/documents/${note.body.id}/content`);
+    expect(await content.text()).toBe('Douleur au genou depuis lundi.\nÀ demander : radio ?');
+    expect((await apiB.json('GET', `/v1/me/documents/${note.body.id}/content`)).status).toBe(404);
+    expect((await apiA.json<{ code: string }>('POST', '/v1/me/notes', { title: 'x', text: 'voir <script>alert(1)</script>' })).body.code).toBe('API-DOC-04');
+    expect((await apiA.json('POST', '/v1/me/notes', { title: 'x', text: '' })).status).toBe(400);
+    expect((await apiA.json('POST', '/v1/me/notes', { title: 'x', text: 'y', rubric: 'nope' })).status).toBe(400);
+  });
+});
+
 describe('access settings and activity', () => {
   it('blocks and unblocks a professional by RPPS', async () => {
     expect((await apiA.call('POST', '/v1/me/access/blocked', { rpps: '10001234567' })).status).toBe(204);

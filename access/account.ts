@@ -32,11 +32,10 @@ import type { Keyring } from '../vault/index.js';
 import { activityInsert } from './activity.js';
 import { moveProfile } from './lifecycle.js';
 import { attemptSucceeded, throttleKey } from './login-throttle.js';
-import { checkProvisional, findByIns, gated, PatientAccessError, readIdentity, reserve } from './patients.js';
+import { checkProvisional, findByIns, gated, newPasswordHash, PatientAccessError, readIdentity, reserve } from './patients.js';
 import { profileStatesChanged } from './profile-lookup.js';
 import {
   canRequestProvisionalCode,
-  checkPasswordPolicy,
   generateProvisionalCode,
   hashSecret,
   hashToken,
@@ -129,9 +128,7 @@ export async function resetPassword(
 ): Promise<void> {
   const refused = new PatientAccessError('reset-refused', RESET_REFUSED);
   const p = await checkProvisional(db, keyring, limits, input, client, (s) => provisionalCodeUse(s) === 'reset-password', refused);
-  const policy = checkPasswordPolicy(input.password, limits.minPasswordLength);
-  if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
-  const passwordHash = await gated(limits, () => hashSecret(input.password));
+  const passwordHash = await newPasswordHash(limits, input.password);
   const done = await db.transaction(async (tx) => {
     const now = new Date();
     const res = await tx
@@ -181,9 +178,7 @@ export async function changePassword(
   const stored = p.passwordHash;
   if (!(await gated(limits, () => verifySecret(input.currentPassword, stored)))) throw refused;
   await attemptSucceeded(db, key, 'undo');
-  const policy = checkPasswordPolicy(input.newPassword, limits.minPasswordLength);
-  if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
-  const passwordHash = await gated(limits, () => hashSecret(input.newPassword));
+  const passwordHash = await newPasswordHash(limits, input.newPassword);
   const done = await db.transaction(async (tx) => {
     const now = new Date();
     const res = await tx

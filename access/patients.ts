@@ -283,6 +283,13 @@ export async function checkProvisional(
   return p as ProvisionalRow;
 }
 
+/** A new password's hash: the password policy first (weak-password), then scrypt behind the concurrency gate. */
+export async function newPasswordHash(limits: Limits, password: string): Promise<string> {
+  const policy = checkPasswordPolicy(password, limits.minPasswordLength);
+  if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
+  return gated(limits, () => hashSecret(password));
+}
+
 export async function activatePatient(
   db: Db,
   keyring: Keyring,
@@ -292,9 +299,7 @@ export async function activatePatient(
 ): Promise<void> {
   const refused = new PatientAccessError('activation-refused', PROVISIONAL_REFUSED);
   const p = await checkProvisional(db, keyring, limits, input, client, canActivate, refused);
-  const policy = checkPasswordPolicy(input.password, limits.minPasswordLength);
-  if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
-  const passwordHash = await gated(limits, () => hashSecret(input.password));
+  const passwordHash = await newPasswordHash(limits, input.password);
   const moved = await moveProfile(db, { id: p.id, from: p.state as ProfileState, to: 'active' }, {
     passwordHash,
     activatedAt: new Date(),

@@ -104,6 +104,20 @@ export async function queueDsnForFailedDelivery(deps: ReportDeps, deliveryId: st
   return true;
 }
 
+/**
+ * The inbound message of a delivery and its header block, for a notice about it; null when there is none or it
+ * is itself a report (null sender: never a report about a report).
+ */
+async function reportableDelivery(deps: ReportDeps, deliveryId: string) {
+  const [row] = await deps.db
+    .select({ inbound: schema.inboundMessages, patientId: schema.deliveries.patientId })
+    .from(schema.deliveries)
+    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
+    .where(eq(schema.deliveries.id, deliveryId));
+  if (!row || row.inbound.mailFrom === '') return null;
+  return { row, headers: await readHeaderBlock(deps.blobs, row.inbound.rawBlobId) };
+}
+
 export const UNREADABLE_NOTICE_SUBJECT = "Un message n'a pas pu vous être présenté";
 
 /** The French notice a patient reads instead of a message that failed after its 250 (no content at all). */
@@ -119,13 +133,9 @@ export function unreadableNoticeText(professional: string): string {
  * notice is keyed by the delivery (mailbox_messages.delivery_id is unique). Never for a report (null sender).
  */
 export async function queueUnreadableNotice(deps: ReportDeps, deliveryId: string): Promise<boolean> {
-  const [row] = await deps.db
-    .select({ inbound: schema.inboundMessages, patientId: schema.deliveries.patientId })
-    .from(schema.deliveries)
-    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
-    .where(eq(schema.deliveries.id, deliveryId));
-  if (!row || row.inbound.mailFrom === '') return false;
-  const headers = await readHeaderBlock(deps.blobs, row.inbound.rawBlobId);
+  const found = await reportableDelivery(deps, deliveryId);
+  if (!found) return false;
+  const { row, headers } = found;
   let from: { name?: string; address?: string } | undefined;
   try {
     const parsed = await simpleParser(`${headers}\r\n`, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
@@ -166,13 +176,9 @@ export async function queueUnreadableNotice(deps: ReportDeps, deliveryId: string
  * French/English reason (never a value taken from the archive) and a reference to the original.
  */
 export async function queueXdmRefusalNotice(deps: ReportDeps, deliveryId: string, error: { senderNotice: string; code: string }): Promise<boolean> {
-  const [row] = await deps.db
-    .select({ inbound: schema.inboundMessages, patientId: schema.deliveries.patientId })
-    .from(schema.deliveries)
-    .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
-    .where(eq(schema.deliveries.id, deliveryId));
-  if (!row || row.inbound.mailFrom === '') return false;
-  const headers = await readHeaderBlock(deps.blobs, row.inbound.rawBlobId);
+  const found = await reportableDelivery(deps, deliveryId);
+  if (!found) return false;
+  const { row, headers } = found;
   const originalId = /^message-id:\s*(<[^>]+>)/im.exec(headers)?.[1];
   const messageId = `<${crypto.randomUUID()}@${deps.patientDomain}>`;
   const raw = await new MailComposer({

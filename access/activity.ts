@@ -48,7 +48,7 @@ export interface ActivityEvent {
   kind: ActivityKind;
   /** A professional's address or RPPS, or 'system'. */
   actor: string;
-  actorKind?: 'professional' | 'system';
+  actorKind?: 'professional' | 'organisation' | 'system';
   actorRpps?: string | null;
   documentId?: string | null;
   /** Sealed: display name, profession, justification of an emergency access... */

@@ -23,6 +23,18 @@ export {
   type LiveSession,
 } from './patients.js';
 export { activityInsert, recordActivity, sealActivity, verifyActivityChain, resignActivityHeads, ACTIVITY_KINDS, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
-export { accessSnapshot, blockProfessional, unblockProfessional, updateAccessSettings, RPPS, type AccessSettingsSnapshot } from './settings.js';
+export {
+  accessSnapshot,
+  blockProfessional,
+  unblockProfessional,
+  blockEstablishment,
+  unblockEstablishment,
+  updateAccessSettings,
+  RPPS,
+  type AccessSettingsSnapshot,
+  type AccessSettingsChange,
+} from './settings.js';
+export { knownProfessionals, KNOWN_PROFESSIONALS_MAX } from './known-professionals.js';
 export { endOppositionWindows, changeProfileState, type TransitionResult } from './lifecycle.js';
 export { requestProvisionalCode, resetPassword, reactivateProfile, changePassword, endAllSessions, provisionalCodeNotice, type AccountNotice, type CodeIssueJob } from './account.js';
+export { checkDeposit, fileDeposit, priorDeposit, retriedDeposit, type DepositOutcome, type DepositRefusal, type OrganisationDocument, type PriorDeposit } from './organisation-deposits.js';

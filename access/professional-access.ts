@@ -24,7 +24,7 @@ import {
 } from '../vault/documents.js';
 import type { RubricId } from '../vault/rubrics.js';
 import { activityInsert, notifyPatientCte, type ActivityKind } from './activity.js';
-import { decideAccess, reasonText, type AccessDecision, type AccessRequest } from './rules/access-decision.js';
+import { blockRefusal, decideAccess, reasonText, type AccessDecision, type AccessRequest } from './rules/access-decision.js';
 import { parseIns } from './rules/ins.js';
 import { mailAcceptance, isProfileState } from './rules/profile-state.js';
 import { accessSnapshot } from './settings.js';
@@ -34,6 +34,8 @@ export interface ProIdentity {
   profession: string;
   name: string | null;
   organisation: string | null;
+  /** FINESS of the establishment the professional acts for, when the token says so. */
+  finess: string | null;
 }
 
 export type Emergency = NonNullable<AccessRequest['emergency']>;
@@ -51,7 +53,7 @@ export interface ProAccessDeps {
   blobs: BlobStore;
 }
 
-async function patientByIns(db: Db, rawIns: string): Promise<string> {
+export async function patientByIns(db: Db, rawIns: string): Promise<string> {
   const parsed = parseIns(rawIns);
   if (!parsed.ok) throw new ProAccessRefused();
   const [p] = await db.select({ id: schema.patients.id, state: schema.patients.state }).from(schema.patients).where(eq(schema.patients.ins, parsed.ins));
@@ -72,6 +74,7 @@ function event(patientId: string, pro: ProIdentity, kind: ActivityKind, document
       displayName: pro.name ?? 'Professionnel de santé',
       profession: pro.profession,
       organisation: pro.organisation,
+      finess: pro.finess,
       reason: decision ? reasonText(decision) : null,
       justification: emergency?.justification ?? null,
     },
@@ -104,8 +107,9 @@ export async function listDocumentsForPro(
 ): Promise<{ items: DocumentSummary[]; next: string | null }> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
-  if (settings.blockedRpps.has(pro.rpps)) {
-    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', null, { allowed: false, reason: 'blocked' })));
+  const blocked = blockRefusal(settings, pro);
+  if (blocked) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', null, blocked)));
     throw new ProAccessRefused();
   }
   const visible: DocumentSummary[] = [];
@@ -117,7 +121,7 @@ export async function listDocumentsForPro(
     for (const [k, r] of page.rows.entries()) {
       const meta = readMeta(deps.keyring, r);
       const d = decideAccess({
-        professional: { rpps: pro.rpps, profession: pro.profession },
+        professional: { rpps: pro.rpps, profession: pro.profession, finess: pro.finess },
         document: { authorRpps: r.authorRpps, masked: r.masked, maskedByAuthor: r.maskedByAuthor, typeCode: meta.typeCode ?? null, rubric: r.rubric },
         patientSettings: settings,
         emergency,
@@ -152,7 +156,7 @@ export async function readDocumentForPro(
   const meta = row ? readMeta(deps.keyring, row) : null;
   const d: AccessDecision = row
     ? decideAccess({
-        professional: { rpps: pro.rpps, profession: pro.profession },
+        professional: { rpps: pro.rpps, profession: pro.profession, finess: pro.finess },
         document: { authorRpps: row.authorRpps, masked: row.masked, maskedByAuthor: row.maskedByAuthor, typeCode: meta?.typeCode ?? null, rubric: row.rubric },
         patientSettings: settings,
         emergency,
@@ -179,8 +183,9 @@ export async function addDocumentForPro(
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
   const previous = doc.replaces ? await documentById(deps.db, patientId, doc.replaces) : null;
-  if (settings.blockedRpps.has(pro.rpps) || (doc.replaces && (!previous || previous.authorRpps !== pro.rpps))) {
-    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', previous?.id ?? null, { allowed: false, reason: settings.blockedRpps.has(pro.rpps) ? 'blocked' : 'grid' })));
+  const blocked = blockRefusal(settings, pro);
+  if (blocked || (doc.replaces && (!previous || previous.authorRpps !== pro.rpps))) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', previous?.id ?? null, blocked ?? { allowed: false, reason: 'grid' })));
     throw new ProAccessRefused();
   }
   const hidden = doc.hiddenFromPatient === true;
@@ -220,8 +225,9 @@ export async function changeOwnDocumentForPro(
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
   const row = await documentById(deps.db, patientId, documentId);
-  if (!row || settings.blockedRpps.has(pro.rpps) || row.authorRpps !== pro.rpps) {
-    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', row ? row.id : null, { allowed: false, reason: settings.blockedRpps.has(pro.rpps) ? 'blocked' : 'grid' })));
+  const blocked = blockRefusal(settings, pro);
+  if (!row || blocked || row.authorRpps !== pro.rpps) {
+    await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', row ? row.id : null, blocked ?? { allowed: false, reason: 'grid' })));
     throw new ProAccessRefused();
   }
   if ('revealed' in change) {

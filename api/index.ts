@@ -1,4 +1,4 @@
 /** HTTP adapter: the companion API. */
-export { buildApi } from './server.js';
+export { buildApi, buildOrganisationApi, updateOrganisationCrl, type OrganisationTls } from './server.js';
 export type { ApiContext } from './context.js';
 export { startStatusServer, registerHealthRoutes, type HealthContext } from './health.js';

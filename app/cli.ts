@@ -3,6 +3,11 @@
  *   pki init [--force]          development PKI + whitelist under $PKI_DIR (default $DATA_DIR/pki)
  *   patients import FILE.csv    provision profiles (all rows or none)
  *   directory import FILE.csv   professionals' directory: address,rpps,profession_code,display_name
+ *   whitelist import FILE|URL [--force]
+ *                               check an ANS list (a file, or an https:// URL, WHITELIST_CA_FILE trusted) and install
+ *                               it atomically as WHITELIST_FILE; refused when empty, undated, future-dated or older
+ *                               than the installed one (--force: older allowed); running gateways use it at their
+ *                               next check (LIMIT_WHITELIST_RELOAD_MS). Exit 2 on a refused list, 1 on a failed read.
  *   ps token --rpps RPPS --profession CODE [--name NAME] [--organisation ORG] [--ttl SECONDS]
  *                               a development professional bearer token (development issuer under $PKI_DIR/oidc)
  *   activity verify INS         recompute a patient's activity chain; exit 1 at the first broken link
@@ -15,7 +20,20 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { initDevelopmentPki } from '../certs/index.js';
+import {
+  WhitelistFormatError,
+  downloadWhitelist,
+  ensureDevelopmentOrganisations,
+  initDevelopmentPki,
+  installWhitelistFile,
+  judgeCandidate,
+  loadTrustMaterial,
+  parseWhitelist,
+  readWhitelistFileCapped,
+  redactUrl,
+  whitelistSourceOf,
+  type Whitelist,
+} from '../certs/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { openDatabase, schema } from '../db/index.js';
 import { eq } from 'drizzle-orm';
@@ -65,16 +83,70 @@ async function patientsImport(config: Config, file: string | undefined): Promise
   }
 }
 
+async function whitelistImport(config: Config, args: string[]): Promise<void> {
+  const force = args.includes('--force');
+  const positional = args.filter((a) => a !== '--force');
+  if (positional.length !== 1) throw new CliError('usage: whitelist import FILE|URL [--force]');
+  const source = whitelistSourceOf(positional[0]!);
+  if (source.kind === 'refused') throw new CliError(`whitelist import: ${source.reason}`);
+  const { limits } = config;
+  const xml =
+    source.kind === 'url'
+      ? await downloadWhitelist(source.url, {
+          ca: config.whitelistCaFile ? (await loadTrustMaterial({ caFile: config.whitelistCaFile })).ca : undefined,
+          timeoutMs: limits.whitelistDownloadTimeoutMs,
+          maxBytes: limits.whitelistMaxBytes,
+        })
+      : await readWhitelistFileCapped(source.path, limits.whitelistMaxBytes).catch((err: Error) => {
+          if (err instanceof WhitelistFormatError) throw new CliError(`whitelist import: ${err.message}`);
+          throw err;
+        });
+  let list: Whitelist;
+  try {
+    list = parseWhitelist(xml);
+  } catch (err) {
+    if (err instanceof WhitelistFormatError) throw new CliError(`whitelist refused, nothing installed: ${err.message}`);
+    throw err;
+  }
+  let current: Whitelist | null = null;
+  try {
+    current = parseWhitelist(await fs.readFile(config.whitelistFile, 'utf8'));
+  } catch {
+    /* nothing usable installed: any valid list may replace it */
+  }
+  const verdict = judgeCandidate({ generatedAt: list.generatedAt, entries: list.entries.length }, current, {
+    nowMs: Date.now(),
+    futureSkewMs: limits.whitelistFutureSkewMs,
+    allowOlder: force,
+  });
+  if (verdict.verdict === 'refuse') {
+    throw new CliError(`whitelist refused, nothing installed: ${verdict.reason}${/older/.test(verdict.reason) ? ' (--force installs it anyway)' : ''}`);
+  }
+  await installWhitelistFile(config.whitelistFile, xml);
+  const from = source.kind === 'url' ? redactUrl(source.url) : source.path;
+  console.log(
+    `whitelist installed in ${config.whitelistFile} from ${from}: ${list.byDomain.size} domains, ${list.entries.length} entries` +
+      `${list.skipped.length ? ` (${list.skipped.length} unusable entries left out)` : ''}, generated ${list.generatedAt!.toISOString()}`,
+  );
+  for (const skipped of list.skipped.slice(0, 20)) {
+    console.log(`  left out: entry ${skipped.index + 1}${skipped.domain ? ` (${skipped.domain})` : ''}: ${skipped.reason}`);
+  }
+  console.log('running gateways use it at their next whitelist check (LIMIT_WHITELIST_RELOAD_MS)');
+}
+
 async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   const [cmd, sub, ...rest] = argv;
   if (cmd === 'pki' && sub === 'init') {
     const p = await initDevelopmentPki(config.pkiDir, { force: rest.includes('--force'), gatewayHostname: config.smtp.hostname });
+    const orgs = await ensureDevelopmentOrganisations(p.dir, { force: rest.includes('--force') });
     console.log(`development PKI in ${path.relative(process.cwd(), p.dir) || '.'}`);
+    for (const [name, files] of Object.entries(orgs)) console.log(`  organisation certificate ${name}: ${path.relative(process.cwd(), files.cert)}`);
     return;
   }
   if (cmd === 'patients' && sub === 'import') return patientsImport(config, rest[0]);
   if (cmd === 'directory' && sub === 'import') return directoryImport(config, rest[0]);
+  if (cmd === 'whitelist' && sub === 'import') return whitelistImport(config, rest);
   if (cmd === 'ps' && sub === 'token') {
     const opt = (name: string) => {
       const i = rest.indexOf(`--${name}`);
@@ -146,7 +218,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(`## SMTP replies\n\n${repliesTable()}\n\n## Settings\n\n${settingsTable()}\n\n## Limits\n\n${limitsTable()}`);
     return;
   }
-  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | ps token ... | activity verify INS | keys rotate | migrate | replies | docs');
+  throw new CliError('commands: pki init [--force] | patients import FILE.csv | directory import FILE.csv | whitelist import FILE|URL [--force] | ps token ... | activity verify INS | keys rotate | migrate | replies | docs');
 }
 
 main(process.argv.slice(2)).then(

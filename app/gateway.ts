@@ -4,10 +4,14 @@
  * start on development trust material (config/rules/production.ts: one error naming every missing setting) and
  * never generates a PKI, an issuer or a master key. `close()` stops accepting first, then lets
  * in-flight work finish, then closes the stores, so SIGINT/SIGTERM never cut a transaction in half; a kill -9
- * is covered by the durable accept and the outbox instead.
+ * is covered by the durable accept and the outbox instead. While running, the whitelist (file, and WHITELIST_URL
+ * daily) and the CRLs (CRL_FILE) are kept current by certs/whitelist-refresh.ts and certs/revocation.ts: the
+ * ingress and the outbound relay always check peers against what is in force; a bad update keeps it and alerts.
+ * No usable whitelist at start (file unusable and no download) stops the start.
  */
 import crypto from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Queue, Worker } from 'bullmq';
@@ -16,8 +20,8 @@ import { pino, type Logger } from 'pino';
 import { endOppositionWindows, sealActivity } from '../access/index.js';
 import { ensureDevIssuer } from '../access/pro-auth/index.js';
 import { VirusScanner } from '../vault/scan/clamd.js';
-import { buildApi, startStatusServer } from '../api/index.js';
-import { initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, type Whitelist } from '../certs/index.js';
+import { buildApi, buildOrganisationApi, startStatusServer, updateOrganisationCrl, type ApiContext, type OrganisationTls } from '../api/index.js';
+import { CrlReloader, WhitelistKeeper, ensureDevelopmentOrganisations, initDevelopmentPki, loadTrustMaterial, pkiPaths } from '../certs/index.js';
 import type { Config } from '../config/index.js';
 import { productionTrustMessage, productionTrustProblems } from '../config/rules/index.js';
 import { serializeRequest } from '../api/request-log.js';
@@ -42,6 +46,8 @@ export interface GatewayHandle {
   blobs: BlobStore;
   smtpPort: number | null;
   apiPort: number | null;
+  /** The organisation API's mutual-TLS port (PRO_API_MTLS_PORT), null when not served. */
+  organisationApiPort: number | null;
   relay: OutboxRelay | null;
   queue: Queue<DeliveryJob>;
   logger: Logger;
@@ -63,17 +69,19 @@ export async function ensureAdminToken(file: string): Promise<string> {
   return (await fs.readFile(file, 'utf8')).trim();
 }
 
-/** Generates the development PKI only where the default location is used and nothing is there yet (never in production). */
+/**
+ * Generates the development PKI only where the default location is used and nothing is there yet (never in
+ * production); with the organisation API on, a development PKI also gets its test organisations' certificates.
+ */
 export async function ensurePki(config: Config): Promise<void> {
   if (config.production) return;
   try {
     await fs.access(path.join(config.pkiDir, 'server.crt'));
     await fs.access(config.trustAnchorsFile);
-    return;
   } catch {
-    /* generate below */
+    await initDevelopmentPki(config.pkiDir, { gatewayHostname: config.smtp.hostname });
   }
-  await initDevelopmentPki(config.pkiDir, { gatewayHostname: config.smtp.hostname });
+  if (config.organisations.mtlsPort !== null && existsSync(pkiPaths(config.pkiDir).issuingCaKey)) await ensureDevelopmentOrganisations(config.pkiDir);
 }
 
 const readable = (file: string) => fs.access(file, fsConstants.R_OK).then(() => true, () => false);
@@ -148,30 +156,37 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     metrics.watchQueue(queue);
     cleanups.push(() => queue.close());
 
-    const checkAge = (w: Whitelist) => {
-      if (w.generatedAt && Date.now() - w.generatedAt.getTime() > config.limits.whitelistMaxAgeMs) {
-        logger.error({ alert: 'WHITELIST-STALE', generatedAt: w.generatedAt.toISOString() }, 'the authorised domain list is stale');
-      }
-      return w;
-    };
-    let whitelist: Whitelist | null = checkAge(await loadWhitelistFile(config.whitelistFile));
-    logger.info({ entries: whitelist.entries.length, skipped: whitelist.skipped.length }, 'whitelist loaded');
-    metrics.watchWhitelist(() => whitelist?.generatedAt ?? null);
-    const refresh = setInterval(() => {
-      loadWhitelistFile(config.whitelistFile).then(
-        (w) => (whitelist = checkAge(w)),
-        (err: Error) => {
-          logger.error({ alert: 'WHITELIST-RELOAD', err: err.message }, 'whitelist reload failed; keeping the last good copy');
-          if (whitelist) checkAge(whitelist); // the copy kept may be stale too: alert at every check, not only on loads
-        },
-      );
-    }, config.limits.whitelistReloadMs);
-    refresh.unref();
-    cleanups.push(async () => clearInterval(refresh));
+    // The whitelist: WHITELIST_FILE (the last good copy) and, with WHITELIST_URL, a daily download; checked every
+    // LIMIT_WHITELIST_RELOAD_MS, alerting at every check while stale (certs/whitelist-refresh.ts).
+    const whitelistKeeper = new WhitelistKeeper({
+      file: config.whitelistFile,
+      url: config.whitelistUrl,
+      ca: config.whitelistCaFile ? (await loadTrustMaterial({ caFile: config.whitelistCaFile })).ca : undefined,
+      limits: {
+        maxAgeMs: config.limits.whitelistMaxAgeMs,
+        downloadEveryMs: config.limits.whitelistDownloadMs,
+        downloadTimeoutMs: config.limits.whitelistDownloadTimeoutMs,
+        maxBytes: config.limits.whitelistMaxBytes,
+        futureSkewMs: config.limits.whitelistFutureSkewMs,
+      },
+      logger: logger.child({ part: 'whitelist' }),
+    });
+    const initialList = await whitelistKeeper.init();
+    logger.info({ entries: initialList.entries.length, skipped: initialList.skipped.length }, 'whitelist loaded');
+    const whitelist = () => whitelistKeeper.current();
+    metrics.watchWhitelist(() => whitelist()?.generatedAt ?? null);
+    whitelistKeeper.start(config.limits.whitelistReloadMs);
+    cleanups.push(() => whitelistKeeper.stop());
     const isMssanteDomain = (domain: string) => {
       const d = domain.toLowerCase();
-      return d !== config.patientDomain && (whitelist?.byDomain.has(d) ?? false);
+      return d !== config.patientDomain && (whitelist()?.byDomain.has(d) ?? false);
     };
+    // Trust anchors and CRLs for peers, in and out; CRL_FILE re-read every LIMIT_CRL_RELOAD_MS (certs/revocation.ts):
+    // the relay reads the CRLs in force at each connection, the ingress is given each new set below.
+    const peerTrust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
+    const crls = peerTrust.crl
+      ? new CrlReloader({ files: config.crlFiles, ca: peerTrust.ca, initial: peerTrust.crl, logger: logger.child({ part: 'crl' }) })
+      : null;
 
     const schedule = parseRetrySchedule(config.relay.retrySchedule || undefined);
     const outboundQueue = createOutboundQueue(queues, schedule);
@@ -196,11 +211,14 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           db: database.db,
           blobs,
           keyring,
-          whitelist: () => whitelist,
+          whitelist,
           tls: {
             cert: await fs.readFile(config.relay.certFile),
             key: await fs.readFile(config.relay.keyFile),
-            ca: (await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles })).ca,
+            ca: peerTrust.ca,
+            get crl() {
+              return crls?.current();
+            },
           },
           routes: parseRoutes(config.relay.routes || undefined),
           heloName: config.smtp.hostname,
@@ -264,7 +282,6 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
 
     let smtp: Ingress | null = null;
     if (config.roles.has('smtp')) {
-      const trust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
       const sharedLimits = new SharedLimits(database.db, {
         perMinutePerDomain: config.limits.messagesPerMinutePerDomain,
         maxPerCertificate: config.limits.maxConnectionsPerCertificate,
@@ -282,13 +299,13 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
         tls: {
           key: await fs.readFile(path.join(config.pkiDir, 'server.key')),
           cert: await fs.readFile(path.join(config.pkiDir, 'server.crt')),
-          ca: trust.ca,
-          crl: trust.crl,
+          ca: peerTrust.ca,
+          crl: crls?.current(),
         },
         limits: config.limits,
         db: database.db,
         blobs,
-        whitelist: () => whitelist,
+        whitelist,
         onAccepted: (_id, bytes, seconds) => {
           metrics.smtpAccepted(bytes, seconds);
           metrics.smtpReply(250, 'GW-DATA-00');
@@ -299,9 +316,15 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       });
       const s = smtp;
       cleanups.push(() => s.close());
+      crls?.onChange((crl) => s.updateCrl(crl));
+    }
+    if (crls) {
+      crls.start(config.limits.crlReloadMs);
+      cleanups.push(() => crls.stop());
     }
 
     let api: FastifyInstance | null = null;
+    let organisationApi: FastifyInstance | null = null;
     if (config.roles.has('api')) {
       const adminToken = await ensureAdminToken(config.adminTokenFile);
       if (config.pro.usesDevIssuer) ensureDevIssuer(config.pro.devIssuerDir, config.pro.issuer);
@@ -314,27 +337,38 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       }, 600_000);
       jwksReload.unref();
       cleanups.push(async () => clearInterval(jwksReload));
-      api = await buildApi(
-        {
-          config,
-          db: database.db,
-          keyring,
-          blobs,
-          notifier,
-          adminToken,
-          metrics: metrics.registry,
-          isMssanteDomain,
-          reportDeps,
-          kickOutbox: () => relay?.kick(),
-          proJwks: () => proJwks,
-          scanner,
-          ready,
-        },
-        logger,
-      );
+      const apiCtx: ApiContext = {
+        config,
+        db: database.db,
+        keyring,
+        blobs,
+        notifier,
+        adminToken,
+        metrics: metrics.registry,
+        isMssanteDomain,
+        reportDeps,
+        kickOutbox: () => relay?.kick(),
+        proJwks: () => proJwks,
+        scanner,
+        ready,
+      };
+      api = await buildApi(apiCtx, logger);
       await api.listen({ host: config.api.host, port: config.api.port });
       const a = api;
       cleanups.push(() => a.close());
+      if (config.organisations.mtlsPort !== null) {
+        const orgTls: OrganisationTls = {
+          key: await fs.readFile(path.join(config.pkiDir, 'server.key')),
+          cert: await fs.readFile(path.join(config.pkiDir, 'server.crt')),
+          ca: peerTrust.ca,
+          crl: crls?.current(),
+        };
+        organisationApi = await buildOrganisationApi(apiCtx, logger, orgTls);
+        await organisationApi.listen({ host: config.api.host, port: config.organisations.mtlsPort });
+        const o = organisationApi;
+        cleanups.push(() => o.close());
+        crls?.onChange((crl) => updateOrganisationCrl(o, orgTls, crl));
+      }
     }
 
     if (!api) {
@@ -352,6 +386,7 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
       blobs,
       smtpPort: smtp?.port ?? null,
       apiPort: apiAddress && typeof apiAddress === 'object' ? apiAddress.port : null,
+      organisationApiPort: portOf(organisationApi),
       relay,
       queue,
       logger,
@@ -361,4 +396,9 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     await closeAll();
     throw err;
   }
+}
+
+function portOf(app: FastifyInstance | null): number | null {
+  const a = app?.server.address();
+  return a && typeof a === 'object' ? a.port : null;
 }

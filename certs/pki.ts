@@ -441,7 +441,8 @@ export function pkiPaths(dir: string): PkiPaths {
   };
 }
 
-async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
+/** Writes `file` through a temporary name and a rename, with exactly `mode` whatever the umask. */
+export async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
     await writeFile(tmp, data, { mode, flag: 'wx' });

@@ -10,15 +10,21 @@
  * - When CRLs are given, node:tls checks revocation for every certificate of the chain, so each CA below a
  *   root needs a current CRL from its issuer; a missing or expired CRL makes every peer fail verification
  *   (fail closed), it never disables the check.
+ * - `checkTrustUsable` builds a throw-away secure context, so material node:tls would refuse is found before it
+ *   replaces the material in force (the CRL reloader, certs/revocation.ts, relies on it); `describeCrl` only
+ *   reads a CRL's issuer and dates (for the expiry alert), it never decides anything about a peer.
  *
  * Failure semantics: `loadTrustMaterial` throws `TrustMaterialError` when a file holds no certificate/CRL,
- * a certificate does not parse or is not a CA, or a CRL block is not DER; file-system errors propagate.
+ * a certificate does not parse or is not a CA, a CRL block is not DER, or node:tls refuses the whole (a CRL
+ * that is DER but not a CRL); file-system errors propagate. `describeCrl` throws `TrustMaterialError` on
+ * anything that is not a CRL.
  * `describePeer` never throws on what the peer sent: it returns null without a certificate and an empty
  * `subjectDn`/`issuerDn` when a name cannot be parsed, which matches no whitelist entry.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
+import forge from 'node-forge';
 import { dnFromX509, issuerDnFromX509 } from './dn.js';
 
 export class TrustMaterialError extends Error {
@@ -59,6 +65,99 @@ function derOfPem(block: string): Buffer {
   return Buffer.from(body, 'base64');
 }
 
+const pemOfDer = (der: Buffer): string =>
+  `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END X509 CRL-----\n`;
+
+/**
+ * Reads CRL files into one PEM block per entry, the form node:tls takes. A file is PEM (one or more CRLs) or a
+ * single DER CRL, the form CAs publish at their distribution points (IGC-Santé's `.crl` files).
+ */
+export async function loadCrlFiles(files: string[]): Promise<string[]> {
+  const crl: string[] = [];
+  for (const file of files) {
+    const bytes = await readFile(file);
+    let blocks = splitPem(bytes.toString('latin1'), 'X509 CRL');
+    if (blocks.length === 0 && bytes[0] === 0x30) blocks = [pemOfDer(bytes)];
+    if (blocks.length === 0) throw new TrustMaterialError(`${file}: no PEM CRL found (nor a DER one)`);
+    blocks.forEach((block, index) => {
+      const bytes = derOfPem(block);
+      // node:crypto has no CRL parser; checking the outer SEQUENCE catches truncated or non-DER blocks early,
+      // node:tls reports anything subtler when the secure context is created (checkTrustUsable).
+      if (bytes.length < 16 || bytes[0] !== 0x30) {
+        throw new TrustMaterialError(`${file}: CRL #${index + 1} is not DER`);
+      }
+    });
+    crl.push(...blocks);
+  }
+  return crl;
+}
+
+/**
+ * Builds a throw-away node:tls secure context from the material, so that anything OpenSSL would refuse (a CRL
+ * that is DER but not a CertificateList, a broken certificate) is found before the material replaces the one
+ * in force. Throws `TrustMaterialError`.
+ */
+export function checkTrustUsable(material: { ca: string[]; crl?: string[] }): void {
+  try {
+    tls.createSecureContext({ ca: material.ca, ...(material.crl ? { crl: material.crl } : {}) });
+  } catch (err) {
+    throw new TrustMaterialError(`trust material refused by node:tls: ${(err as Error).message}`);
+  }
+}
+
+export interface CrlInfo {
+  /** Issuer as `CN=…,O=…` (most specific first), for messages only; empty when unreadable. */
+  issuer: string;
+  thisUpdate: Date;
+  /** Absent in the CRL: no announced expiry. */
+  nextUpdate: Date | null;
+}
+
+interface ForgeNameReader {
+  RDNAttributesAsArray(rdn: forge.asn1.Asn1): { shortName?: string; type: string; value: unknown }[];
+}
+
+function asn1Time(node: forge.asn1.Asn1 | undefined): Date | null {
+  if (!node || node.tagClass !== forge.asn1.Class.UNIVERSAL || typeof node.value !== 'string') return null;
+  if (node.type === forge.asn1.Type.UTCTIME) return forge.asn1.utcTimeToDate(node.value);
+  if (node.type === forge.asn1.Type.GENERALIZEDTIME) return forge.asn1.generalizedTimeToDate(node.value);
+  return null;
+}
+
+/**
+ * Reads issuer, thisUpdate and nextUpdate of one PEM CRL (RFC 5280 §5.1: TBSCertList = version?, signature,
+ * issuer, thisUpdate, nextUpdate?, ...). Reading only: the signature is checked by node:tls when the CRL is
+ * used. Throws `TrustMaterialError` when the structure is not a CRL.
+ */
+export function describeCrl(pem: string): CrlInfo {
+  let tbs: forge.asn1.Asn1[];
+  try {
+    const root = forge.asn1.fromDer(forge.util.createBuffer(derOfPem(pem).toString('binary')));
+    const first = (root.value as forge.asn1.Asn1[])[0]!;
+    tbs = first.value as forge.asn1.Asn1[];
+    if (!Array.isArray(tbs)) throw new Error('no TBSCertList');
+  } catch (err) {
+    throw new TrustMaterialError(`not a CRL: ${(err as Error).message}`);
+  }
+  let i = tbs[0]?.type === forge.asn1.Type.INTEGER && tbs[0].tagClass === forge.asn1.Class.UNIVERSAL ? 1 : 0;
+  i += 1; // signature AlgorithmIdentifier
+  const issuerNode = tbs[i++];
+  const thisUpdate = asn1Time(tbs[i++]);
+  if (!thisUpdate) throw new TrustMaterialError('not a CRL: no thisUpdate');
+  const nextUpdate = asn1Time(tbs[i]);
+  let issuer = '';
+  try {
+    issuer = (forge.pki as unknown as ForgeNameReader)
+      .RDNAttributesAsArray(issuerNode!)
+      .reverse()
+      .map((a) => `${a.shortName ?? a.type}=${String(a.value)}`)
+      .join(',');
+  } catch {
+    /* messages only */
+  }
+  return { issuer, thisUpdate, nextUpdate };
+}
+
 export async function loadTrustMaterial(opts: { caFile: string; crlFiles?: string[] }): Promise<TrustMaterial> {
   const caText = await readFile(opts.caFile, 'utf8');
   const ca = splitPem(caText, 'CERTIFICATE');
@@ -78,23 +177,8 @@ export async function loadTrustMaterial(opts: { caFile: string; crlFiles?: strin
     return cert;
   });
 
-  let crl: string[] | undefined;
-  if (opts.crlFiles && opts.crlFiles.length > 0) {
-    crl = [];
-    for (const file of opts.crlFiles) {
-      const blocks = splitPem(await readFile(file, 'utf8'), 'X509 CRL');
-      if (blocks.length === 0) throw new TrustMaterialError(`${file}: no PEM CRL found`);
-      blocks.forEach((block, index) => {
-        const bytes = derOfPem(block);
-        // node:crypto has no CRL parser; checking the outer SEQUENCE catches truncated or non-DER blocks early,
-        // node:tls reports anything subtler when the secure context is created.
-        if (bytes.length < 16 || bytes[0] !== 0x30) {
-          throw new TrustMaterialError(`${file}: CRL #${index + 1} is not DER`);
-        }
-      });
-      crl.push(...blocks);
-    }
-  }
+  const crl = opts.crlFiles && opts.crlFiles.length > 0 ? await loadCrlFiles(opts.crlFiles) : undefined;
+  checkTrustUsable({ ca, crl });
   return { ca, crl, anchors };
 }
 

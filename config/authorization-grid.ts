@@ -399,3 +399,42 @@ export function gridAllows(profession: string, doc: { typeCode?: string | null; 
   const categories = categoriesOfRubric(doc.rubric);
   return categories.length > 0 && categories.every((c) => row.categories[c] === 'Y');
 }
+
+// --- Deposits by organisations -----------------------------------------------------------------------------
+// What an organisation identified by its IGC-Santé certificate (SPEC §6.3) may put in a patient's record, as
+// data. An establishment (FINESS) deposits care documents (pre-admission, discharge letters, results), never
+// what only the patient or the insurer writes. The insurer (an operator-level client listed in
+// INSURER_ORGANISATIONS) deposits what DOMAIN.md names as its own: "historique des soins" (reimbursement data)
+// and vaccination certificates, and must say which by a type code. Who may then READ the document is the
+// reading grid above, unchanged.
+
+export type OrganisationKind = 'establishment' | 'insurer';
+
+export interface OrganisationDepositRow {
+  /** Categories the organisation may deposit, for a document whose type code is known. */
+  readonly categories: readonly DocumentCategory[];
+  /** Type codes allowed on their own, whatever their category says. */
+  readonly typeCodes: readonly string[];
+  /** Whether a document without a known type code may be filed (under the rubric the depositor chose). */
+  readonly untyped: boolean;
+}
+
+export const ORGANISATION_DEPOSIT_GRID: Readonly<Record<OrganisationKind, OrganisationDepositRow>> = {
+  establishment: {
+    categories: DOCUMENT_CATEGORIES.filter((c) => c !== 'document-patient' && c !== 'remboursement'),
+    typeCodes: [],
+    untyped: true,
+  },
+  insurer: { categories: ['remboursement'], typeCodes: ['87273-9', '11369-6'], untyped: false },
+};
+
+/** Whether an organisation of `kind` may deposit the document. Fails closed on an unknown kind. */
+export function organisationMayDeposit(kind: string, doc: { typeCode?: string | null }): boolean {
+  const row = Object.prototype.hasOwnProperty.call(ORGANISATION_DEPOSIT_GRID, kind) ? ORGANISATION_DEPOSIT_GRID[kind as OrganisationKind] : null;
+  if (!row) return false;
+  const code = normaliseTypeCode(doc.typeCode);
+  if (code !== null && row.typeCodes.includes(code)) return true;
+  const category = code === null ? null : TYPE_CATEGORY.get(code);
+  if (category === undefined || category === null) return row.untyped;
+  return row.categories.includes(category);
+}

@@ -99,7 +99,32 @@ export const LIMITS = {
   whitelistReloadMs: {
     value: 3600_000,
     env: 'LIMIT_WHITELIST_RELOAD_MS',
-    why: 'How often the whitelist file is re-read (a daily download job replaces it; a bad file keeps the last good copy).',
+    why: 'How often the whitelist is checked: the file re-read when it changed on disk (a `whitelist import` is picked up within this), the WHITELIST-STALE alert logged while the list in force is too old, a failed download retried. A bad file keeps the last good copy.',
+  },
+  whitelistDownloadMs: {
+    value: 24 * 3600_000,
+    env: 'LIMIT_WHITELIST_DOWNLOAD_MS',
+    why: 'With WHITELIST_URL, how often the list is downloaded after a success: the ANS publishes no refresh frequency (DOMAIN.md §2), daily is the inferred one, ample for a list of operators that changes rarely and well inside LIMIT_WHITELIST_MAX_AGE_MS; after a failure it is retried at every check.',
+  },
+  whitelistDownloadTimeoutMs: {
+    value: 60_000,
+    env: 'LIMIT_WHITELIST_DOWNLOAD_TIMEOUT_MS',
+    why: 'Whole download (connection, TLS, redirects, body): the file (a few MB) takes seconds; a server that stalls or trickles is given up and retried at the next check, the list in force stays.',
+  },
+  whitelistMaxBytes: {
+    value: 32 * MiB,
+    env: 'LIMIT_WHITELIST_MAX_BYTES',
+    why: 'Largest list downloaded or imported: the published file holds 6 554 entries (March 2025), roughly 4 MB, so 8 times that leaves years of growth while a broken or hostile server cannot fill memory or disk.',
+  },
+  whitelistFutureSkewMs: {
+    value: 3600_000,
+    env: 'LIMIT_WHITELIST_FUTURE_SKEW_MS',
+    why: 'A list whose DateDeGeneration is further ahead of our clock than this is refused: accepting it would make every genuine later list look older and be refused until that date.',
+  },
+  crlReloadMs: {
+    value: 3600_000,
+    env: 'LIMIT_CRL_RELOAD_MS',
+    why: 'How often the CRL_FILE files are re-read (an operator job fetches the CAs\' CRLs into them): a revocation takes effect within this for new TLS sessions, in and out; a bad file keeps the CRLs in force (alert CRL-RELOAD).',
   },
 
   recipientCacheMs: {
@@ -219,6 +244,11 @@ export const LIMITS = {
     value: 12 * 3600,
     env: 'LIMIT_PRO_TOKEN_MAX_LIFETIME_SECONDS',
     why: "A professional's bearer token whose exp - iat (exp - now without iat) exceeds this is refused: a stolen token is usable for its whole life, and an identity provider's access tokens last minutes to hours; 12 h covers a hospital shift.",
+  },
+  organisationBatchMaxDocuments: {
+    value: 1000,
+    env: 'LIMIT_ORGANISATION_BATCH_MAX_DOCUMENTS',
+    why: "Documents per bulk request of the organisation API: the per-document results are answered once the body is read, so a batch stays one answer a hospital system can log; past it each document gets API-ORG-20 and goes in the next batch (its idempotency key makes resending safe).",
   },
   apiPageSize: {
     value: 50,

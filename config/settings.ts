@@ -24,6 +24,8 @@ export const SETTINGS = {
   smtpHostname: { env: 'SMTP_HOSTNAME', default: 'mx.patient.mssante.fr', doc: 'Name announced in the SMTP greeting.' },
   apiHost: { env: 'API_HOST', default: '127.0.0.1', doc: 'HTTP API listen address.' },
   apiPort: { env: 'API_PORT', default: '8080', doc: 'HTTP API port.' },
+  proApiMtlsPort: { env: 'PRO_API_MTLS_PORT', default: '', doc: "Port of the organisation API over mutual TLS (hospital systems and the insurer with their IGC-Santé organisation certificate, on API_HOST); empty: not served." },
+  insurerOrganisations: { env: 'INSURER_ORGANISATIONS', default: '', doc: "Structure ids ('3' + SIRET, as in the certificate OU) of the insurer's organisation certificates, comma-separated: they deposit as the insurer (historique des soins, vaccination certificates). FINESS-identified certificates are establishments without listing." },
   trustProxy: { env: 'TRUST_PROXY', default: 'false', doc: 'Reverse proxies whose X-Forwarded-For gives the client address (rate limits and login throttling are per client address): false (use the peer address), true (trust every hop: only when nothing but the proxy reaches the API), a number of hops, or comma-separated proxy addresses/CIDRs.' },
   databaseUrl: { env: 'DATABASE_URL', default: '', doc: 'PostgreSQL URL; empty means a private PostgreSQL 15 server on $DATA_DIR/pg (from npm-shipped binaries, unix socket only).' },
   embeddedPgUser: { env: 'EMBEDDED_PG_USER', default: 'postgres', doc: 'System user the embedded PostgreSQL server runs as when the gateway runs as root (created with useradd when missing).' },
@@ -41,8 +43,10 @@ export const SETTINGS = {
   patientDomain: { env: 'PATIENT_DOMAIN', default: 'patient.mssante.fr', doc: 'The mail domain served: <INS>@this domain.' },
   pkiDir: { env: 'PKI_DIR', default: '', doc: 'Folder of ca.crt, server.crt, server.key (default $DATA_DIR/pki; generated when absent).' },
   trustAnchors: { env: 'TRUST_ANCHORS', default: '', doc: 'PEM file of trusted CAs for peers (default $PKI_DIR/ca.crt; IGC-Santé chain in production).' },
-  crlFile: { env: 'CRL_FILE', default: '', doc: 'Optional PEM CRL file(s), comma-separated; revoked peer certificates are refused.' },
-  whitelistFile: { env: 'WHITELIST_FILE', default: '', doc: 'ANS ListeBlancheMSSante XML (default $PKI_DIR/whitelist.xml).' },
+  crlFile: { env: 'CRL_FILE', default: '', doc: 'Optional CRL file(s), comma-separated (PEM, or one DER CRL per file as CAs publish them), one CRL per CA of the trust anchors; revoked peer certificates are refused by the SMTP ingress and the outbound relay. Re-read every LIMIT_CRL_RELOAD_MS (new sessions use the new CRLs; open ones are kept); a file that does not parse keeps the CRLs in force.' },
+  whitelistFile: { env: 'WHITELIST_FILE', default: '', doc: 'ANS ListeBlancheMSSante XML (default $PKI_DIR/whitelist.xml): the last good copy, re-read when it changes; `whitelist import` and downloads from WHITELIST_URL replace it atomically.' },
+  whitelistUrl: { env: 'WHITELIST_URL', default: '', doc: 'HTTPS URL the ANS list is downloaded from every LIMIT_WHITELIST_DOWNLOAD_MS (the ANS publishes https://espacedeconfiance.mssante.fr/listeblanchemssante.xml); a copy that parses, is not empty and not older than the list in force replaces WHITELIST_FILE (keep it writable). Empty: the file only. http:// and credentials in the URL are refused.' },
+  whitelistCaFile: { env: 'WHITELIST_CA_FILE', default: '', doc: "PEM CAs that alone are trusted for the WHITELIST_URL server (e.g. the IGC-Santé chain); empty: Node's public CA store." },
   masterKeyFile: { env: 'MASTER_KEY_FILE', default: '', doc: 'File holding the key-encryption key (32 bytes, base64); default $DATA_DIR/keys/master.key, generated when absent. Keep it outside the database and its backups.' },
   adminTokenFile: { env: 'ADMIN_TOKEN_FILE', default: '', doc: 'File holding the operator API token (default $DATA_DIR/admin.token, generated when absent).' },
   proIssuer: { env: 'PRO_ISSUER', default: 'https://pro-auth.dev.mes-gateway.local', doc: "Issuer (iss) of professionals' bearer tokens (the professional identity provider)." },
@@ -64,6 +68,8 @@ export interface Config {
   dataDir: string;
   smtp: { host: string; port: number; hostname: string };
   api: { host: string; port: number; expose: ReadonlySet<ApiExposed> };
+  /** The organisation API over mutual TLS (null port: not served) and who counts as the insurer. */
+  organisations: { mtlsPort: number | null; insurers: ReadonlySet<string> };
   databaseUrl: string | undefined;
   /** Fastify's `trustProxy` (TRUST_PROXY): which X-Forwarded-For hops are believed. */
   trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
@@ -81,6 +87,10 @@ export interface Config {
   trustAnchorsFile: string;
   crlFiles: string[];
   whitelistFile: string;
+  /** WHITELIST_URL (checked by the whitelist keeper: https only); undefined: the file only. */
+  whitelistUrl: string | undefined;
+  /** WHITELIST_CA_FILE; undefined: Node's CA store. */
+  whitelistCaFile: string | undefined;
   masterKeyFile: string;
   adminTokenFile: string;
   logLevel: string;
@@ -101,7 +111,7 @@ function read(env: NodeJS.ProcessEnv, key: keyof typeof SETTINGS): string {
   return v === undefined || v === '' ? def.default : v;
 }
 
-function port(env: NodeJS.ProcessEnv, key: 'smtpPort' | 'apiPort'): number {
+function port(env: NodeJS.ProcessEnv, key: 'smtpPort' | 'apiPort' | 'proApiMtlsPort'): number {
   const raw = read(env, key);
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${SETTINGS[key].env} must be a TCP port, got "${raw}"`);
@@ -137,6 +147,12 @@ function trustProxyOf(env: NodeJS.ProcessEnv): Config['trustProxy'] {
   return list;
 }
 
+function insurersOf(env: NodeJS.ProcessEnv): ReadonlySet<string> {
+  const ids = read(env, 'insurerOrganisations').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const id of ids) if (!/^3\d{14}$/.test(id)) throw new Error(`INSURER_ORGANISATIONS: "${id}" is not '3' followed by a 14-digit SIRET`);
+  return new Set(ids);
+}
+
 /** Builds the whole configuration from the environment; throws a readable error on a malformed value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(read(env, 'dataDir'));
@@ -159,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     smtp: { host: read(env, 'smtpHost'), port: port(env, 'smtpPort'), hostname: read(env, 'smtpHostname') },
     api: { host: apiHost, port: port(env, 'apiPort'), expose },
+    organisations: { mtlsPort: read(env, 'proApiMtlsPort') === '' ? null : port(env, 'proApiMtlsPort'), insurers: insurersOf(env) },
     databaseUrl: read(env, 'databaseUrl') || undefined,
     trustProxy: trustProxyOf(env),
     embeddedPgUser: read(env, 'embeddedPgUser'),
@@ -180,6 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustAnchorsFile: path.resolve(read(env, 'trustAnchors') || path.join(pkiDir, 'ca.crt')),
     crlFiles: read(env, 'crlFile').split(',').map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     whitelistFile: path.resolve(read(env, 'whitelistFile') || path.join(pkiDir, 'whitelist.xml')),
+    whitelistUrl: read(env, 'whitelistUrl').trim() || undefined,
+    whitelistCaFile: read(env, 'whitelistCaFile') ? path.resolve(read(env, 'whitelistCaFile')) : undefined,
     masterKeyFile: path.resolve(read(env, 'masterKeyFile') || path.join(dataDir, 'keys', 'master.key')),
     adminTokenFile: path.resolve(read(env, 'adminTokenFile') || path.join(dataDir, 'admin.token')),
     logLevel: read(env, 'logLevel'),

@@ -3,3 +3,4 @@ export * as schema from './schema.js';
 export { openDatabase, createPool, type Db, type Tx, type Database } from './connection.js';
 export { ensureEmbeddedPostgres, livePostmaster, EmbeddedPostgresError, type EmbeddedServer } from './embedded-postgres.js';
 export { executePrepared, queryPrepared, poolOf } from './prepared.js';
+export { afterPosition, decodeCursor, encodeCursor, keysetAt, MAX_CURSOR_LENGTH, type CursorList, type KeysetPosition } from './keyset.js';

@@ -312,10 +312,12 @@ export const documents = pgTable(
     mediaType: text('media_type').notNull(),
     size: bigint('size', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
-    /** professional | patient | insurer */
+    /** professional | patient | insurer | establishment */
     authorKind: text('author_kind').notNull(),
     /** The author's RPPS when a professional identified by the professional API. */
     authorRpps: text('author_rpps'),
+    /** The depositing organisation's structure id when an organisation certificate deposited it (establishment, insurer). */
+    authorOrganisation: text('author_organisation'),
     /** message | upload */
     originKind: text('origin_kind').notNull(),
     /** Masked to professionals (except its author and the administrator doctor). */
@@ -343,8 +345,10 @@ export const accessSettings = pgTable('access_settings', {
     .primaryKey()
     .references(() => patients.id),
   allMasked: boolean('all_masked').notNull().default(false),
-  /** Emergency access (SAMU regulator; any professional when life is at risk) allowed by the patient. */
-  emergencyAllowed: boolean('emergency_allowed').notNull().default(true),
+  /** Access by the SAMU regulator (médecin régulateur) allowed by the patient (DOMAIN.md §6: its own setting). */
+  samuRegulatorAllowed: boolean('samu_regulator_allowed').notNull().default(true),
+  /** "Bris de glace": any authorised professional when the patient's life is at risk, allowed by the patient. */
+  breakGlassAllowed: boolean('break_glass_allowed').notNull().default(true),
   administratorRpps: text('administrator_rpps'),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });
@@ -360,6 +364,37 @@ export const blockedProfessionals = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.patientId, t.rpps] })],
+);
+
+/** Establishments (by FINESS) the patient blocked: none of their professionals or systems sees anything. */
+export const blockedEstablishments = pgTable(
+  'blocked_establishments',
+  {
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    finess: text('finess').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.patientId, t.finess] })],
+);
+
+/**
+ * One row per document an organisation deposited with an idempotency key (bulk pre-admission): written in the
+ * same statement as the document, so a retried batch finds the key and files nothing twice.
+ */
+export const organisationDeposits = pgTable(
+  'organisation_deposits',
+  {
+    /** The organisation's structure id from its certificate ('1' + FINESS, or '3' + SIRET). */
+    organisationId: text('organisation_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    documentId: uuid('document_id')
+      .notNull()
+      .references(() => documents.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organisationId, t.idempotencyKey] })],
 );
 
 /** Second factor of a login: a code sent by e-mail, stored hashed. */

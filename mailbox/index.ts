@@ -2,7 +2,7 @@
 export { deliverBatch, deliverInbound, type BatchResult } from './deliver-batch.js';
 export { markQueuedDeliveriesFailed, prepareDelivery, type DeliveryRow, type DeliveryWrite, parseAndStore, PermanentDeliveryError, contentContext, documentContext, type DeliverDeps, type MessageContent, type AttachmentMeta } from './deliver-inbound.js';
 export { listMessages, readMessage, openAttachment, deliveryStats, InvalidCursorError, UNKNOWN_PROFESSIONAL, type MessageSummary, type MessageDetail, type AttachmentSummary, type AttachmentDetail } from './read.js';
-export { listThread, setRead, deleteMessage, listContacts } from './read.js';
+export { listThread, setRead, deleteMessage, listContacts, type Page } from './read.js';
 export { replyToMessage, writeToContact, SendRefusedError, MAX_PATIENT_ATTACHMENT_BYTES, ATTACHMENTS_TOO_LARGE, type SendDeps } from './patient-send.js';
 export { queueOutbound, OUTBOX_TOPIC_OUTBOUND, type OutboundRequest } from './outbound.js';
 export { queueMdn, queueDsnForFailedDelivery, queueUnreadableNotice, UNREADABLE_NOTICE_SUBJECT, queueXdmRefusalNotice, readHeaderBlock, type ReportDeps } from './reports-out.js';

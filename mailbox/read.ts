@@ -1,8 +1,14 @@
 /**
  * Reading a patient's mailbox. Every query is scoped by patient id: a message or attachment of another
  * patient is reported as not found, never as forbidden (no existence oracle). Professionals' raw addresses are
- * not returned; only a display name. Listing is newest first with an opaque cursor (received time + id), so
- * pages stay stable while new mail arrives.
+ * not returned; only a display name.
+ *
+ * Every listing is one page of at most `limit` items with `next`, the opaque cursor of the following page (null
+ * on the last one; db/keyset.ts), read by a keyset range on an ordered key with the row id as tie-breaker,
+ * never OFFSET: a folder newest first and a thread oldest first by received time (fixed at filing, so pages stay
+ * stable while new mail arrives), the contacts by their latest message, newest first. A contact who writes again
+ * while the patient pages moves to the top: it is never listed twice in one pass (its key only grows), and shows
+ * at the top of the next first page. A malformed cursor, or one of another list, raises InvalidCursorError.
  *
  * One message (`readMessage`) also carries its HTML body exactly as received (`html`, null when there was none;
  * never rendered by the server: the webmail sanitizes it and shows it in a sandboxed frame) and, per attachment,
@@ -12,7 +18,7 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, desc, eq, inArray, isNull, lt, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
@@ -20,6 +26,7 @@ import { openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { directoryNames } from './directory.js';
 import { answerability, contactDisplayName } from './rules/index.js';
+import { afterPosition, decodeCursor, encodeCursor, keysetAt, type CursorList, type KeysetPosition } from '../db/index.js';
 
 export interface AttachmentSummary {
   id: string;
@@ -162,15 +169,6 @@ function summaryOf(r: Row, opened: Opened, attachments: AttachmentDetail[]): Mes
 
 export const UNKNOWN_PROFESSIONAL = 'Professionnel de santé';
 
-interface Cursor {
-  t: string;
-  i: string;
-}
-
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
 export class InvalidCursorError extends Error {
   constructor() {
     super('invalid cursor');
@@ -178,16 +176,25 @@ export class InvalidCursorError extends Error {
   }
 }
 
-function decodeCursor(s: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.t !== 'string' || typeof c.i !== 'string' || Number.isNaN(Date.parse(c.t)) || !/^[0-9a-f-]{36}$/.test(c.i)) {
-      throw new InvalidCursorError();
-    }
-    return c;
-  } catch {
-    throw new InvalidCursorError();
-  }
+/** One page of a listing and the cursor of the next (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** The position a client's cursor stands for; absent: the first page. */
+function positionOf(list: CursorList, cursor: string | undefined): KeysetPosition | null {
+  if (cursor === undefined || cursor === '') return null;
+  const pos = decodeCursor(list, cursor);
+  if (!pos) throw new InvalidCursorError();
+  return pos;
+}
+
+/** Splits `limit + 1` rows read into the page and the cursor after its last row. */
+function pageOf<R extends { id: string; keysetAt: string }>(list: CursorList, rows: R[], limit: number): { page: R[]; next: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, next: rows.length > limit && last ? encodeCursor(list, { at: last.keysetAt, id: last.id }) : null };
 }
 
 async function attachmentsOf(db: Db, keyring: Keyring, messageIds: string[]): Promise<Map<string, AttachmentDetail[]>> {
@@ -221,36 +228,36 @@ async function attachmentsOf(db: Db, keyring: Keyring, messageIds: string[]): Pr
   return out;
 }
 
+/** Summaries of listed rows (their attachments and names read in one query each). */
+async function summariesOf(db: Db, keyring: Keyring, rows: Row[]): Promise<MessageSummary[]> {
+  const atts = await attachmentsOf(db, keyring, rows.map((r) => r.id));
+  const opened = await openRows(db, keyring, rows);
+  return rows.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));
+}
+
+/** One page of a folder, newest first. */
 export async function listMessages(
   db: Db,
   keyring: Keyring,
   patientId: string,
-  opts: { cursor?: string; limit: number; folder?: 'inbox' | 'sent'; threadId?: string },
-): Promise<{ items: MessageSummary[]; next: string | null }> {
+  opts: { cursor?: string; limit: number; folder?: 'inbox' | 'sent' },
+): Promise<Page<MessageSummary>> {
   const m = schema.mailboxMessages;
+  const pos = positionOf('messages', opts.cursor);
   const conds = [eq(m.patientId, patientId), isNull(m.deletedAt), eq(m.folder, opts.folder ?? 'inbox')];
-  if (opts.cursor) {
-    const c = decodeCursor(opts.cursor);
-    const t = new Date(c.t);
-    conds.push(or(lt(m.receivedAt, t), and(eq(m.receivedAt, t), lt(m.id, c.i)))!);
-  }
-  const rows: Row[] = await db
-    .select(rowColumns)
+  if (pos) conds.push(afterPosition(m.receivedAt, m.id, pos, 'desc'));
+  const rows: (Row & { keysetAt: string })[] = await db
+    .select({ ...rowColumns, keysetAt: keysetAt(m.receivedAt) })
     .from(m)
     .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
     .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
     .where(and(...conds))
     .orderBy(desc(m.receivedAt), desc(m.id))
     .limit(opts.limit + 1);
-  const page = rows.slice(0, opts.limit);
-  const atts = await attachmentsOf(db, keyring, page.map((r) => r.id));
-  const opened = await openRows(db, keyring, page);
-  const items = page.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));
-  const last = page[page.length - 1];
-  return { items, next: rows.length > opts.limit && last ? encodeCursor({ t: last.receivedAt.toISOString(), i: last.id }) : null };
+  const { page, next } = pageOf('messages', rows, opts.limit);
+  return { items: await summariesOf(db, keyring, page), next };
 }
 
-/** Messages of one thread (both folders), oldest first. */
 /**
  * The public id of a thread: the first 22 characters of the base64url SHA-256 of its key (the key is a Message-ID,
  * which the patient's client never needs to see). `threadIdSql` computes the same in PostgreSQL, so a thread is
@@ -263,23 +270,32 @@ export function threadIdOf(threadKey: string): string {
 /** threadIdOf, in SQL, over a text expression (mailbox_messages.thread_key). */
 export const threadIdSql = (key: SQL | AnyColumn) => sql`substr(translate(encode(sha256(convert_to(${key}, 'UTF8')), 'base64'), '+/', '-_'), 1, 22)`;
 
-/** Most messages one thread page returns (a conversation longer than this shows its first ones). */
-const MAX_THREAD_MESSAGES = 1000;
-
-export async function listThread(db: Db, keyring: Keyring, patientId: string, threadId: string): Promise<MessageSummary[]> {
-  if (!/^[A-Za-z0-9_-]{22}$/.test(threadId)) return [];
+/**
+ * One page of the messages of one thread (both folders), oldest first. A thread id that cannot be one is an
+ * empty thread (like another patient's), but a malformed cursor is still refused.
+ */
+export async function listThread(
+  db: Db,
+  keyring: Keyring,
+  patientId: string,
+  threadId: string,
+  opts: { cursor?: string; limit: number },
+): Promise<Page<MessageSummary>> {
+  const pos = positionOf('thread', opts.cursor);
+  if (!/^[A-Za-z0-9_-]{22}$/.test(threadId)) return { items: [], next: null };
   const m = schema.mailboxMessages;
-  const hits: Row[] = await db
-    .select(rowColumns)
+  const conds = [eq(m.patientId, patientId), isNull(m.deletedAt), sql`${m.threadKey} IS NOT NULL AND ${threadIdSql(m.threadKey)} = ${threadId}`];
+  if (pos) conds.push(afterPosition(m.receivedAt, m.id, pos, 'asc'));
+  const rows: (Row & { keysetAt: string })[] = await db
+    .select({ ...rowColumns, keysetAt: keysetAt(m.receivedAt) })
     .from(m)
     .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
     .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
-    .where(and(eq(m.patientId, patientId), isNull(m.deletedAt), sql`${m.threadKey} IS NOT NULL AND ${threadIdSql(m.threadKey)} = ${threadId}`))
-    .orderBy(m.receivedAt, m.id)
-    .limit(MAX_THREAD_MESSAGES);
-  const atts = await attachmentsOf(db, keyring, hits.map((r) => r.id));
-  const opened = await openRows(db, keyring, hits);
-  return hits.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));
+    .where(and(...conds))
+    .orderBy(asc(m.receivedAt), asc(m.id))
+    .limit(opts.limit + 1);
+  const { page, next } = pageOf('thread', rows, opts.limit);
+  return { items: await summariesOf(db, keyring, page), next };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -335,15 +351,21 @@ export async function deleteMessage(db: Db, patientId: string, id: string): Prom
   return res.length === 1;
 }
 
-/** The professionals the patient may write to now (not ended). */
-export async function listContacts(db: Db, keyring: Keyring, patientId: string): Promise<{ id: string; displayName: string }[]> {
+/** One page of the professionals the patient may write to now (not ended), the one who wrote last first. */
+export async function listContacts(db: Db, keyring: Keyring, patientId: string, opts: { cursor?: string; limit: number }): Promise<Page<{ id: string; displayName: string }>> {
+  const c = schema.contacts;
+  const pos = positionOf('contacts', opts.cursor);
+  const conds = [eq(c.patientId, patientId), isNull(c.endedAt)];
+  if (pos) conds.push(afterPosition(c.lastMessageAt, c.id, pos, 'desc'));
   const rows = await db
-    .select({ id: schema.contacts.id, address: schema.contacts.address, meta: schema.contacts.meta })
-    .from(schema.contacts)
-    .where(and(eq(schema.contacts.patientId, patientId), isNull(schema.contacts.endedAt)))
-    .orderBy(desc(schema.contacts.lastMessageAt));
-  const dir = await directoryNames(db, rows.map((r) => r.address));
-  return rows.map((r) => ({
+    .select({ id: c.id, address: c.address, meta: c.meta, keysetAt: keysetAt(c.lastMessageAt) })
+    .from(c)
+    .where(and(...conds))
+    .orderBy(desc(c.lastMessageAt), desc(c.id))
+    .limit(opts.limit + 1);
+  const { page, next } = pageOf('contacts', rows, opts.limit);
+  const dir = await directoryNames(db, page.map((r) => r.address));
+  const items = page.map((r) => ({
     id: r.id,
     displayName: contactDisplayName({
       directoryName: dir.get(r.address) ?? null,
@@ -351,6 +373,7 @@ export async function listContacts(db: Db, keyring: Keyring, patientId: string):
       address: r.address,
     }),
   }));
+  return { items, next };
 }
 
 export async function openAttachment(

@@ -6,9 +6,9 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, desc, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { afterPosition, decodeCursor, encodeCursor, keysetAt, schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { openValue, sealValue } from './envelope.js';
 import { inlineBlobCtes, type BlobStore, type StoredBlob } from './blob-store.js';
@@ -53,9 +53,14 @@ export interface DocumentRow {
   maskedByAuthor: boolean;
   authorKind: string;
   authorRpps: string | null;
+  authorOrganisation: string | null;
   blobId: string;
   createdAt: Date;
   hiddenFromPatient: boolean;
+  /** The version this one replaced (null for a first version). */
+  previousVersionId: string | null;
+  /** `createdAt` to the microsecond, as listing cursors keep it (db/keyset.ts). */
+  keysetAt: string;
 }
 
 export function isRubric(x: string): x is RubricId {
@@ -69,7 +74,7 @@ export function readMeta(keyring: Keyring, row: { id: string; meta: Buffer }): D
 export function summarizeDocument(keyring: Keyring, r: DocumentRow): DocumentSummary {
   const meta = readMeta(keyring, r);
   const displayName =
-    r.authorKind === 'patient' ? 'Moi' : meta.authorName?.trim() || (r.authorKind === 'insurer' ? 'Assurance maladie' : 'Professionnel de santé');
+    r.authorKind === 'patient' ? 'Moi' : meta.authorName?.trim() || (AUTHOR_FALLBACK_NAME[r.authorKind] ?? 'Professionnel de santé');
   return {
     id: r.id,
     rubric: r.rubric,
@@ -94,19 +99,26 @@ const columns = {
   maskedByAuthor: schema.documents.maskedByAuthor,
   authorKind: schema.documents.authorKind,
   authorRpps: schema.documents.authorRpps,
+  authorOrganisation: schema.documents.authorOrganisation,
   blobId: schema.documents.blobId,
   createdAt: schema.documents.createdAt,
   hiddenFromPatient: schema.documents.hiddenFromPatient,
+  previousVersionId: schema.documents.previousVersionId,
+  keysetAt: keysetAt(schema.documents.createdAt),
 };
 
 export class InvalidDocumentCursorError extends Error {}
 
-/** Current (not superseded, not deleted) documents of a patient, newest first. */
-/** The cursor that continues a newest-first listing after `row` (opaque to clients). */
-export function documentCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify({ t: row.createdAt.toISOString(), i: row.id })).toString('base64url');
+/** The cursor that continues a newest-first listing after `row` (opaque to clients; db/keyset.ts). */
+export function documentCursor(row: { keysetAt: string; id: string }): string {
+  return encodeCursor('documents', { at: row.keysetAt, id: row.id });
 }
 
+/**
+ * Current (not superseded, not deleted) documents of a patient, newest first, `limit` at most, and the cursor of
+ * the next page. The cursor keeps the creation time to the microsecond: every attachment of one message is filed
+ * at one transaction time, and a millisecond cursor skipped those at a page boundary.
+ */
 export async function currentDocuments(
   db: Db,
   patientId: string,
@@ -117,15 +129,9 @@ export async function currentDocuments(
   if (!opts.includeHidden) conds.push(eq(d.hiddenFromPatient, false));
   if (opts.rubric) conds.push(eq(d.rubric, opts.rubric));
   if (opts.cursor) {
-    let c: { t: string; i: string };
-    try {
-      c = JSON.parse(Buffer.from(opts.cursor, 'base64url').toString('utf8')) as { t: string; i: string };
-      if (Number.isNaN(Date.parse(c.t)) || !/^[0-9a-f-]{36}$/.test(c.i)) throw new Error('bad');
-    } catch {
-      throw new InvalidDocumentCursorError('invalid cursor');
-    }
-    const t = new Date(c.t);
-    conds.push(or(lt(d.createdAt, t), and(eq(d.createdAt, t), lt(d.id, c.i)))!);
+    const pos = decodeCursor('documents', opts.cursor);
+    if (!pos) throw new InvalidDocumentCursorError('invalid cursor');
+    conds.push(afterPosition(d.createdAt, d.id, pos, 'desc'));
   }
   const rows = await db
     .select(columns)
@@ -203,14 +209,26 @@ export async function setDocumentMasked(db: Db, patientId: string, id: string, m
   return res.length === 1;
 }
 
+/** Who wrote a document: a professional (token), the patient, an insurer or an establishment (organisation certificate). */
+export type DocumentAuthorKind = 'professional' | 'patient' | 'insurer' | 'establishment';
+
+/** The author's name shown when the document carries none, per kind. */
+const AUTHOR_FALLBACK_NAME: Readonly<Record<string, string>> = {
+  insurer: 'Assurance maladie',
+  establishment: 'Établissement de santé',
+  professional: 'Professionnel de santé',
+};
+
 export interface NewDocument {
   patientId: string;
   rubric: RubricId;
   meta: DocumentMeta;
   mediaType: string;
   stored: StoredBlob;
-  authorKind: 'professional' | 'patient' | 'insurer';
+  authorKind: DocumentAuthorKind;
   authorRpps: string | null;
+  /** The depositing organisation's structure id (establishment or insurer with its certificate). */
+  authorOrganisation?: string | null;
   originKind: 'message' | 'upload';
   /** The document this one replaces (version chain). */
   previousVersionId?: string | null;
@@ -226,9 +244,9 @@ export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Pr
   const parts: SQL[] = [];
   if (n.stored.inline) parts.push(...inlineBlobCtes(n.stored.inline, 'u'));
   parts.push(
-    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, origin_kind, previous_version_id, hidden_from_patient)
+    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, author_organisation, origin_kind, previous_version_id, hidden_from_patient)
                VALUES (${id}, ${n.patientId}, ${n.stored.blobId}, ${n.rubric}, ${sealValue(keyring, n.meta, documentContext(id))}, ${n.mediaType},
-                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}) RETURNING id)`,
+                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.authorOrganisation ?? null}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}) RETURNING id)`,
     ...(n.extra ?? []),
   );
   await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);

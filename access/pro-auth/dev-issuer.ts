@@ -60,6 +60,8 @@ export interface DevTokenRequest {
   profession: string;
   name?: string;
   organisation?: string;
+  /** FINESS of the establishment the professional acts for. */
+  finess?: string;
   ttlSeconds?: number;
   audience?: string;
   /** Issue time (tests); defaults to the current time. */
@@ -117,6 +119,7 @@ export function issueDevToken(req: DevTokenRequest): string {
   };
   if (req.name !== undefined) claims.name = req.name;
   if (req.organisation !== undefined) claims.organisation = req.organisation;
+  if (req.finess !== undefined) claims.finess = req.finess;
   return signJws({ alg: 'RS256', typ: 'JWT', kid }, claims, privateKey);
 }
 

@@ -6,6 +6,7 @@ export {
   verifyProToken,
   loadJwks,
   RPPS_PATTERN,
+  FINESS_PATTERN,
   PROFESSION_PATTERN,
   type ProIdentity,
   type ProTokenFailure,

@@ -15,7 +15,8 @@
  *   lifetime       exp - iat (exp - now when there is no iat) over the ceiling (config/limits.ts
  *                  proTokenMaxLifetimeSeconds): a long-lived bearer token is a standing credential
  *   claims         exp missing or not a number, rpps not 11 digits, profession not a TRE_G15 code, jti
- *                  missing, name/organisation not strings (or too long, or with control characters)
+ *                  missing, name/organisation not strings (or too long, or with control characters), finess
+ *                  present but not a FINESS number (9 characters: digits, or 2A/2B first for Corsica)
  * Nothing in the token is trusted before the signature is verified, and keys come only from the configured
  * JWKS: `jku`, `x5u`, `jwk` and `x5c` headers are ignored (a token must never choose its own key).
  *
@@ -36,6 +37,8 @@ export interface ProIdentity {
   profession: string;
   name: string | null;
   organisation: string | null;
+  /** FINESS of the establishment the professional acts for (claim `finess`), so an establishment block applies. */
+  finess: string | null;
   /** The token's `jti`, for the activity history. */
   tokenId: string;
 }
@@ -54,6 +57,8 @@ export interface VerifyProTokenOptions {
   maxLifetimeSeconds?: number;
 }
 
+/** A FINESS number: 9 characters, digits, with 2A/2B as the department of Corsica. */
+export const FINESS_PATTERN = /^(?:\d{2}|2A|2B)\d{7}$/;
 /** RPPS identifier: 11 digits. */
 export const RPPS_PATTERN = /^\d{11}$/;
 /**
@@ -137,7 +142,9 @@ export function verifyProToken(token: string, opts: VerifyProTokenOptions): ProT
   const name = optionalText(payload.name);
   const organisation = optionalText(payload.organisation);
   if (name === undefined || organisation === undefined) return fail('claims');
-  return { ok: true, pro: { rpps, profession, name, organisation, tokenId: jti } };
+  const finess = payload.finess === undefined ? null : typeof payload.finess === 'string' && FINESS_PATTERN.test(payload.finess) ? payload.finess : undefined;
+  if (finess === undefined) return fail('claims');
+  return { ok: true, pro: { rpps, profession, name, organisation, finess, tokenId: jti } };
 }
 
 /**

@@ -8,3 +8,6 @@ export * from './secrets.js';
 export * from './login-throttle.js';
 export * from './patient-import.js';
 export * from './self-service.js';
+export * from './organisation.js';
+export * from './blocking.js';
+export * from './known-professionals.js';

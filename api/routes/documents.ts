@@ -1,8 +1,8 @@
-/** The patient's documents, access settings and activity history. */
+/** The patient's documents, profile closing and activity history (access settings: ./access.ts). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { eq } from 'drizzle-orm';
-import { accessSnapshot, blockProfessional, changeProfileState, listActivity, RPPS, unblockProfessional, updateAccessSettings } from '../../access/index.js';
+import { changeProfileState, listActivity } from '../../access/index.js';
 import { schema } from '../../db/index.js';
 import { documentsArchive } from '../../vault/archive.js';
 import { RUBRICS } from '../../vault/rubrics.js';
@@ -76,7 +76,19 @@ export const documentRoutes =
           tags: ['documents'],
           summary: 'My documents, newest first, optionally by rubric',
           querystring: Type.Object({ rubric: Type.Optional(Type.String({ maxLength: 64 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) }),
-          response: { 200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Union([Type.String(), Type.Null()]) }), 400: ProblemSchema, 401: ProblemSchema },
+          response: {
+            200: Type.Object({
+              items: Type.Array(
+                Type.Object({
+                  ...DocumentSchema.properties,
+                  hasPreviousVersions: Type.Boolean({ description: 'It replaced an earlier version (GET /v1/me/documents/{id}/versions lists them).' }),
+                }),
+              ),
+              next: Type.Union([Type.String(), Type.Null()]),
+            }),
+            400: ProblemSchema,
+            401: ProblemSchema,
+          },
         },
       },
       async (req) => {
@@ -89,7 +101,7 @@ export const documentRoutes =
             limit: ctx.config.limits.apiPageSize,
             includeHidden: false,
           });
-          return { items: rows.map((r) => summarizeDocument(ctx.keyring, r)), next };
+          return { items: rows.map((r) => ({ ...summarizeDocument(ctx.keyring, r), hasPreviousVersions: r.previousVersionId !== null })), next };
         } catch (err) {
           if (err instanceof InvalidDocumentCursorError) throw new ApiProblem(400, 'API-DOC-03', 'Invalid cursor', 'Curseur de pagination invalide.');
           throw err;
@@ -271,90 +283,6 @@ export const documentRoutes =
         const r = await changeProfileState(ctx.db, p!.ins, 'closed');
         // The state change revokes every session of the profile, this one included (access/lifecycle.ts).
         if (!r.ok) throw new ApiProblem(409, 'API-ACCESS-03', 'Not allowed', 'La fermeture est impossible dans cet état.');
-        return reply.code(204).send(null);
-      },
-    );
-
-    app.get(
-      '/v1/me/access',
-      {
-        schema: {
-          tags: ['access'],
-          summary: 'My access settings',
-          response: {
-            200: Type.Object({
-              blocked: Type.Array(Type.String()),
-              administratorRpps: Type.Union([Type.String(), Type.Null()]),
-              allMasked: Type.Boolean(),
-              emergencyAllowed: Type.Boolean(),
-            }),
-            401: ProblemSchema,
-          },
-        },
-      },
-      async (req) => {
-        const patientId = await requirePatient(ctx, req);
-        const s = await accessSnapshot(ctx.db, patientId);
-        return { blocked: [...s.blockedRpps], administratorRpps: s.administratorRpps, allMasked: s.allMasked, emergencyAllowed: s.emergencyAllowed };
-      },
-    );
-
-    app.patch(
-      '/v1/me/access',
-      {
-        schema: {
-          tags: ['access'],
-          summary: 'Mask all documents, allow emergency access, choose the administrator doctor',
-          body: Type.Object({
-            allMasked: Type.Optional(Type.Boolean()),
-            emergencyAllowed: Type.Optional(Type.Boolean()),
-            administratorRpps: Type.Optional(Type.Union([Type.String({ pattern: '^\\d{11}$' }), Type.Null()])),
-          }),
-          response: { 204: Type.Null(), 401: ProblemSchema, 409: ProblemSchema },
-        },
-      },
-      async (req, reply) => {
-        const patientId = await requirePatient(ctx, req);
-        const r = await updateAccessSettings(ctx.db, patientId, req.body);
-        if (r !== 'ok') {
-          throw new ApiProblem(409, 'API-ACCESS-02', 'Not allowed', "Le médecin administrateur doit être un professionnel qui a déjà accédé à votre profil.");
-        }
-        return reply.code(204).send(null);
-      },
-    );
-
-    app.post(
-      '/v1/me/access/blocked',
-      {
-        schema: {
-          tags: ['access'],
-          summary: 'Block a professional (by RPPS): they see nothing',
-          body: Type.Object({ rpps: Type.String({ pattern: '^\\d{11}$' }) }),
-          response: { 204: Type.Null(), 401: ProblemSchema },
-        },
-      },
-      async (req, reply) => {
-        const patientId = await requirePatient(ctx, req);
-        await blockProfessional(ctx.db, patientId, req.body.rpps);
-        return reply.code(204).send(null);
-      },
-    );
-
-    app.delete(
-      '/v1/me/access/blocked/:rpps',
-      {
-        schema: {
-          tags: ['access'],
-          summary: 'Unblock a professional',
-          params: Type.Object({ rpps: Type.String({ maxLength: 11 }) }),
-          response: { 204: Type.Null(), 401: ProblemSchema, 404: ProblemSchema },
-        },
-      },
-      async (req, reply) => {
-        const patientId = await requirePatient(ctx, req);
-        if (!RPPS.test(req.params.rpps) || !(await unblockProfessional(ctx.db, patientId, req.params.rpps))) {
-          throw new ApiProblem(404, 'API-ACCESS-01', 'Not found', "Ce professionnel n'est pas bloqué.");
-        }
         return reply.code(204).send(null);
       },
     );

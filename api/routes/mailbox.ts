@@ -4,6 +4,11 @@
  * also need `x-csrf-token`, else 403 `API-CSRF-01`). Only fields declared in the response schemas are sent:
  * `GET /v1/me/messages/{id}` adds `text`, `html` (raw as received, or null: the client sanitizes it) and, per
  * attachment, `contentId` and `contentType` (both possibly null) to the listing fields.
+ *
+ * Listings (a folder, the contacts, a thread) are pages of `limits.apiPageSize` items: `next` is the opaque
+ * cursor of the following page, passed back as `?cursor=`, null on the last page. A malformed cursor, or one of
+ * another listing, is a 400 with the listing's own code: `API-MSG-02` messages, `API-MSG-04` contacts,
+ * `API-MSG-05` a thread.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -61,6 +66,17 @@ const sendProblems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchem
 
 const notFound = () => new ApiProblem(404, 'API-MSG-01', 'Not found', 'Message introuvable.');
 
+/** The query of a paginated listing and the `next` of its answer. */
+const CursorQuery = { cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The `next` of the previous page; absent for the first page.' })) };
+const Next = Type.Union([Type.String(), Type.Null()], { description: 'Opaque cursor of the following page (pass it as `cursor`); null on the last page.' });
+/** An InvalidCursorError becomes a 400 problem with the listing's code; anything else goes on. */
+const invalidCursor =
+  (code: 'API-MSG-02' | 'API-MSG-04' | 'API-MSG-05') =>
+  (err: unknown): never => {
+    if (err instanceof InvalidCursorError) throw new ApiProblem(400, code, 'Invalid cursor', 'Curseur de pagination invalide.');
+    throw err;
+  };
+
 export const mailboxRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
@@ -71,11 +87,11 @@ export const mailboxRoutes =
           tags: ['mailbox'],
           summary: 'Messages of the inbox, newest first',
           querystring: Type.Object({
-            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            ...CursorQuery,
             folder: Type.Optional(Type.Union([Type.Literal('inbox'), Type.Literal('sent')])),
           }),
           response: {
-            200: Type.Object({ items: Type.Array(Type.Object(Summary)), next: Type.Union([Type.String(), Type.Null()]) }),
+            200: Type.Object({ items: Type.Array(Type.Object(Summary)), next: Next }),
             400: ProblemSchema,
             401: ProblemSchema,
           },
@@ -83,16 +99,11 @@ export const mailboxRoutes =
       },
       async (req) => {
         const patientId = await requirePatient(ctx, req);
-        try {
-          return await listMessages(ctx.db, ctx.keyring, patientId, {
-            cursor: req.query.cursor,
-            limit: ctx.config.limits.apiPageSize,
-            folder: req.query.folder ?? 'inbox',
-          });
-        } catch (err) {
-          if (err instanceof InvalidCursorError) throw new ApiProblem(400, 'API-MSG-02', 'Invalid cursor', 'Curseur de pagination invalide.');
-          throw err;
-        }
+        return listMessages(ctx.db, ctx.keyring, patientId, {
+          cursor: req.query.cursor,
+          limit: ctx.config.limits.apiPageSize,
+          folder: req.query.folder ?? 'inbox',
+        }).catch(invalidCursor('API-MSG-02'));
       },
     );
 
@@ -221,13 +232,18 @@ export const mailboxRoutes =
       {
         schema: {
           tags: ['mailbox'],
-          summary: 'The professionals the patient may write to',
-          response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), displayName: Type.String() })) }), 401: ProblemSchema },
+          summary: 'The professionals the patient may write to, the one who wrote last first',
+          querystring: Type.Object(CursorQuery),
+          response: {
+            200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), displayName: Type.String() })), next: Next }),
+            400: ProblemSchema,
+            401: ProblemSchema,
+          },
         },
       },
       async (req) => {
         const patientId = await requirePatient(ctx, req);
-        return { items: await listContacts(ctx.db, ctx.keyring, patientId) };
+        return listContacts(ctx.db, ctx.keyring, patientId, { cursor: req.query.cursor, limit: ctx.config.limits.apiPageSize }).catch(invalidCursor('API-MSG-04'));
       },
     );
 
@@ -238,12 +254,15 @@ export const mailboxRoutes =
           tags: ['mailbox'],
           summary: 'The messages of one conversation, both folders, oldest first',
           params: Type.Object({ threadId: Type.String({ maxLength: 64 }) }),
-          response: { 200: Type.Object({ items: Type.Array(Type.Object(Summary)) }), 401: ProblemSchema },
+          querystring: Type.Object(CursorQuery),
+          response: { 200: Type.Object({ items: Type.Array(Type.Object(Summary)), next: Next }), 400: ProblemSchema, 401: ProblemSchema },
         },
       },
       async (req) => {
         const patientId = await requirePatient(ctx, req);
-        return { items: await listThread(ctx.db, ctx.keyring, patientId, req.params.threadId) };
+        return listThread(ctx.db, ctx.keyring, patientId, req.params.threadId, { cursor: req.query.cursor, limit: ctx.config.limits.apiPageSize }).catch(
+          invalidCursor('API-MSG-05'),
+        );
       },
     );
 

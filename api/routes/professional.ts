@@ -36,7 +36,7 @@ function requirePro(ctx: ApiContext, req: FastifyRequest): ProIdentity {
   if (!token) throw new ApiProblem(401, 'API-PRO-01', 'Bearer token required');
   const v = verifyProToken(token, { jwks: ctx.proJwks(), issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience, maxLifetimeSeconds: ctx.config.limits.proTokenMaxLifetimeSeconds });
   if (!v.ok) throw new ApiProblem(401, 'API-PRO-02', 'Invalid token', v.reason);
-  return { rpps: v.pro.rpps, profession: v.pro.profession, name: v.pro.name, organisation: v.pro.organisation };
+  return { rpps: v.pro.rpps, profession: v.pro.profession, name: v.pro.name, organisation: v.pro.organisation, finess: v.pro.finess };
 }
 
 function emergencyOf(req: FastifyRequest): Emergency | null {

@@ -44,7 +44,7 @@ export function productionTrustProblems(i: ProductionTrustInput): ProductionTrus
     if (!i.explicit.has(setting)) out.push({ setting, problem });
   };
   unset('TRUST_ANCHORS', 'not set: the CA certificates that operators\' client certificates must chain to (IGC-Santé)');
-  unset('WHITELIST_FILE', 'not set: the ANS ListeBlancheMSSante file');
+  unset('WHITELIST_FILE', 'not set: the ANS ListeBlancheMSSante file (with WHITELIST_URL, where its last good copy is kept)');
   if (!i.serverCertificatePresent) {
     out.push({ setting: 'PKI_DIR', problem: `${i.pkiDir} holds no server.crt and server.key: the gateway's own certificate is never generated in production` });
   }

@@ -17,6 +17,8 @@
  *   also re-checks every recipient's profile. Any failure before that COMMIT answers 451 4.3.0: the sender keeps
  *   the message and retries; what was written is an unreferenced blob that the collector deletes. A crash after
  *   COMMIT loses nothing: the outbox relay enqueues it.
+ * - CRLs can be replaced while running (`updateCrl`, called by the CRL reloader): new TLS handshakes use them at
+ *   once, open sessions are not dropped; CRLs node:tls refuses leave the ones in force untouched.
  * Logs carry queue ids, sizes, sending domains and certificate fingerprints; never an INS, subject or body.
  */
 import type { AddressInfo } from 'node:net';
@@ -62,6 +64,11 @@ export interface IngressOptions {
 
 export interface Ingress {
   port: number;
+  /**
+   * Replaces the CRLs of the TLS context: handshakes from now on use them; sessions already secured are left
+   * as they are. Throws when node:tls refuses them, and then the CRLs in force stay (nothing half-applied).
+   */
+  updateCrl(crl: string[] | undefined): void;
   close(): Promise<void>;
 }
 
@@ -343,6 +350,19 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
 
   return {
     port,
+    updateCrl(crl) {
+      // smtp-server rebuilds its context map in place: on a throw it would be left without a context, so the
+      // previous map and option are put back. STARTTLS takes the context at upgrade time: only new handshakes
+      // see the change, and a resumed session cannot skip it (new context, new ticket keys: full handshake).
+      const previous = { contexts: server.secureContext, crl: server.options.crl };
+      try {
+        server.updateSecureContext({ crl });
+      } catch (err) {
+        server.secureContext = previous.contexts;
+        server.options.crl = previous.crl;
+        throw err;
+      }
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -29,7 +29,11 @@
  *   `classifyReply` (config/relay.ts); a connection lost mid-session moves on to the next destination only
  *   if the message can be read again (a Buffer or a stream factory: a plain stream is consumed by DATA).
  * - A TLS or DN refusal is `temporary` with category `tls`: an operator may fix its certificate or the
- *   whitelist may catch up, and the 48 h schedule bounds the wait. A recipient domain absent from the
+ *   whitelist may catch up, and the 48 h schedule bounds the wait. That includes a destination certificate
+ *   revoked by the CRLs in force (`tls.crl`, the response names CERT_REVOKED): a revoked server certificate is
+ *   the operator's configuration to fix (it installs its new certificate), not a refusal of this recipient, so
+ *   the message is retried and the patient is told only when the schedule runs out. The CRLs are read from
+ *   `tls.crl` at each connection, so a reloaded set applies to the next attempt. A recipient domain absent from the
  *   whitelist is `temporary`/`whitelist` without connecting (the list may be stale; it is refreshed daily).
  * - When every destination failed, the result is permanent only if every failure was permanent; otherwise
  *   the most informative temporary failure is returned (TLS first, then rate limiting, then any reply).

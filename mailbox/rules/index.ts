@@ -1,6 +1,7 @@
 /**
  * The mailbox rules: pure functions (no I/O, no clock but the values passed in) deciding who may write to whom,
- * end of exchange, threading, notification grouping, delivery reports and which documents a patient may attach.
+ * end of exchange, threading, notification grouping, delivery reports, which documents a patient may attach and
+ * the listing cursors.
  * The mailbox's I/O wraps them.
  */
 export * from './contacts.js';

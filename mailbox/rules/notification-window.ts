@@ -94,7 +94,7 @@ function kindOf(f: NotificationFact): NoticeKind | null {
     case 'document':
       // Deposited by a professional or the insurer, not through a message (a message's attachments are announced
       // as the message); not one the patient may not see yet (announcement consultation), nor one already gone.
-      return f.originKind === 'upload' && (f.authorKind === 'professional' || f.authorKind === 'insurer') && !f.hiddenFromPatient && !f.deleted
+      return f.originKind === 'upload' && (f.authorKind === 'professional' || f.authorKind === 'insurer' || f.authorKind === 'establishment') && !f.hiddenFromPatient && !f.deleted
         ? 'new-document'
         : null;
     case 'activity':

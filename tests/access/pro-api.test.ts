@@ -1,5 +1,5 @@
 // The professional API end to end: bearer tokens from the development OIDC issuer, the access rules of SPEC
-// §6.4 over HTTP (block, mask, author, administrator doctor, emergency), the activity history and the grouped
+// §6.4 over HTTP (block, mask, author, administrator doctor, SAMU and bris de glace), the activity history and the grouped
 // notification, and refusals that never tell whether a patient or document exists.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -98,22 +98,34 @@ describe('professional API', () => {
     expect(noPatient.body.detail).toBe(refusedRead.body.detail);
   });
 
-  it('emergency access needs the patient consent, a written justification and a ground', async () => {
+  it('emergency access needs the patient consent, a written justification and a ground; SAMU and bris de glace are refused each on its own', async () => {
     const docId = (await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=resultats-de-biologie')).body.items[0]!.id;
     const samu = pro('10000000009', '10', 'Dr Samu');
     const url = `/v1/patients/${P.ins}/documents/${docId}/content`;
+    const justification = encodeURIComponent('Patient inconscient, appel 15, antécédents nécessaires');
+    const read = async (ground: 'samu-regulator' | 'life-at-risk') =>
+      (await samu.call('GET', url, undefined, { 'x-emergency-ground': ground, 'x-emergency-justification': justification })).status;
     expect((await samu.call('GET', url, undefined, { 'x-emergency-ground': 'samu-regulator', 'x-emergency-justification': 'court' })).status).toBe(403);
-    const ok = await samu.call('GET', url, undefined, {
-      'x-emergency-ground': 'samu-regulator',
-      'x-emergency-justification': encodeURIComponent('Patient inconscient, appel 15, antécédents nécessaires'),
-    });
-    expect(ok.status).toBe(200);
-    expect((await patient.call('PATCH', '/v1/me/access', { emergencyAllowed: false })).status).toBe(204);
-    const denied = await samu.call('GET', url, undefined, {
-      'x-emergency-ground': 'samu-regulator',
-      'x-emergency-justification': encodeURIComponent('Patient inconscient, appel 15, antécédents nécessaires'),
-    });
-    expect(denied.status).toBe(403);
+    expect(await read('samu-regulator')).toBe(200);
+    expect(await read('life-at-risk')).toBe(200);
+    // the patient refuses the SAMU regulator only: bris de glace still works
+    expect((await patient.call('PATCH', '/v1/me/access', { samuRegulatorAllowed: false })).status).toBe(204);
+    expect(await read('samu-regulator')).toBe(403);
+    expect(await read('life-at-risk')).toBe(200);
+    // and the other way round
+    expect((await patient.call('PATCH', '/v1/me/access', { samuRegulatorAllowed: true, breakGlassAllowed: false })).status).toBe(204);
+    expect(await read('samu-regulator')).toBe(200);
+    expect(await read('life-at-risk')).toBe(403);
+    // the history says which setting refused each attempt
+    const h = await patient.json<{ items: { action: string; actor: { rpps: string | null }; reason: string | null }[] }>('GET', '/v1/me/activity');
+    const refusals = h.body.items.filter((i) => i.action === 'access-refused' && i.actor.rpps === '10000000009').map((i) => i.reason);
+    expect(refusals).toEqual(
+      expect.arrayContaining([
+        "Accès d'urgence refusé : le patient n'autorise pas l'accès par le médecin régulateur du SAMU",
+        "Accès d'urgence refusé : le patient n'autorise pas le bris de glace",
+        "Accès d'urgence refusé : justification écrite et motif d'urgence requis",
+      ]),
+    );
   });
 
   it('a professional masks and deletes only documents they authored', async () => {

@@ -62,7 +62,7 @@ async function viaCookie(s: Login, method: string, url: string, body?: unknown, 
   return { status: res.status, type: res.headers.get('content-type'), body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null };
 }
 
-const accessOf = async (s: Login) => (await viaCookie(s, 'GET', '/v1/me/access')).body as { emergencyAllowed: boolean; blocked: string[] };
+const accessOf = async (s: Login) => (await viaCookie(s, 'GET', '/v1/me/access')).body as { samuRegulatorAllowed: boolean; breakGlassAllowed: boolean; blocked: string[] };
 
 describe('the CSRF token', () => {
   it('is returned at login, derived from the session token, and never stored', async () => {
@@ -92,31 +92,34 @@ describe('the CSRF token', () => {
     const before = await accessOf(s);
     const attempts: Record<string, string>[] = [{}, { 'x-csrf-token': '' }, { 'x-csrf-token': 'x'.repeat(43) }, { 'x-csrf-token': (await login()).csrfToken }];
     for (const headers of attempts) {
-      const r = await viaCookie(s, 'PATCH', '/v1/me/access', { emergencyAllowed: !before.emergencyAllowed }, headers);
+      const r = await viaCookie(s, 'PATCH', '/v1/me/access', { samuRegulatorAllowed: !before.samuRegulatorAllowed }, headers);
       expect(r.status).toBe(403);
       expect(r.type).toMatch(/^application\/problem\+json/);
       expect(r.body).toMatchObject({ code: 'API-CSRF-01', detail: CSRF_DETAIL, status: 403 });
     }
     const blocked = await viaCookie(s, 'POST', '/v1/me/access/blocked', { rpps: '10000000097' });
     expect(blocked.body).toMatchObject({ code: 'API-CSRF-01' });
+    const establishment = await viaCookie(s, 'POST', '/v1/me/access/blocked-establishments', { finess: '750712184' });
+    expect(establishment.body).toMatchObject({ code: 'API-CSRF-01' });
     // refused before the route looks anything up: an unknown message is 403, not 404
     const del = await viaCookie(s, 'DELETE', `/v1/me/messages/${crypto.randomUUID()}`);
     expect(del.status).toBe(403);
     expect(del.body).toMatchObject({ code: 'API-CSRF-01' });
     expect(await accessOf(s)).toEqual(before);
     expect(before.blocked).toEqual([]);
+    expect(before).toMatchObject({ blockedEstablishments: [] });
   });
 
   it('lets the request through with the right header; GET needs none', async () => {
     const s = await login();
     expect((await viaCookie(s, 'GET', '/v1/me/messages')).status).toBe(200);
-    const before = (await accessOf(s)).emergencyAllowed;
-    const r = await viaCookie(s, 'PATCH', '/v1/me/access', { emergencyAllowed: !before }, { 'x-csrf-token': s.csrfToken });
+    const before = (await accessOf(s)).breakGlassAllowed;
+    const r = await viaCookie(s, 'PATCH', '/v1/me/access', { breakGlassAllowed: !before }, { 'x-csrf-token': s.csrfToken });
     expect(r.status).toBe(204);
-    expect((await accessOf(s)).emergencyAllowed).toBe(!before);
+    expect((await accessOf(s)).breakGlassAllowed).toBe(!before);
     const unknown = await viaCookie(s, 'DELETE', `/v1/me/messages/${crypto.randomUUID()}`, undefined, { 'x-csrf-token': s.csrfToken });
     expect(unknown.status).toBe(404);
-    expect((await viaCookie(s, 'PATCH', '/v1/me/access', { emergencyAllowed: before }, { 'x-csrf-token': s.csrfToken })).status).toBe(204);
+    expect((await viaCookie(s, 'PATCH', '/v1/me/access', { breakGlassAllowed: before }, { 'x-csrf-token': s.csrfToken })).status).toBe(204);
   });
 
   it('is not needed with a bearer token', async () => {
@@ -132,8 +135,8 @@ describe('ended sessions', () => {
   const expectUnauthenticated = async (s: Login) => {
     for (const r of [
       await viaCookie(s, 'GET', '/v1/me/session'),
-      await viaCookie(s, 'PATCH', '/v1/me/access', { emergencyAllowed: true }),
-      await viaCookie(s, 'PATCH', '/v1/me/access', { emergencyAllowed: true }, { 'x-csrf-token': s.csrfToken }),
+      await viaCookie(s, 'PATCH', '/v1/me/access', { samuRegulatorAllowed: true }),
+      await viaCookie(s, 'PATCH', '/v1/me/access', { samuRegulatorAllowed: true }, { 'x-csrf-token': s.csrfToken }),
     ]) {
       expect(r.status).toBe(401);
       expect(r.type).toMatch(/^application\/problem\+json/);

@@ -1,5 +1,6 @@
 /**
- * Shared helpers for the certs tests: throw-away folders and a real mutual-TLS handshake on 127.0.0.1.
+ * Shared helpers for the certs tests: throw-away folders, a real mutual-TLS handshake on 127.0.0.1, and a CRL
+ * bundle of the development PKI that revokes nothing.
  * The handshake resolves with what the server saw; it rejects if the server reports a TLS error or nothing
  * happens within 5 s, so a hang cannot pass as a result.
  */
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { describePeer, splitPem, type CertKeyPaths, type PeerCertificate } from '../../certs/index.js';
+import { createCrl, describePeer, splitPem, type CertKeyPaths, type PeerCertificate, type PkiPaths } from '../../certs/index.js';
 
 export async function makeTempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
@@ -84,4 +85,13 @@ export async function mutualTlsHandshake(
   } finally {
     await new Promise<void>((resolve) => srv.close(() => resolve()));
   }
+}
+
+/** A CRL bundle of the development PKI (issuing CA, then root) that revokes nothing: the state before a revocation. */
+export async function crlBundleRevokingNothing(paths: PkiPaths, thisUpdate = new Date(Date.now() - 60_000)): Promise<string> {
+  const [root, rootKey, issuing, issuingKey] = await Promise.all([paths.root, paths.rootKey, paths.issuingCa, paths.issuingCaKey].map((f) => readFile(f, 'utf8')));
+  return (
+    createCrl({ issuerCertPem: issuing!, issuerKeyPem: issuingKey!, thisUpdate, crlNumber: 1 }) +
+    createCrl({ issuerCertPem: root!, issuerKeyPem: rootKey!, thisUpdate, crlNumber: 1 })
+  );
 }

@@ -1,8 +1,10 @@
 // The operator CLI as an operator runs it: `pki init` files, and `patients import` on the embedded PostgreSQL
 // both when no gateway runs (the CLI starts the server and stops it) and while one runs (the CLI uses the
-// gateway's server and leaves it running).
+// gateway's server and leaves it running); `whitelist import` from a file and from a real HTTPS server.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { sql } from 'drizzle-orm';
 import { livePostmaster, schema } from '../../db/index.js';
+import { buildWhitelistXml, initDevelopmentPki } from '../../certs/index.js';
 import { importPatientsCsv, sendMail, startTestGateway, waitFor } from '../support/harness.js';
 import { startChildGateway, stopGracefully, waitHealthy } from '../support/child-gateway.js';
 import { freePort } from '../support/ports.js';
@@ -49,6 +52,62 @@ describe('operator CLI', () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('whitelist import installs a list from a file or an HTTPS URL with a summary, and refuses bad or older ones', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-cli-wl-'));
+    const pki = await initDevelopmentPki(path.join(dir, 'pki'));
+    const env = { DATA_DIR: dir, WHITELIST_CA_FILE: pki.ca };
+    const list = (minutes: number, domains: string[]) =>
+      buildWhitelistXml(domains.map((domain) => ({ domain, dn: `CN=smtp.${domain},O=TEST,C=FR` })), new Date(Math.floor(Date.now() / 1000) * 1000 + minutes * 60_000));
+    const failure = (p: Promise<unknown>) => p.then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    const installed = () => fs.readFile(pki.whitelist, 'utf8');
+    const a = list(1, ['a.mssante.fr', 'b.mssante.fr', 'c.mssante.fr']);
+    const older = list(-24 * 60, ['old.mssante.fr']);
+    await fs.writeFile(path.join(dir, 'a.xml'), a);
+    await fs.writeFile(path.join(dir, 'older.xml'), older);
+    await fs.writeFile(path.join(dir, 'bad.xml'), '<ListeBlancheMSSante><ListeDomaines>');
+    const served = list(2, ['a.mssante.fr', 'd.mssante.fr']);
+    const server = https.createServer({ key: await fs.readFile(pki.server.key), cert: await fs.readFile(pki.server.cert) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(served);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/listeblanchemssante.xml`;
+    try {
+      const fromFile = await cli(env, 'whitelist', 'import', path.join(dir, 'a.xml'));
+      expect(fromFile.stdout).toMatch(/^whitelist installed in .*whitelist\.xml from .*a\.xml: 3 domains, 3 entries, generated \d{4}-\d\d-\d\dT/);
+      expect(fromFile.stdout).toMatch(/next whitelist check/);
+      expect(await installed()).toBe(a);
+
+      const refused = await failure(cli(env, 'whitelist', 'import', path.join(dir, 'older.xml')));
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/whitelist refused, nothing installed: DateDeGeneration .* is older than the list in force .*--force/);
+      expect(await installed()).toBe(a);
+      expect((await cli(env, 'whitelist', 'import', path.join(dir, 'older.xml'), '--force')).stdout).toMatch(/1 domains, 1 entries/);
+      expect(await installed()).toBe(older);
+
+      const bad = await failure(cli(env, 'whitelist', 'import', path.join(dir, 'bad.xml')));
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/whitelist refused, nothing installed: Whitelist is not well-formed XML/);
+      expect(await installed()).toBe(older);
+
+      const fromUrl = await cli(env, 'whitelist', 'import', `${url}?token=s3cret`);
+      expect(fromUrl.stdout).toContain(`from ${url}: 2 domains, 2 entries`);
+      expect(fromUrl.stdout + fromUrl.stderr).not.toContain('s3cret');
+      expect(await installed()).toBe(served);
+
+      const plain = await failure(cli(env, 'whitelist', 'import', url.replace('https:', 'http:')));
+      expect(plain.code).toBe(2);
+      expect(plain.stderr).toMatch(/only https:\/\/ URLs are accepted/);
+      const missing = await failure(cli(env, 'whitelist', 'import', path.join(dir, 'none.xml')));
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/ENOENT/);
+      expect(await installed()).toBe(served);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('patients import works with and without a running gateway on the embedded PostgreSQL', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-cli-'));

@@ -168,6 +168,23 @@ describe('deliverMessage over mutual TLS', () => {
     expect(s.accepted).toEqual([]);
   });
 
+  it('(i) refuses a destination whose certificate the CRLs revoke: temporary/tls naming CERT_REVOKED, nothing sent', async () => {
+    const { crl } = await loadTrustMaterial({ caFile: pki.ca, crlFiles: [pki.crl] });
+    const withCrl = { ...clientTls, crl };
+    // The revoked fixture carries hopital-a's whitelisted subject: only its revocation can refuse it.
+    const revoked = await sink(undefined, pki.revoked);
+    const r = failed(await deliverMessage(input(revoked, { tls: withCrl })));
+    expect(r).toMatchObject({ action: 'temporary', category: 'tls', host: `127.0.0.1:${revoked.port}` });
+    expect(r.response).toMatch(/CERT_REVOKED|certificate revoked/i);
+    expect(revoked.mailFroms).toEqual([]);
+    expect(revoked.accepted).toEqual([]);
+    // The CRLs are what refuse it: without them the same destination takes the message.
+    expect((await deliverMessage(input(revoked))).ok).toBe(true);
+    // And with them, a destination that is not revoked still does.
+    const good = await sink();
+    expect((await deliverMessage(input(good, { tls: withCrl }))).ok).toBe(true);
+  });
+
   it('a destination that refuses our client certificate gives temporary/tls, nothing delivered', async () => {
     const s = await sink();
     const untrustedClient = { ...clientTls, cert: await readFile(pki.untrusted.client.cert), key: await readFile(pki.untrusted.client.key) };

@@ -146,8 +146,12 @@ describe('access settings and activity', () => {
   it('refuses an administrator doctor who never accessed the record', async () => {
     const r = await apiA.json<{ detail: string }>('PATCH', '/v1/me/access', { administratorRpps: '19999999999' });
     expect(r.status).toBe(409);
-    expect((await apiA.call('PATCH', '/v1/me/access', { allMasked: true, emergencyAllowed: false })).status).toBe(204);
-    expect((await apiA.json<{ allMasked: boolean; emergencyAllowed: boolean }>('GET', '/v1/me/access')).body).toMatchObject({ allMasked: true, emergencyAllowed: false });
+    expect((await apiA.call('PATCH', '/v1/me/access', { allMasked: true, samuRegulatorAllowed: false })).status).toBe(204);
+    expect((await apiA.json<{ allMasked: boolean; samuRegulatorAllowed: boolean; breakGlassAllowed: boolean }>('GET', '/v1/me/access')).body).toMatchObject({
+      allMasked: true,
+      samuRegulatorAllowed: false,
+      breakGlassAllowed: true,
+    });
   });
 
   it('shows the activity history: what professionals did, never the patient', async () => {

@@ -2,7 +2,7 @@
 // Chromium (playwright-core, never a downloaded browser) against the real server, checked from the other side
 // with the professional API (development bearer tokens): a document delivered as an e-mail attachment shows in
 // its rubric, masking it in the page stops a professional, an upload from the page, blocking a professional by
-// RPPS, the administrator doctor and emergency access, a professional's read in the history, the ZIP archive,
+// RPPS, the administrator doctor and the SAMU regulator's access, a professional's read in the history, the ZIP archive,
 // and closing the profile after a confirmation. Each page is also checked with axe-core (WCAG 2 A/AA).
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -181,7 +181,7 @@ describe('records pages', () => {
     expect((await proList(BLOCKED)).status).toBe(200);
   }, 60_000);
 
-  it('chooses and removes the administrator doctor, and toggles emergency access and « mask all »', async () => {
+  it('chooses and removes the administrator doctor by RPPS, and toggles the SAMU regulator access and « mask all »', async () => {
     const admin = page.getByLabel('Numéro RPPS du médecin (11 chiffres)');
     await admin.fill('10000096099');
     await admin.press('Enter');
@@ -194,19 +194,20 @@ describe('records pages', () => {
     await page.getByText("Vous n'avez pas choisi de médecin administrateur.").waitFor({ timeout: 10_000 });
     expect(await proRead(DOCTOR, mailDocId)).toBe(403);
 
-    // emergency access: on by default; Space on the checkbox turns it off, then on again
-    const emergency = page.getByRole('checkbox', { name: "Autoriser l'accès en cas d'urgence" });
+    // the SAMU regulator's access: on by default; Space on the checkbox turns it off, then on again (the two
+    // emergency switches apart: tests/web/access.test.ts)
+    const emergency = page.getByRole('checkbox', { name: "Autoriser l'accès par le médecin régulateur du SAMU" });
     expect(await emergency.isChecked()).toBe(true);
     expect(await proRead(SAMU, mailDocId, true)).toBe(200);
     await emergency.focus();
     await page.keyboard.press('Space');
-    await status(page, "C'est enregistré : l'accès en cas d'urgence n'est plus autorisé.").waitFor({ timeout: 10_000 });
+    await status(page, "C'est enregistré : le médecin régulateur du SAMU ne peut plus accéder à vos documents.").waitFor({ timeout: 10_000 });
     expect(await proRead(SAMU, mailDocId, true)).toBe(403);
     await page.reload();
     await page.getByRole('heading', { level: 2, name: 'Qui voit quoi' }).waitFor({ timeout: 10_000 });
     expect(await emergency.isChecked()).toBe(false);
     await emergency.check();
-    await status(page, "C'est enregistré : l'accès en cas d'urgence est autorisé.").waitFor({ timeout: 10_000 });
+    await status(page, "C'est enregistré : le médecin régulateur du SAMU peut accéder à vos documents.").waitFor({ timeout: 10_000 });
     expect(await proRead(SAMU, mailDocId, true)).toBe(200);
 
     // « Masquer tous mes documents » is said on the documents page too

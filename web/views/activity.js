@@ -47,23 +47,6 @@ const PROFESSIONS = {
 };
 export const professionLabel = (code) => (code ? PROFESSIONS[code] || (/^\d+$/.test(code) ? `Profession n° ${code}` : code) : '');
 
-/** RPPS → {displayName, profession} of the professionals seen in the first pages of the history. */
-export async function knownProfessionals(pages = 5) {
-  const names = new Map();
-  let cursor = null;
-  for (let i = 0; i < pages; i++) {
-    const r = await api('GET', `/v1/me/activity${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (r.status !== 200) break;
-    for (const item of r.data.items) {
-      const a = item.actor;
-      if (a.rpps && !names.has(a.rpps)) names.set(a.rpps, { displayName: a.displayName, profession: a.profession });
-    }
-    cursor = r.data.next;
-    if (!cursor) break;
-  }
-  return names;
-}
-
 const cell = (label, ...children) => el('td', { 'data-label': label }, ...children);
 
 export async function activity() {

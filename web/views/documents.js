@@ -1,7 +1,10 @@
 // « Mes documents » : the patient's documents grouped by rubric (the 10 rubrics of vault/rubrics.ts), with for
 // each one: download, mask / unmask to professionals, move to another rubric, and delete (own uploads only, after
-// a confirmation in the page). An upload form adds a document. Actions update the page in place and keep the
-// keyboard focus where the patient is; confirmations are read out (role=status), errors too (role=alert).
+// a confirmation in the page). A document its author replaced has « Versions précédentes », a disclosure that
+// loads the earlier versions when opened (date, author, a download link each). An upload form adds a document,
+// « Écrire une note » a short text of the patient's own, filed as a document in the rubric chosen. Actions update
+// the page in place and keep the keyboard focus where the patient is; confirmations are read out (role=status),
+// errors too (role=alert).
 import { api, fetchBlob, SessionEnded } from '../lib/api.js';
 import { render } from '../lib/router.js';
 import { alertBox, el, formatDate, formatSize, problemText, show, statusBox } from '../lib/dom.js';
@@ -257,6 +260,7 @@ export async function documents() {
       actions,
       movePanel,
     ];
+    if (doc.hasPreviousVersions) parts.push(previousVersions(doc));
 
     // only the patient's own uploads may be deleted (the API answers 403 for the others)
     if (doc.author.kind === 'patient') {
@@ -298,6 +302,51 @@ export async function documents() {
     }
     li.append(...parts);
     return li;
+  }
+
+  /**
+   * « Versions précédentes »: the versions this document replaced, newest first, read when the disclosure is first
+   * opened (GET /v1/me/documents/{id}/versions; the current one is the document itself, left out).
+   */
+  function previousVersions(doc) {
+    const body = el('div', { class: 'doc-versions-body' }, el('p', { class: 'help', text: 'Chargement des versions précédentes…' }));
+    const details = el('details', { class: 'doc-versions', id: `doc-versions-${doc.id}` }, el('summary', { text: 'Versions précédentes' }), body);
+    let loaded = false;
+    details.addEventListener(
+      'toggle',
+      handler(alert, async () => {
+        if (!details.open || loaded) return;
+        loaded = true;
+        const r = await api('GET', `/v1/me/documents/${encodeURIComponent(doc.id)}/versions`);
+        if (r.status !== 200) {
+          loaded = false;
+          return body.replaceChildren(alertBox(problemText(r, 'Les versions précédentes ne peuvent pas être affichées pour le moment.')));
+        }
+        const earlier = r.data.items.filter((v) => !v.current && v.id !== doc.id);
+        if (!earlier.length) return body.replaceChildren(el('p', { class: 'help', text: 'Aucune version précédente ne peut être affichée.' }));
+        body.replaceChildren(
+          el(
+            'ul',
+            { class: 'doc-list', 'aria-label': `Versions précédentes de ${quoted(doc.title)}` },
+            ...earlier.map((v) =>
+              el(
+                'li',
+                { class: 'doc-version', id: `doc-version-${v.id}` },
+                el('p', { class: 'meta', text: `${quoted(v.title)} — version du ${formatDate(v.createdAt)} — ${v.author.kind === 'patient' ? 'Ajoutée par moi' : `De : ${v.author.displayName}`} — ${formatSize(v.size)}` }),
+                el('a', {
+                  href: `/v1/me/documents/${encodeURIComponent(v.id)}/content`,
+                  download: downloadName(v),
+                  class: 'download',
+                  text: 'Télécharger',
+                  'aria-label': `Télécharger la version du ${formatDate(v.createdAt)} de ${quoted(v.title)}`,
+                }),
+              ),
+            ),
+          ),
+        );
+      }),
+    );
+    return details;
   }
 
   filterSelect.addEventListener('change', () => {
@@ -370,6 +419,59 @@ export async function documents() {
   const toForm = el('button', { type: 'button', text: 'Ajouter un document' });
   toForm.addEventListener('click', () => fileInput.focus());
 
+  // « Écrire une note »: a short text of the patient's own, kept as a plain-text document (POST /v1/me/notes)
+  const noteAlert = alertBox();
+  const noteTitle = el('input', { id: 'note-title', name: 'title', maxlength: '200', autocomplete: 'off', required: true });
+  const noteText = el('textarea', { id: 'note-text', name: 'text', rows: '6', maxlength: '10000', required: true, 'aria-describedby': 'note-text-help' });
+  const noteRubric = el('select', { id: 'note-rubric', name: 'rubric' }, ...RUBRICS.map(([id, label]) => el('option', { value: id, text: label })));
+  noteRubric.value = 'autres-documents';
+  const noteSubmit = el('button', { type: 'submit', text: 'Enregistrer la note' });
+  const noteForm = el(
+    'form',
+    { id: 'note-form', 'aria-labelledby': 'note-form-title', novalidate: true },
+    el('h3', { id: 'note-form-title', text: 'Écrire une note' }),
+    el('label', { for: 'note-title', text: 'Titre de la note' }),
+    noteTitle,
+    el('label', { for: 'note-text', text: 'Texte de la note' }),
+    noteText,
+    el('p', { id: 'note-text-help', class: 'help', text: 'Par exemple : vos symptômes du jour, ou une question pour votre prochain rendez-vous. Texte simple, 10 000 caractères au plus.' }),
+    el('label', { for: 'note-rubric', text: 'Rubrique où la ranger' }),
+    noteRubric,
+    noteAlert,
+    noteSubmit,
+  );
+  noteForm.addEventListener(
+    'submit',
+    handler(noteAlert, async (ev) => {
+      ev.preventDefault();
+      noteAlert.textContent = '';
+      for (const f of [noteTitle, noteText]) f.removeAttribute('aria-invalid');
+      const title = noteTitle.value.trim();
+      const empty = !title ? noteTitle : !noteText.value.trim() ? noteText : null;
+      if (empty) {
+        empty.setAttribute('aria-invalid', 'true');
+        empty.focus();
+        return say(noteAlert, empty === noteTitle ? 'Donnez un titre à votre note.' : 'Écrivez le texte de votre note.');
+      }
+      const release = busy(noteSubmit);
+      const r = await api('POST', '/v1/me/notes', { title, text: noteText.value, rubric: noteRubric.value }).finally(release);
+      if (r.status !== 201) return say(noteAlert, problemText(r, "La note n'a pas pu être enregistrée."));
+      noteForm.reset();
+      noteRubric.value = 'autres-documents';
+      const reloaded = await loadAllDocuments();
+      if (!reloaded.error) docs = reloaded.items;
+      if (filter && filter !== r.data.rubric) {
+        filter = '';
+        filterSelect.value = '';
+      }
+      drawList();
+      say(status, `La note ${quoted(title)} a été ajoutée dans la rubrique ${quoted(rubricLabel(r.data.rubric))}.`);
+      noteSubmit.focus();
+    }),
+  );
+  const toNote = el('button', { type: 'button', text: 'Écrire une note' });
+  toNote.addEventListener('click', () => noteTitle.focus());
+
   const notices = [];
   if (access.status === 200 && access.data.allMasked) {
     notices.push(
@@ -398,9 +500,11 @@ export async function documents() {
       filterSelect,
       el('span', { id: 'doc-filter-help', class: 'help', text: 'Choisissez une rubrique pour ne voir que ses documents.' }),
       toForm,
+      toNote,
     ),
     listArea,
     form,
+    noteForm,
   );
   drawList();
 }

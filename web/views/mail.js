@@ -1,13 +1,16 @@
 // Messages: received and sent lists, one message (text or sanitized HTML, attachments with preview and
 // download, reply form or the reason why answering is closed), and a new message to a professional who wrote
 // first. A draft survives an ended session: it is kept in sessionStorage until sent, for its patient only
-// (lib/drafts.js; logout removes it).
+// (lib/drafts.js; logout removes it). Lists come in pages (the API's `next` cursor): « Voir les messages plus
+// anciens » under a folder, and « Afficher d'autres professionnels » under the recipient list of a new message
+// (the professionals who wrote last come first; the ones loaded are added to the list, the choice made is kept).
 import { api } from '../lib/api.js';
 import { keepDraft } from '../lib/drafts.js';
 import { alertBox, el, formatDate, formatSize, problemText, show, statusBox } from '../lib/dom.js';
 import { mailHtmlFrame } from '../lib/html-body.js';
 import { canPreview, showPreview } from '../lib/preview.js';
 import { navigate } from '../lib/router.js';
+import { busy, handler, say } from './documents.js';
 
 const FOLDERS = {
   inbox: { title: 'Messages reçus', id: 'inbox', empty: "Vous n'avez reçu aucun message pour l'instant." },
@@ -244,7 +247,28 @@ export async function compose() {
   }
   const error = alertBox();
   const status = statusBox();
-  const select = el('select', { id: 'new-to', name: 'contactId', required: true }, ...contacts.map((c) => el('option', { value: c.id, text: c.displayName })));
+  const option = (c) => el('option', { value: c.id, text: c.displayName });
+  const select = el('select', { id: 'new-to', name: 'contactId', required: true }, ...contacts.map(option));
+  // the next page of the recipient list, appended to it; the focus goes back to the list to choose
+  let next = r.data.next;
+  const listStatus = statusBox();
+  const more = el('button', { type: 'button', id: 'new-to-more', text: "Afficher d'autres professionnels", hidden: !next });
+  more.addEventListener(
+    'click',
+    handler(error, async () => {
+      error.textContent = '';
+      const release = busy(more);
+      const p = await api('GET', `/v1/me/contacts?cursor=${encodeURIComponent(next)}`).finally(release);
+      if (p.status !== 200) return say(error, problemText(p, "La liste des professionnels n'a pas pu être complétée. Réessayez plus tard."));
+      select.append(...p.data.items.map(option));
+      next = p.data.next;
+      more.hidden = !next;
+      const n = p.data.items.length;
+      const added = `${n} professionnel${n > 1 ? 's' : ''} ajouté${n > 1 ? 's' : ''} à la liste des destinataires.`;
+      say(listStatus, next ? added : `${added} Ce sont tous les professionnels à qui vous pouvez écrire.`);
+      select.focus();
+    }),
+  );
   const subject = el('input', { id: 'new-subject', name: 'subject', maxlength: '200', required: true });
   const text = el('textarea', { id: 'new-text', name: 'text', rows: '8', required: true });
   const clearDraft = keepDraft(text, 'new');
@@ -256,6 +280,8 @@ export async function compose() {
     el('p', { class: 'help', id: 'new-help', text: CANNOT_WRITE }),
     el('label', { for: 'new-to', text: 'Destinataire' }),
     select,
+    more,
+    listStatus,
     el('label', { for: 'new-subject', text: 'Objet' }),
     subject,
     el('label', { for: 'new-text', text: 'Message' }),

@@ -97,7 +97,7 @@ describe('issueDevToken', () => {
       jti: expect.stringMatching(/^[0-9a-f-]{36}$/), rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port',
     });
     const r = verifyProToken(token, { jwks: iss.jwks, issuer: 'https://iss.local', audience: 'aud-x', now: new Date(now.getTime() + 60_000) });
-    expect(r).toEqual({ ok: true, pro: { rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port', tokenId: claims.jti } });
+    expect(r).toEqual({ ok: true, pro: { rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port', finess: null, tokenId: claims.jti } });
     // Two tokens never share a jti.
     expect(decode(issueDevToken({ dir, rpps: '10001234567', profession: '21' }).split('.')[1]).jti).not.toBe(claims.jti);
   });

@@ -53,7 +53,7 @@ describe('verifyProToken with the development issuer', () => {
   it('accepts an issued token and returns the professional', () => {
     const token = issueDevToken({ dir: path.join(dir, 'oidc'), rpps: RPPS, profession: '60', name: 'Claire Infirmière', organisation: 'Cabinet Lumière' });
     const r = verifyProToken(token, opts());
-    expect(r).toEqual({ ok: true, pro: { rpps: RPPS, profession: '60', name: 'Claire Infirmière', organisation: 'Cabinet Lumière', tokenId: expect.any(String) } });
+    expect(r).toEqual({ ok: true, pro: { rpps: RPPS, profession: '60', name: 'Claire Infirmière', organisation: 'Cabinet Lumière', finess: null, tokenId: expect.any(String) } });
     const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
     expect(r.ok && r.pro.tokenId).toBe(payload.jti);
     expect(payload).toMatchObject({ iss: ISSUER, aud: 'mes-gateway', sub: RPPS, rpps: RPPS, profession: '60' });
@@ -201,10 +201,25 @@ describe('malformed tokens and claims', () => {
       { name: 42 },
       { organisation: 'a\nb' },
       { name: 'x'.repeat(300) },
+      { finess: '75004888' },
+      { finess: '7500488861' },
+      { finess: '2C0000017' },
+      { finess: 750048886 },
+      { finess: '' },
+      { finess: null },
     ]) {
       expect(verifyProToken(craft(rsHeader(), claims(over)), opts()), JSON.stringify(over)).toEqual({ ok: false, reason: 'claims' });
     }
     expect(verifyProToken(craft(rsHeader(), claims()), opts()).ok).toBe(true);
+  });
+
+  it('reads the FINESS of the establishment the professional acts for, when the token carries one', () => {
+    for (const finess of ['750048886', '2A0000017', '2B0000017']) {
+      const r = verifyProToken(craft(rsHeader(), claims({ finess })), opts());
+      expect(r.ok && r.pro.finess).toBe(finess);
+    }
+    const none = verifyProToken(craft(rsHeader(), claims()), opts());
+    expect(none.ok && none.pro.finess).toBeNull();
   });
 
   it('throws only for invalid options', () => {

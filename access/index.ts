@@ -38,3 +38,4 @@ export { knownProfessionals, KNOWN_PROFESSIONALS_MAX } from './known-professiona
 export { endOppositionWindows, changeProfileState, type TransitionResult } from './lifecycle.js';
 export { requestProvisionalCode, resetPassword, reactivateProfile, changePassword, endAllSessions, provisionalCodeNotice, type AccountNotice, type CodeIssueJob } from './account.js';
 export { checkDeposit, fileDeposit, priorDeposit, retriedDeposit, type DepositOutcome, type DepositRefusal, type OrganisationDocument, type PriorDeposit } from './organisation-deposits.js';
+export { revealDueDocuments } from './scheduled-reveal.js';

@@ -109,6 +109,8 @@ export interface OrganisationDocument {
   rubric: RubricId;
   typeCode: string | null;
   hiddenFromPatient: boolean;
+  /** Hidden until this date, then revealed by itself (scheduled-reveal.ts). */
+  revealAt: Date | null;
 }
 
 /** Files a checked deposit with its key, activity event and notification in one statement. */
@@ -126,6 +128,7 @@ export async function fileDeposit(deps: ProAccessDeps, org: OrganisationIdentity
       authorOrganisation: org.structureId,
       originKind: 'upload',
       hiddenFromPatient: doc.hiddenFromPatient,
+      revealAt: doc.revealAt,
       extra: [
         sql`od AS (INSERT INTO organisation_deposits (organisation_id, idempotency_key, document_id) SELECT ${org.structureId}, ${doc.key}, id FROM doc)`,
         sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`,

@@ -24,6 +24,7 @@ import {
 } from '../vault/documents.js';
 import type { RubricId } from '../vault/rubrics.js';
 import { activityInsert, notifyPatientCte, type ActivityKind } from './activity.js';
+import { revealCtes } from './scheduled-reveal.js';
 import { blockRefusal, decideAccess, reasonText, type AccessDecision, type AccessRequest } from './rules/access-decision.js';
 import { parseIns } from './rules/ins.js';
 import { mailAcceptance, isProfileState } from './rules/profile-state.js';
@@ -178,7 +179,7 @@ export async function addDocumentForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
   ins: string,
-  doc: { stored: StoredBlob; replaces: string | null; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null; hiddenFromPatient?: boolean },
+  doc: { stored: StoredBlob; replaces: string | null; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null; hiddenFromPatient?: boolean; revealAt?: Date | null },
 ): Promise<string> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);
@@ -188,10 +189,12 @@ export async function addDocumentForPro(
     await record(deps, recordParts(deps, event(patientId, pro, 'access-refused', previous?.id ?? null, blocked ?? { allowed: false, reason: 'grid' })));
     throw new ProAccessRefused();
   }
-  const hidden = doc.hiddenFromPatient === true;
+  // A reveal date implies hidden until then.
+  const hidden = doc.hiddenFromPatient === true || doc.revealAt != null;
   const e = event(patientId, pro, 'document-added', null, null);
   return fileDocument(deps.db, deps.keyring, {
     hiddenFromPatient: hidden,
+    revealAt: doc.revealAt ?? null,
     patientId,
     rubric: doc.rubric,
     meta: { filename: doc.filename, title: doc.title, declaredType: doc.declaredType, typeCode: doc.typeCode, authorName: pro.name },
@@ -235,12 +238,7 @@ export async function changeOwnDocumentForPro(
     // shows both steps from now on. Revealing a visible document changes nothing and records nothing.
     if (!row.hiddenFromPatient) return;
     const e = event(patientId, pro, 'document-revealed', row.id, { allowed: true, reason: 'author' });
-    await record(deps, [
-      sql`up AS (UPDATE documents SET hidden_from_patient = false WHERE id = ${row.id} AND hidden_from_patient RETURNING id, previous_version_id)`,
-      sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = (SELECT previous_version_id FROM up) AND superseded_at IS NULL)`,
-      sql`np AS (${notifyPatientCte(patientId, sql`EXISTS (SELECT 1 FROM up)`)})`,
-      sql`ae AS (${activityInsert(deps.keyring, e, new Date(), sql`EXISTS (SELECT 1 FROM up)`)})`,
-    ]);
+    await record(deps, revealCtes(deps.keyring, patientId, row.id, e));
     return;
   }
   const kind: ActivityKind = 'deleted' in change ? 'document-deleted' : 'document-masked';

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { endOppositionWindows, sealActivity } from '../access/index.js';
+import { endOppositionWindows, revealDueDocuments, sealActivity } from '../access/index.js';
 import { ensureDevIssuer } from '../access/pro-auth/index.js';
 import { VirusScanner } from '../vault/scan/clamd.js';
 import { buildApi, buildOrganisationApi, startStatusServer, updateOrganisationCrl, type ApiContext, type OrganisationTls } from '../api/index.js';
@@ -248,7 +248,11 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
           (n) => n && logger.info({ n }, 'opposition windows ended: profiles created'),
           (err: Error) => logger.warn({ err: err.message }, 'lifecycle job failed'),
         );
-      }, 60_000);
+        revealDueDocuments({ db: database.db, keyring }).then(
+          (n) => n && logger.info({ n }, 'hidden documents revealed at their date'),
+          (err: Error) => logger.warn({ err: err.message }, 'scheduled reveal failed'),
+        );
+      }, config.limits.lifecycleCheckMs);
       lifecycle.unref();
       cleanups.push(async () => clearInterval(lifecycle));
       cleanups.push(async () => {

@@ -190,6 +190,16 @@ export const LIMITS = {
     env: 'LIMIT_OPPOSITION_WINDOW_MS',
     why: 'SPEC §6.1: a pending profile becomes created when the 6-week opposition window ends without opposition.',
   },
+  lifecycleCheckMs: {
+    value: 60_000,
+    env: 'LIMIT_LIFECYCLE_CHECK_MS',
+    why: 'How often a worker ends opposition windows and reveals the hidden documents whose date has come: a profile is created, and a document shown, within a minute of its time; each run is one indexed query when nothing is due.',
+  },
+  maxRevealDelayMs: {
+    value: 365 * 24 * 3600_000,
+    env: 'LIMIT_MAX_REVEAL_DELAY_MS',
+    why: 'A document hidden until an announcement consultation may be given a reveal date at most a year ahead (API-PRO-08 / API-ORG-22 beyond): further is a typo in the year, and the document would stay out of the patient\'s sight for good.',
+  },
   loginCodeValidityMs: {
     value: 10 * 60_000,
     env: 'LIMIT_LOGIN_CODE_VALIDITY_MS',

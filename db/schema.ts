@@ -202,7 +202,11 @@ export const contacts = pgTable(
     lastMessageAt: tstz('last_message_at').notNull().defaultNow(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('contacts_patient_address_uq').on(t.patientId, t.address)],
+  (t) => [
+    uniqueIndex('contacts_patient_address_uq').on(t.patientId, t.address),
+    // The contacts listing: newest writer first, keyset on (last_message_at, id) (mailbox/read.ts).
+    index('contacts_patient_recent_idx').on(t.patientId, t.lastMessageAt, t.id),
+  ],
 );
 
 /** The professionals' directory (importable): MSSanté address -> RPPS, profession, display name. */
@@ -327,6 +331,8 @@ export const documents = pgTable(
     maskedByAuthor: boolean('masked_by_author').notNull().default(false),
     /** Hidden from the patient until an announcement consultation. */
     hiddenFromPatient: boolean('hidden_from_patient').notNull().default(false),
+    /** When a hidden document becomes visible by itself (its author chose the date); null: only by its author. */
+    revealAt: tstz('reveal_at'),
     /** Version chain: the document this one replaces. */
     previousVersionId: uuid('previous_version_id'),
     supersededAt: tstz('superseded_at'),
@@ -336,6 +342,7 @@ export const documents = pgTable(
   (t) => [
     uniqueIndex('documents_message_position_uq').on(t.mailboxMessageId, t.position),
     index('documents_patient_idx').on(t.patientId, t.createdAt),
+    index('documents_reveal_idx').on(t.revealAt).where(sql`reveal_at IS NOT NULL`),
   ],
 );
 

@@ -234,6 +234,8 @@ export interface NewDocument {
   previousVersionId?: string | null;
   /** Hidden from the patient until its author reveals it (the announcement consultation, SPEC §5). */
   hiddenFromPatient?: boolean;
+  /** When a hidden document becomes visible by itself (access/scheduled-reveal.ts); only with hiddenFromPatient. */
+  revealAt?: Date | null;
   /** Extra CTE parts committed with the document (activity, notification); they may use `doc`. */
   extra?: SQL[];
 }
@@ -244,9 +246,9 @@ export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Pr
   const parts: SQL[] = [];
   if (n.stored.inline) parts.push(...inlineBlobCtes(n.stored.inline, 'u'));
   parts.push(
-    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, author_organisation, origin_kind, previous_version_id, hidden_from_patient)
+    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, author_organisation, origin_kind, previous_version_id, hidden_from_patient, reveal_at)
                VALUES (${id}, ${n.patientId}, ${n.stored.blobId}, ${n.rubric}, ${sealValue(keyring, n.meta, documentContext(id))}, ${n.mediaType},
-                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.authorOrganisation ?? null}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}) RETURNING id)`,
+                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.authorOrganisation ?? null}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}, ${n.hiddenFromPatient === true && n.revealAt ? n.revealAt.toISOString() : null}::timestamptz) RETURNING id)`,
     ...(n.extra ?? []),
   );
   await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);

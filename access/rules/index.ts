@@ -11,3 +11,4 @@ export * from './self-service.js';
 export * from './organisation.js';
 export * from './blocking.js';
 export * from './known-professionals.js';
+export * from './reveal.js';

@@ -7,7 +7,7 @@
  * health organisation: 401/403 problem+json saying which, before any byte of the body is read.
  *
  * Bulk pre-admission, `POST /v1/organisation/documents`, multipart/form-data streamed part by part: each document
- * is a `document` field (JSON: key, ins, title, typeCode or rubric, hiddenFromPatient) followed by its `file`
+ * is a `document` field (JSON: key, ins, title, typeCode or rubric, hiddenFromPatient, revealAt) followed by its `file`
  * part. Nothing is held whole in memory: each file streams to the encrypted store as it arrives. The answer lists
  * one result per document, in order (filed / already-filed / refused / failed, with a code from DEPOSIT_RESULTS
  * and a reason), once the whole body is read. A document refused or failed never stops the batch; a crash or a
@@ -28,6 +28,7 @@ import {
   isIdempotencyKey,
   organisationFromSubject,
   priorDeposit,
+  revealDate,
   retriedDeposit,
   type DepositOutcome,
   type OrganisationIdentity,
@@ -53,6 +54,11 @@ export const DEPOSIT_RESULTS = {
   'key-reused': { code: 'API-ORG-19', retry: false, detail: "Cette clé d'idempotence a déjà servi pour un autre document." },
   'too-many-documents': { code: 'API-ORG-20', retry: false, detail: 'Trop de documents dans ce lot : envoyez le reste dans un autre lot.' },
   'empty-file': { code: 'API-ORG-21', retry: false, detail: 'Le fichier est vide.' },
+  'invalid-reveal-date': {
+    code: 'API-ORG-22',
+    retry: false,
+    detail: "Date de mise à disposition refusée (revealAt) : une date (AAAA-MM-JJ) ou une date et heure ISO 8601 avec son fuseau, à venir, un an au plus.",
+  },
 } as const;
 
 export type DepositProblem = keyof typeof DEPOSIT_RESULTS;
@@ -82,6 +88,8 @@ interface DocumentFields {
   typeCode: string | null;
   rubric: string | null;
   hiddenFromPatient: boolean;
+  /** As sent: checked against the clock when the document is deposited. */
+  revealAt: string | null;
 }
 
 const optionalText = (v: unknown, max: number): string | null | undefined =>
@@ -106,9 +114,10 @@ export function parseDocumentFields(raw: unknown): DocumentFields | null {
   const title = optionalText(o.title, 300);
   const typeCode = optionalText(o.typeCode, 64);
   const rubric = optionalText(o.rubric, 64);
-  if (title === undefined || typeCode === undefined || rubric === undefined) return null;
+  const revealAt = optionalText(o.revealAt, 40);
+  if (title === undefined || typeCode === undefined || rubric === undefined || revealAt === undefined) return null;
   if (o.hiddenFromPatient !== undefined && typeof o.hiddenFromPatient !== 'boolean') return null;
-  return { key: o.key, ins: o.ins, title, typeCode, rubric, hiddenFromPatient: o.hiddenFromPatient === true };
+  return { key: o.key, ins: o.ins, title, typeCode, rubric, hiddenFromPatient: o.hiddenFromPatient === true, revealAt };
 }
 
 /** The organisation the request's verified client certificate names; a problem otherwise. */
@@ -158,6 +167,11 @@ async function depositOne(ctx: ApiContext, org: OrganisationIdentity, index: num
     part.file.resume();
     return refusedResult(index, fields.key, 'unknown-rubric');
   }
+  const reveal = fields.revealAt === null ? null : revealDate(fields.revealAt, new Date(), ctx.config.limits.maxRevealDelayMs);
+  if (reveal && !reveal.ok) {
+    part.file.resume();
+    return refusedResult(index, fields.key, 'invalid-reveal-date');
+  }
   const prior = await priorDeposit(ctx.db, org, fields.key);
   if (prior) return result(index, fields.key, retriedDeposit(prior, { ins: fields.ins, sha256: await hashAndDiscard(part.file) }));
   const checked = await checkDeposit(ctx, org, fields.ins, { typeCode: fields.typeCode });
@@ -188,7 +202,8 @@ async function depositOne(ctx: ApiContext, org: OrganisationIdentity, index: num
     declaredType: part.mimetype,
     rubric,
     typeCode: fields.typeCode,
-    hiddenFromPatient: fields.hiddenFromPatient,
+    hiddenFromPatient: fields.hiddenFromPatient || reveal !== null,
+    revealAt: reveal?.ok ? reveal.at : null,
   });
   if (outcome.status === 'filed') ctx.kickOutbox();
   return result(index, fields.key, outcome);
@@ -224,7 +239,7 @@ export const organisationRoutes =
         schema: {
           tags: ['organisation'],
           summary:
-            'Deposit many documents for many patients (bulk pre-admission): multipart/form-data, for each document a `document` field (JSON {key, ins, title?, typeCode?, rubric?, hiddenFromPatient?}) then its `file` part; one result per document, in order; the idempotency key of each document makes a resent batch file nothing twice',
+            'Deposit many documents for many patients (bulk pre-admission): multipart/form-data, for each document a `document` field (JSON {key, ins, title?, typeCode?, rubric?, hiddenFromPatient?, revealAt?}) then its `file` part; one result per document, in order; the idempotency key of each document makes a resent batch file nothing twice',
           consumes: ['multipart/form-data'],
           response: {
             200: Type.Object({

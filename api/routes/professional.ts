@@ -19,6 +19,7 @@ import {
   type ProIdentity,
 } from '../../access/professional-access.js';
 import { verifyProToken } from '../../access/pro-auth/index.js';
+import { revealDate } from '../../access/index.js';
 import { rubricFor } from '../../config/rubric-mapping.js';
 import { InvalidDocumentCursorError, isRubric } from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
@@ -50,6 +51,19 @@ function emergencyOf(req: FastifyRequest): Emergency | null {
     justification = '';
   }
   return { justification, samuRegulator: ground === 'samu-regulator', lifeAtRisk: ground === 'life-at-risk' };
+}
+
+/** French reasons a reveal date is refused (rules/reveal.ts), for the 400 answer. */
+export const REVEAL_DATE_REFUSALS = {
+  invalid: 'Date de mise à disposition illisible : une date (AAAA-MM-JJ) ou une date et heure ISO 8601 avec son fuseau.',
+  past: 'La date de mise à disposition est déjà passée.',
+  'too-far': "La date de mise à disposition est trop lointaine (un an au plus).",
+} as const;
+
+function revealDateOrProblem(ctx: ApiContext, raw: string): Date {
+  const r = revealDate(raw, new Date(), ctx.config.limits.maxRevealDelayMs);
+  if (!r.ok) throw new ApiProblem(400, 'API-PRO-08', 'Invalid reveal date', REVEAL_DATE_REFUSALS[r.reason]);
+  return r.at;
 }
 
 const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -149,7 +163,8 @@ export const professionalRoutes =
       {
         schema: {
           tags: ['professional'],
-          summary: 'Add a document to the patient record (multipart: file, title, typeCode or rubric, and hiddenFromPatient=true to hide it from the patient until you reveal it)',
+          summary:
+            'Add a document to the patient record (multipart: file, title, typeCode or rubric; hiddenFromPatient=true hides it from the patient until you reveal it, revealAt=<ISO 8601 date or date-time> until that date)',
           consumes: ['multipart/form-data'],
           params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
           response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema, ...problems },
@@ -158,6 +173,7 @@ export const professionalRoutes =
       async (req, reply) => {
         const pro = requirePro(ctx, req);
         const up = await readVettedUpload(ctx, req);
+        const revealAt = up.fields.revealAt?.trim() ? revealDateOrProblem(ctx, up.fields.revealAt) : null;
         const typeCode = up.fields.typeCode?.trim() || null;
         const rubric = up.fields.rubric?.trim() ? up.fields.rubric.trim() : rubricFor({ typeCode });
         if (!isRubric(rubric)) throw new ApiProblem(400, 'API-PRO-06', 'Unknown rubric');
@@ -172,6 +188,7 @@ export const professionalRoutes =
             rubric,
             typeCode,
             hiddenFromPatient: up.fields.hiddenFromPatient?.trim() === 'true',
+            revealAt,
           }),
         );
         return reply.code(201).send({ id, rubric, mediaType: up.mediaType });

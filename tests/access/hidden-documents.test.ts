@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevIssuer, issueDevToken } from '../../access/pro-auth/index.js';
 import { makeTestIns } from '../../access/rules/ins.js';
+import { revealDueDocuments } from '../../access/index.js';
 import { apiClient, importPatientsCsv, loginPatient, readNotices, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
@@ -30,7 +31,7 @@ const pendingNotification = async () =>
   (await t.gw.database.pool.query(`SELECT pending_since FROM notification_state n JOIN patients p ON p.id = n.patient_id WHERE p.ins = $1`, [P.ins])).rows[0]?.pending_since ?? null;
 
 beforeAll(async () => {
-  t = await startTestGateway({ env: { NOTIFY_WINDOW_SECONDS: '3600' } });
+  t = await startTestGateway({ env: { NOTIFY_WINDOW_SECONDS: '3600', LIMIT_LIFECYCLE_CHECK_MS: '200' } });
   ensureDevIssuer(path.join(t.pki, 'oidc'));
   await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-CACHE,P,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
   patient = apiClient(t.gw.apiPort!, await loginPatient(t, P));
@@ -72,6 +73,50 @@ describe('documents hidden until the announcement consultation', () => {
     // Revealing again changes nothing and records nothing.
     expect((await author.call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false })).status).toBe(204);
     expect((await history()).filter((a) => a === 'document-revealed')).toHaveLength(1);
+  });
+
+  it('reveals a document by itself at the date its author chose, once, and records it', async () => {
+    const listed = async () => (await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents')).body.items.map((d) => d.id);
+    await t.gw.database.pool.query(`UPDATE notification_state SET pending_since = NULL`);
+    const at = new Date(Date.now() + 1500);
+    const up = await deposit({ title: 'Résultat annoncé à date', rubric: 'comptes-rendus', revealAt: at.toISOString() });
+    expect(up.status).toBe(201);
+    expect(await listed()).not.toContain(up.id); // a reveal date implies hidden until then
+    expect(await pendingNotification()).toBeNull();
+    await waitFor(async () => (await listed()).includes(up.id), 20_000, 'the document revealed at its date');
+    expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
+    expect(await pendingNotification()).not.toBeNull();
+    const history = (await patient.json<{ items: { action: string; documentId: string | null; actor: { kind: string } }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
+    expect(history.map((e) => [e.action, e.actor.kind])).toEqual([
+      ['document-revealed', 'system'],
+      ['document-added', 'professional'],
+    ]);
+    // Revealed once: a later run finds nothing to do, and the author's own reveal changes nothing either.
+    expect(await revealDueDocuments({ db: t.gw.database.db, keyring: t.gw.keyring }, new Date(Date.now() + 86_400_000))).toBe(0);
+    expect((await apiClient(t.gw.apiPort!, bearer(AUTHOR, 'Dr Annonce')).call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false })).status).toBe(204);
+    const after = (await patient.json<{ items: { documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
+    expect(after).toHaveLength(2);
+  });
+
+  it('an author who reveals before the date wins; the date then does nothing', async () => {
+    const up = await deposit({ title: 'Révélé avant la date', rubric: 'comptes-rendus', revealAt: new Date(Date.now() + 3600_000).toISOString() });
+    const author = apiClient(t.gw.apiPort!, bearer(AUTHOR, 'Dr Annonce'));
+    expect((await author.call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false })).status).toBe(204);
+    expect(await revealDueDocuments({ db: t.gw.database.db, keyring: t.gw.keyring }, new Date(Date.now() + 2 * 3600_000))).toBe(0);
+    const events = (await patient.json<{ items: { action: string; documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
+    expect(events.map((e) => e.action)).toEqual(['document-revealed', 'document-added']);
+  });
+
+  it('refuses a reveal date it cannot read, already past, or more than a year ahead (400 API-PRO-08)', async () => {
+    for (const revealAt of ['demain', '2026-02-30', new Date(Date.now() - 3600_000).toISOString(), new Date(Date.now() + 400 * 86_400_000).toISOString()]) {
+      const form = new FormData();
+      form.set('title', 'x');
+      form.set('revealAt', revealAt);
+      form.set('file', new Blob([new Uint8Array(pdf)], { type: 'application/pdf' }), 'x.pdf');
+      const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${bearer(AUTHOR, 'Dr Annonce')}` }, body: form });
+      const body = (await res.json()) as { code: string; detail: string };
+      expect([res.status, body.code], revealAt).toEqual([400, 'API-PRO-08']);
+    }
   });
 
   it('files a document visible at once when it is not asked to be hidden', async () => {

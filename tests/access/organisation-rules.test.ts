@@ -88,7 +88,7 @@ describe('idempotency', () => {
 
 describe('parseDocumentFields', () => {
   it('reads JSON text or an object already parsed by the multipart layer', () => {
-    const want = { key: 'k1', ins: '1', title: 'T', typeCode: null, rubric: 'imagerie', hiddenFromPatient: true };
+    const want = { key: 'k1', ins: '1', title: 'T', typeCode: null, rubric: 'imagerie', hiddenFromPatient: true, revealAt: null };
     expect(parseDocumentFields('{"key":"k1","ins":"1","title":" T ","rubric":"imagerie","hiddenFromPatient":true}')).toEqual(want);
     expect(parseDocumentFields({ key: 'k1', ins: '1', title: 'T', rubric: 'imagerie', hiddenFromPatient: true })).toEqual(want);
   });

@@ -242,6 +242,16 @@ describe('bulk deposits', () => {
     const r = await deposit('chu-test', doc({ key: 'hidden-0001', ins: P.ins, title: 'Résultat à annoncer', typeCode: '11502-2', hiddenFromPatient: true }, pdf(2000)));
     expect(r.body.results[0]!.status).toBe('filed');
     expect((await myDocuments()).map((d) => d.id)).not.toContain(r.body.results[0]!.documentId);
+    // A reveal date hides it until then (revealed by the lifecycle job, tests/access/hidden-documents); a bad one is refused.
+    const dated = await deposit('chu-test', [
+      ...doc({ key: 'hidden-0002', ins: P.ins, title: 'À annoncer le 1er', revealAt: new Date(Date.now() + 86_400_000).toISOString() }, pdf(2000)),
+      ...doc({ key: 'hidden-0003', ins: P.ins, title: 'Date passée', revealAt: '2020-01-01' }, pdf(2000)),
+    ]);
+    expect(dated.body.results.map((x) => [x.status, x.code])).toEqual([
+      ['filed', null],
+      ['refused', 'API-ORG-22'],
+    ]);
+    expect((await myDocuments()).map((d) => d.id)).not.toContain(dated.body.results[0]!.documentId);
   });
 
   it('the insurer deposits its historique des soins and vaccination certificates, nothing else', async () => {

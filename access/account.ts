@@ -45,10 +45,6 @@ import {
   type ProfileState,
 } from './rules/index.js';
 
-const RESET_REFUSED =
-  'Changement du mot de passe impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Un code reçu par e-mail ne sert qu’une fois, et peu de temps.';
-const REACTIVATION_REFUSED = 'Réouverture impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance.';
-const PASSWORD_REFUSED = 'Votre mot de passe actuel est incorrect.';
 
 /** An e-mail to the patient's personal address (the shape of the notifier's Notice). No health data. */
 export interface AccountNotice {
@@ -126,7 +122,7 @@ export async function resetPassword(
   input: { ins: string; provisionalCode: string; birthDate: string; password: string },
   client: string,
 ): Promise<void> {
-  const refused = new PatientAccessError('reset-refused', RESET_REFUSED);
+  const refused = new PatientAccessError('reset-refused');
   const p = await checkProvisional(db, keyring, limits, input, client, (s) => provisionalCodeUse(s) === 'reset-password', refused);
   const passwordHash = await newPasswordHash(limits, input.password);
   const done = await db.transaction(async (tx) => {
@@ -151,7 +147,7 @@ export async function reactivateProfile(
   input: { ins: string; provisionalCode: string; birthDate: string },
   client: string,
 ): Promise<'created' | 'active'> {
-  const refused = new PatientAccessError('reactivation-refused', REACTIVATION_REFUSED);
+  const refused = new PatientAccessError('reactivation-refused');
   const p = await checkProvisional(db, keyring, limits, input, client, (s) => provisionalCodeUse(s) === 'reactivate', refused);
   const from = p.state as ProfileState;
   const to = reactivationTarget(from, p.activatedAt !== null);
@@ -170,7 +166,7 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   client: string,
 ): Promise<void> {
-  const refused = new PatientAccessError('password-refused', PASSWORD_REFUSED);
+  const refused = new PatientAccessError('password-refused');
   const [p] = await db.select().from(schema.patients).where(eq(schema.patients.id, session.patientId));
   if (!p || p.state !== 'active' || !p.passwordHash) throw refused;
   const key = throttleKey(client, p.ins);

@@ -21,34 +21,16 @@ import { schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { openValue, sealedBody, sealValue } from '../vault/index.js';
 
-/** Every kind of event in a patient's history (the webmail has a French label for each: web/views/activity.js). */
-export const ACTIVITY_KINDS = [
-  'message-received',
-  'exchange-ended',
-  'reply-forbidden-by-sender',
-  'message-sent',
-  'delivery-failed',
-  'document-listed',
-  'document-read',
-  'document-added',
-  'document-masked',
-  'document-deleted',
-  'document-revealed',
-  'access-refused',
-  'emergency-access',
-  // By the operator or the system (actor kind 'system'): the profile itself.
-  'profile-updated',
-  'profile-state-changed',
-  'provisional-code-issued',
-] as const;
-export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+import { ACTIVITY_KINDS, type ActivityActorKind, type ActivityKind } from './rules/activity-kinds.js';
+
+export { ACTIVITY_KINDS, type ActivityKind };
 
 export interface ActivityEvent {
   patientId: string;
   kind: ActivityKind;
   /** A professional's address or RPPS, or 'system'. */
   actor: string;
-  actorKind?: 'professional' | 'organisation' | 'system';
+  actorKind?: ActivityActorKind;
   actorRpps?: string | null;
   documentId?: string | null;
   /** Sealed: display name, profession, justification of an emergency access... */

@@ -16,6 +16,7 @@ export {
   csrfTokenMatches,
   readIdentity,
   PatientAccessError,
+  type PatientAccessRefusal,
   type PatientIdentity,
   type ImportResult,
   type LoginChallenge,
@@ -33,9 +34,20 @@ export {
   RPPS,
   type AccessSettingsSnapshot,
   type AccessSettingsChange,
+  type SettingsRefusal,
 } from './settings.js';
 export { knownProfessionals, KNOWN_PROFESSIONALS_MAX } from './known-professionals.js';
-export { endOppositionWindows, changeProfileState, type TransitionResult } from './lifecycle.js';
+export { endOppositionWindows, changeProfileState, closeProfile, type TransitionResult } from './lifecycle.js';
 export { requestProvisionalCode, resetPassword, reactivateProfile, changePassword, endAllSessions, provisionalCodeNotice, type AccountNotice, type CodeIssueJob } from './account.js';
 export { checkDeposit, fileDeposit, priorDeposit, retriedDeposit, type DepositOutcome, type DepositRefusal, type OrganisationDocument, type PriorDeposit } from './organisation-deposits.js';
 export { revealDueDocuments } from './scheduled-reveal.js';
+export {
+  addDocumentForPro,
+  changeOwnDocumentForPro,
+  listDocumentsForPro,
+  readDocumentForPro,
+  ProAccessRefused,
+  type Emergency,
+  type ProAccessDeps,
+  type ProIdentity,
+} from './professional-access.js';

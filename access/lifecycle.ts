@@ -4,17 +4,18 @@
  * `canTransition`; a refused transition changes nothing. Reopening goes back to `active` when the patient had
  * activated, else `created`.
  *
- * Every state change goes through `moveProfile` (or, for the periodic job, one statement doing the same): the
- * state is changed only if the profile is still in the state it was read in (no lost race), and in the same
- * transaction every session of the profile is revoked and, when an actor is given, the change is recorded in the
- * patient's activity history. A crash rolls all of it back together; a retry re-reads the state.
+ * Every state change goes through `moveProfile` (or, for the periodic job and the patient's own closing, one
+ * statement doing the same): the state is changed only if the profile is still in the state it was read in (or,
+ * for one statement, in a state the rules allow the change from: no lost race), and in the same transaction every
+ * session of the profile is revoked and, when an actor is given, the change is recorded in the patient's activity
+ * history. A crash rolls all of it back together; a retry re-reads the state.
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { cteStatement, schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { activityInsert } from './activity.js';
-import { canTransition, isProfileState, reopenState, type ProfileState } from './rules/profile-state.js';
+import { canTransition, isProfileState, reopenState, statesThatMayBecome, type ProfileState } from './rules/profile-state.js';
 import { parseIns } from './rules/ins.js';
 import { profileStatesChanged } from './profile-lookup.js';
 
@@ -96,4 +97,27 @@ export async function changeProfileState(db: Db, rawIns: string, target: Profile
   if (!(await moveProfile(db, { id: p.id, from: p.state, to }, {}, by))) return { ok: false, reason: 'not-allowed' };
   profileStatesChanged();
   return { ok: true, state: to };
+}
+
+/**
+ * The patient closes their own profile (« Mon profil », after downloading the archive): ONE statement moves it to
+ * `closed` when the rules allow it from the state it is in, and revokes every session of the profile, this one
+ * included; mail is refused from then on (closed has its own SMTP reply). Not recorded in the history: the
+ * patient's own actions are not (`ChangeActor`). A profile that may not be closed, or no longer exists, is left
+ * as it is: `not-allowed`.
+ */
+export async function closeProfile(db: Db, patientId: string): Promise<TransitionResult> {
+  const res = await db.execute<{ n: number }>(
+    cteStatement(
+      [
+        ['moved', sql`UPDATE patients SET state = 'closed', updated_at = now() WHERE id = ${patientId}::uuid AND state = ANY(${sql.param(statesThatMayBecome('closed'))}::text[]) RETURNING id`],
+        ['revoked', sql`UPDATE sessions SET revoked_at = now() WHERE patient_id IN (SELECT id FROM moved) AND revoked_at IS NULL`],
+      ],
+      sql`SELECT count(*)::int AS n FROM moved`,
+    ),
+  );
+  const rows = Array.isArray(res) ? (res as { n: number }[]) : (res as { rows: { n: number }[] }).rows;
+  if ((rows[0]?.n ?? 0) !== 1) return { ok: false, reason: 'not-allowed' };
+  profileStatesChanged();
+  return { ok: true, state: 'closed' };
 }

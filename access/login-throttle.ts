@@ -20,11 +20,9 @@ import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import { loginThrottle, type LoginThrottlePolicy } from './rules/login-throttle.js';
 
-export const TOO_MANY = 'Trop de tentatives. Réessayez plus tard.';
-
 export class LoginThrottled extends Error {
   constructor(readonly retryAfterMs: number) {
-    super(TOO_MANY);
+    super('attempts throttled'); // the patient's text is the API's (api/problems.ts patientThrottled)
     this.name = 'LoginThrottled';
   }
 }

@@ -19,7 +19,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { organisationMayDeposit } from '../config/authorization-grid.js';
-import { schema } from '../db/index.js';
+import { cteStatement, schema } from '../db/index.js';
 import type { Db } from '../db/index.js';
 import type { StoredBlob } from '../vault/index.js';
 import { fileDocument } from '../vault/documents.js';
@@ -93,7 +93,15 @@ export async function checkDeposit(
   if (blocked || !allowed) {
     const reason = blocked ? reasonText(blocked) : "Dépôt refusé : ce type de document ne peut pas être déposé par cet organisme";
     const e = event(patientId, org, 'access-refused', reason);
-    await deps.db.execute(sql`WITH ae AS (${activityInsert(deps.keyring, e)}), np AS (${notifyPatientCte(patientId)}) SELECT 1`);
+    await deps.db.execute(
+      cteStatement(
+        [
+          ['ae', activityInsert(deps.keyring, e)],
+          ['np', notifyPatientCte(patientId)],
+        ],
+        sql`SELECT 1`,
+      ),
+    );
     return { ok: false, outcome: { status: 'refused', reason: blocked ? 'refused' : 'grid' } };
   }
   return { ok: true, patientId };
@@ -130,10 +138,10 @@ export async function fileDeposit(deps: ProAccessDeps, org: OrganisationIdentity
       hiddenFromPatient: doc.hiddenFromPatient,
       revealAt: doc.revealAt,
       extra: [
-        sql`od AS (INSERT INTO organisation_deposits (organisation_id, idempotency_key, document_id) SELECT ${org.structureId}, ${doc.key}, id FROM doc)`,
-        sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`,
+        ['od', sql`INSERT INTO organisation_deposits (organisation_id, idempotency_key, document_id) SELECT ${org.structureId}, ${doc.key}, id FROM doc`],
+        ['ae', activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)],
         // A hidden document is announced when it is revealed, not before.
-        ...(doc.hiddenFromPatient ? [] : [sql`np AS (${notifyPatientCte(patientId)})`]),
+        ...(doc.hiddenFromPatient ? [] : [['np', notifyPatientCte(patientId)] as const]),
       ],
     });
     return { status: 'filed', documentId };

@@ -30,8 +30,9 @@
  *   compares in constant time.
  * - Self-service (a new provisional code, forgotten password, reactivation, password change, logging out
  *   everywhere) is in account.ts, built on `checkProvisional`, `reserve` and `gated` exported from here.
- * Errors are PatientAccessError with a French message for the patient, an HTTP status and, for 429/503, a
- * Retry-After header.
+ * Errors are PatientAccessError with a reason (one per form whatever the cause, so nothing about the profile
+ * leaks), the rule broken for a weak password, and how long to wait when throttled or busy; the API gives each
+ * reason its status, code and French text (api/problems.ts).
  */
 import { profileStatesChanged } from './profile-lookup.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -43,7 +44,7 @@ import type { Keyring } from '../vault/index.js';
 import { openValue, sealValue } from '../vault/index.js';
 import { activityInsert } from './activity.js';
 import { moveProfile } from './lifecycle.js';
-import { attemptSucceeded, LoginThrottled, reserveAttempt, throttleKey, TOO_MANY } from './login-throttle.js';
+import { attemptSucceeded, LoginThrottled, reserveAttempt, throttleKey } from './login-throttle.js';
 import { ScryptBusy, scryptGate } from './scrypt-gate.js';
 import {
   canActivate,
@@ -70,7 +71,12 @@ export interface PatientIdentity {
   email: string;
 }
 
-export type PatientAccessErrorKind =
+/**
+ * Why a patient's request about their account is refused. The API gives each reason its status, code and French
+ * text (api/problems.ts); several causes share one reason on purpose (a wrong code, an unknown INS and a profile
+ * in the wrong state all read `activation-refused`), so that nothing about the profile leaks.
+ */
+export type PatientAccessRefusal =
   | 'invalid-credentials'
   | 'throttled'
   | 'challenges-pending'
@@ -81,58 +87,35 @@ export type PatientAccessErrorKind =
   | 'reactivation-refused'
   | 'password-refused'
   | 'weak-password'
-  | 'invalid-code'
-  | 'invalid-session';
-
-const STATUS: Record<PatientAccessErrorKind, number> = {
-  'invalid-credentials': 401,
-  throttled: 429,
-  'challenges-pending': 429,
-  busy: 503,
-  'activation-refused': 400,
-  'opposition-refused': 400,
-  'reset-refused': 400,
-  'reactivation-refused': 400,
-  'password-refused': 400,
-  'weak-password': 400,
-  'invalid-code': 401,
-  'invalid-session': 401,
-};
+  | 'invalid-code';
 
 export class PatientAccessError extends Error {
-  readonly status: number;
+  /** The patient-facing explanation of a reason whose text varies (weak-password: the rule broken). */
+  readonly detail?: string;
+  /** When to try again (throttled, challenges-pending, busy). */
+  readonly retryAfterMs?: number;
   constructor(
-    readonly kind: PatientAccessErrorKind,
-    message: string,
-    /** Response headers (Retry-After for 429 and 503). */
-    readonly headers?: Record<string, string>,
+    readonly reason: PatientAccessRefusal,
+    opts: { detail?: string; retryAfterMs?: number } = {},
   ) {
-    super(message);
+    super(opts.detail ?? reason);
     this.name = 'PatientAccessError';
-    this.status = STATUS[kind];
+    if (opts.detail !== undefined) this.detail = opts.detail;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
 const identityContext = (ins: string) => `patient-identity:${ins}`;
-const BAD_CREDENTIALS = 'Identifiant ou mot de passe incorrect.';
-const BUSY = 'Le service est très sollicité. Réessayez dans quelques secondes.';
-const CHALLENGES_PENDING = 'Des codes de connexion vous ont déjà été envoyés. Utilisez le dernier reçu, ou réessayez dans quelques minutes.';
-/** One text per form for every refusal, whatever the reason (wrong code, unknown INS, state): nothing about the profile leaks. */
-const PROVISIONAL_REFUSED = 'Activation impossible : vérifiez votre code provisoire et votre date de naissance.';
-const OPPOSITION_REFUSED =
-  "Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après les 6 semaines, fermez votre profil depuis « Mon profil ».";
 // A valid scrypt hash of a random secret: verifying against it costs the same as a real check, so that an
 // unknown INS is not told apart by timing.
 let dummyHash: Promise<string> | null = null;
-
-const retryAfter = (ms: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) });
 
 /** scrypt through the process's gate; a full queue becomes `busy` (503). */
 export async function gated<T>(limits: Limits, work: () => Promise<T>, background = false): Promise<T> {
   try {
     return await scryptGate(limits).run(work, { background });
   } catch (err) {
-    if (err instanceof ScryptBusy) throw new PatientAccessError('busy', BUSY, retryAfter(2_000));
+    if (err instanceof ScryptBusy) throw new PatientAccessError('busy', { retryAfterMs: 2_000 });
     throw err;
   }
 }
@@ -142,7 +125,7 @@ export async function reserve(db: Db, limits: Limits, key: string): Promise<void
   try {
     await reserveAttempt(db, limits, key);
   } catch (err) {
-    if (err instanceof LoginThrottled) throw new PatientAccessError('throttled', TOO_MANY, retryAfter(err.retryAfterMs));
+    if (err instanceof LoginThrottled) throw new PatientAccessError('throttled', { retryAfterMs: err.retryAfterMs });
     throw err;
   }
 }
@@ -286,7 +269,7 @@ export async function checkProvisional(
 /** A new password's hash: the password policy first (weak-password), then scrypt behind the concurrency gate. */
 export async function newPasswordHash(limits: Limits, password: string): Promise<string> {
   const policy = checkPasswordPolicy(password, limits.minPasswordLength);
-  if (!policy.ok) throw new PatientAccessError('weak-password', policy.reason);
+  if (!policy.ok) throw new PatientAccessError('weak-password', { detail: policy.reason });
   return gated(limits, () => hashSecret(password));
 }
 
@@ -297,7 +280,7 @@ export async function activatePatient(
   input: { ins: string; provisionalCode: string; birthDate: string; password: string },
   client: string,
 ): Promise<void> {
-  const refused = new PatientAccessError('activation-refused', PROVISIONAL_REFUSED);
+  const refused = new PatientAccessError('activation-refused');
   const p = await checkProvisional(db, keyring, limits, input, client, canActivate, refused);
   const passwordHash = await newPasswordHash(limits, input.password);
   const moved = await moveProfile(db, { id: p.id, from: p.state as ProfileState, to: 'active' }, {
@@ -322,7 +305,7 @@ export async function opposeProfile(
   input: { ins: string; provisionalCode: string; birthDate: string },
   client: string,
 ): Promise<void> {
-  const refused = new PatientAccessError('opposition-refused', OPPOSITION_REFUSED);
+  const refused = new PatientAccessError('opposition-refused');
   const p = await checkProvisional(db, keyring, limits, input, client, (state) => state === 'pending' && canTransition(state, 'opposed'), refused);
   // Only if still pending: the window may have ended (→ created) or an activation won in between.
   const moved = await moveProfile(db, { id: p.id, from: 'pending', to: 'opposed' }, { provisionalCodeHash: null, provisionalCodeExpiresAt: null });
@@ -350,11 +333,11 @@ export async function startLogin(db: Db, keyring: Keyring, limits: Limits, input
   if (!p || p.state !== 'active' || !p.passwordHash) {
     const dummy = await getDummyHash(limits);
     await gated(limits, () => verifySecret(input.password, dummy));
-    throw new PatientAccessError('invalid-credentials', BAD_CREDENTIALS);
+    throw new PatientAccessError('invalid-credentials');
   }
   const stored = p.passwordHash;
   if (!(await gated(limits, () => verifySecret(input.password, stored)))) {
-    throw new PatientAccessError('invalid-credentials', BAD_CREDENTIALS);
+    throw new PatientAccessError('invalid-credentials');
   }
   // The password was right; failures stay counted until the one-time code is right too.
   await attemptSucceeded(db, key, 'undo');
@@ -383,7 +366,7 @@ export async function startLogin(db: Db, keyring: Keyring, limits: Limits, input
       .returning({ id: lc.id });
     return { id: c!.id, refusedMs: 0 };
   });
-  if (created.id === null) throw new PatientAccessError('challenges-pending', CHALLENGES_PENDING, retryAfter(created.refusedMs));
+  if (created.id === null) throw new PatientAccessError('challenges-pending', { retryAfterMs: created.refusedMs });
   return { challengeId: created.id, code, email: readIdentity(keyring, p.ins, p.identity).email };
 }
 
@@ -397,7 +380,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Second factor. A wrong code counts towards the (client, INS) throttle of the challenge's profile. */
 export async function verifyLogin(db: Db, limits: Limits, input: { challengeId: string; code: string }, client: string): Promise<PatientSession> {
-  const invalid = new PatientAccessError('invalid-code', 'Code incorrect ou expiré.');
+  const invalid = new PatientAccessError('invalid-code');
   if (!UUID.test(input.challengeId)) throw invalid;
   const lc = schema.loginChallenges;
   const [c] = await db

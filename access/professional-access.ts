@@ -7,9 +7,9 @@
  * document exists: the caller answers one generic 403 (ProAccessRefused).
  */
 import type { Readable } from 'node:stream';
-import { eq, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { eq, sql } from 'drizzle-orm';
+import type { Cte, Db } from '../db/index.js';
+import { cteStatement, schema } from '../db/index.js';
 import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
 import {
   currentDocuments,
@@ -82,12 +82,16 @@ function event(patientId: string, pro: ProIdentity, kind: ActivityKind, document
   };
 }
 
-async function record(deps: ProAccessDeps, parts: SQL[]): Promise<void> {
-  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+/** Runs the CTEs of one professional action (its change, its history event, its notification) as one statement. */
+async function record(deps: ProAccessDeps, ctes: Cte[]): Promise<void> {
+  await deps.db.execute(cteStatement(ctes, sql`SELECT 1`));
 }
 
-function recordParts(deps: ProAccessDeps, e: ReturnType<typeof event>): SQL[] {
-  return [sql`ae AS (${activityInsert(deps.keyring, e)})`, sql`np AS (${notifyPatientCte(e.patientId)})`];
+function recordParts(deps: ProAccessDeps, e: ReturnType<typeof event>): Cte[] {
+  return [
+    ['ae', activityInsert(deps.keyring, e)],
+    ['np', notifyPatientCte(e.patientId)],
+  ];
 }
 
 /** Rows read per page while filtering by the access rules (a page of visible documents may need several). */
@@ -205,11 +209,11 @@ export async function addDocumentForPro(
     originKind: 'upload',
     previousVersionId: previous?.id ?? null,
     extra: [
-      sql`ae AS (${activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)})`,
+      ['ae', activityInsert(deps.keyring, e, new Date(), undefined, sql`(SELECT id FROM doc)`)],
       // A hidden document is announced when it is revealed, not before.
-      ...(hidden ? [] : [sql`np AS (${notifyPatientCte(patientId)})`]),
+      ...(hidden ? [] : [['np', notifyPatientCte(patientId)] as const]),
       // A hidden new version supersedes the old one only when it is revealed: until then the patient keeps the old.
-      ...(previous && !hidden ? [sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = ${previous.id} AND superseded_at IS NULL)`] : []),
+      ...(previous && !hidden ? [['sv', sql`UPDATE documents SET superseded_at = now() WHERE id = ${previous.id} AND superseded_at IS NULL`] as const] : []),
     ],
   });
 }
@@ -247,5 +251,5 @@ export async function changeOwnDocumentForPro(
     'deleted' in change
       ? sql`UPDATE documents SET deleted_at = now() WHERE id = ${row.id}`
       : sql`UPDATE documents SET masked_by_author = ${change.masked} WHERE id = ${row.id}`; // the patient's own mask is the patient's
-  await record(deps, [sql`up AS (${update})`, ...recordParts(deps, e)]);
+  await record(deps, [['up', update], ...recordParts(deps, e)]);
 }

@@ -12,18 +12,18 @@
  *   the next run (LIMIT_LIFECYCLE_CHECK_MS). A failing document is logged by the caller and retried next run.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
+import { cteStatement, type Cte, type Db } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { activityInsert, notifyPatientCte, type ActivityEvent } from './activity.js';
 
 /** The CTEs that reveal one document and record it with `event` (whose kind is 'document-revealed'). */
-export function revealCtes(keyring: Keyring, patientId: string, documentId: string, event: ActivityEvent, due?: SQL): SQL[] {
+export function revealCtes(keyring: Keyring, patientId: string, documentId: string, event: ActivityEvent, due?: SQL): Cte[] {
   const done = sql`EXISTS (SELECT 1 FROM up)`;
   return [
-    sql`up AS (UPDATE documents SET hidden_from_patient = false, reveal_at = NULL WHERE id = ${documentId} AND hidden_from_patient AND deleted_at IS NULL ${due ? sql`AND ${due}` : sql``} RETURNING id, previous_version_id)`,
-    sql`sv AS (UPDATE documents SET superseded_at = now() WHERE id = (SELECT previous_version_id FROM up) AND superseded_at IS NULL)`,
-    sql`np AS (${notifyPatientCte(patientId, done)})`,
-    sql`ae AS (${activityInsert(keyring, event, new Date(), done)})`,
+    ['up', sql`UPDATE documents SET hidden_from_patient = false, reveal_at = NULL WHERE id = ${documentId} AND hidden_from_patient AND deleted_at IS NULL ${due ? sql`AND ${due}` : sql``} RETURNING id, previous_version_id`],
+    ['sv', sql`UPDATE documents SET superseded_at = now() WHERE id = (SELECT previous_version_id FROM up) AND superseded_at IS NULL`],
+    ['np', notifyPatientCte(patientId, done)],
+    ['ae', activityInsert(keyring, event, new Date(), done)],
   ];
 }
 
@@ -47,7 +47,7 @@ export async function revealDueDocuments(deps: { db: Db; keyring: Keyring }, now
     };
     const r = rowsOf<{ n: number }>(
       await deps.db.execute(
-        sql`WITH ${sql.join(revealCtes(deps.keyring, d.patient_id, d.id, event, sql`reveal_at <= ${now.toISOString()}::timestamptz`), sql`, `)} SELECT count(*)::int AS n FROM up`,
+        cteStatement(revealCtes(deps.keyring, d.patient_id, d.id, event, sql`reveal_at <= ${now.toISOString()}::timestamptz`), sql`SELECT count(*)::int AS n FROM up`),
       ),
     );
     revealed += r[0]?.n ?? 0;

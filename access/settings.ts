@@ -70,7 +70,10 @@ export interface AccessSettingsChange {
   administratorRpps?: string | null;
 }
 
-export async function updateAccessSettings(db: Db, patientId: string, change: AccessSettingsChange): Promise<'ok' | 'administrator-never-accessed'> {
+/** Why a change of the access settings is refused. */
+export type SettingsRefusal = 'administrator-never-accessed';
+
+export async function updateAccessSettings(db: Db, patientId: string, change: AccessSettingsChange): Promise<'ok' | SettingsRefusal> {
   if (change.administratorRpps) {
     const [seen] = await db
       .select({ id: schema.activityEvents.id })

@@ -1,5 +1,6 @@
 /** What the HTTP layer needs from the rest of the gateway: it calls the modules, never SQL or queues itself. */
 import type { Registry } from 'prom-client';
+import type { ProKeys } from '../access/pro-auth/index.js';
 import type { Config } from '../config/index.js';
 import type { VirusScanner } from '../vault/scan/clamd.js';
 import type { ReportDeps } from '../mailbox/reports-out.js';
@@ -17,8 +18,8 @@ export interface ApiContext {
   isMssanteDomain: (domain: string) => boolean;
   reportDeps: ReportDeps;
   kickOutbox: () => void;
-  /** The professional identity provider's current JWKS. */
-  proJwks: () => { keys: JsonWebKey[] };
+  /** The professional identity provider's keys, kept current (access/pro-auth/key-source.ts). */
+  proKeys: ProKeys;
   scanner: VirusScanner;
   metrics?: Registry;
   ready: () => Promise<boolean>;

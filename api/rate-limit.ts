@@ -19,7 +19,7 @@ import rateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLim
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index.js';
-import { ApiProblem } from './problem.js';
+import { problem } from './problems.js';
 
 const MINUTE = 60_000;
 
@@ -72,10 +72,7 @@ export interface LimitSpec {
   perMinute: number;
 }
 
-const tooMany = (retryAfterSeconds: number) =>
-  new ApiProblem(429, 'API-RATE-01', 'Too many requests', 'Trop de demandes. Réessayez dans quelques instants.', {
-    'retry-after': String(Math.max(1, retryAfterSeconds)),
-  });
+const tooMany = (retryAfterSeconds: number) => problem('rateLimited', { headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) } });
 
 /** An onRequest hook enforcing every limit in order (a refused request is not counted by the later ones). */
 export function limitHook(app: FastifyInstance, specs: LimitSpec[]): (req: FastifyRequest) => Promise<void> {

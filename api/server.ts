@@ -10,12 +10,12 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { PatientAccessError } from '../access/index.js';
 import type { ApiContext } from './context.js';
-import { ApiProblem, problemType } from './problem.js';
+import { problemBody } from './problem.js';
+import { problem, problemOf } from './problems.js';
 import { adminRoutes } from './routes/admin.js';
 import { accessRoutes } from './routes/access.js';
 import { documentRoutes } from './routes/documents.js';
@@ -78,45 +78,20 @@ export async function buildApi(ctx: ApiContext, logger: Logger): Promise<Fastify
   return app as unknown as FastifyInstance;
 }
 
-/** Every error as application/problem+json, the same on every listener. */
+/** Every error as application/problem+json, the same on every listener; statuses and codes come from api/problems.ts. */
 function installProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | ApiProblem | PatientAccessError, req, reply) => {
-    let status = 500;
-    let code = 'API-INTERNAL';
-    let title = 'Internal error';
-    let detail: string | undefined = 'Une erreur interne est survenue. Réessayez plus tard.';
-    if (err instanceof ApiProblem) {
-      ({ status, code, title, detail } = err);
-      if (err.headers) reply.headers(err.headers);
-    } else if (err instanceof PatientAccessError) {
-      status = err.status;
-      code = `API-PATIENT-${err.kind.toUpperCase()}`;
-      if (err.headers) reply.headers(err.headers);
-      title = err.kind;
-      detail = err.message;
-    } else if ((err as FastifyError).validation) {
-      status = 400;
-      code = 'API-VALIDATION';
-      title = 'Invalid request';
-      detail = (err as FastifyError).message;
-    } else if (typeof (err as FastifyError).statusCode === 'number' && (err as FastifyError).statusCode! < 500) {
-      status = (err as FastifyError).statusCode!;
-      code = `API-HTTP-${status}`;
-      title = (err as FastifyError).code ?? 'Request error';
-      detail = (err as FastifyError).message;
-    } else {
+  app.setErrorHandler((err: unknown, req, reply) => {
+    let p = problemOf(err);
+    if (!p) {
       req.log.error({ err }, 'unhandled API error');
+      p = problem('internal');
     }
-    void reply
-      .code(status)
-      .type('application/problem+json')
-      .send({ type: problemType(code), title, status, detail, code, instance: req.id });
+    if (p.headers) reply.headers(p.headers);
+    void reply.code(p.status).type('application/problem+json').send(problemBody(p, req.id));
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .code(404)
-      .type('application/problem+json')
-      .send({ type: problemType('API-NOT-FOUND'), title: 'Not found', status: 404, code: 'API-NOT-FOUND', instance: req.id });
+    const p = problem('notFound');
+    void reply.code(p.status).type('application/problem+json').send(problemBody(p, req.id));
   });
 }
 

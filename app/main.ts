@@ -11,7 +11,7 @@ import { createLogger, startGateway, type GatewayHandle } from './gateway.js';
 const SHUTDOWN_DEADLINE_MS = 9_000;
 
 const config = loadConfig();
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, undefined, { production: config.production });
 let gw: GatewayHandle | null = null;
 let stopping = false;
 

@@ -3,26 +3,25 @@
  * resolves the destination (RELAY_ROUTES, else MX), delivers over STARTTLS presenting the gateway's certificate
  * and checking the destination's (gateway/relay), at most N sessions per destination in this process.
  * - success → `sent`;
- * - temporary or rate-limited → retried on the schedule of config/relay.ts (≥ 48 h); when it is exhausted, or on
+ * - temporary or rate-limited → retried on the schedule of config/retry.ts (≥ 48 h); when it is exhausted, or on
  *   a permanent refusal → `failed`, and for a patient's message a readable notice is put in the patient's inbox
- *   (one statement, so the notice exists exactly when the status says failed).
+ *   (mailbox `failOutboundMessage`: one statement, so the notice exists exactly when the status says failed).
  * A crash mid-delivery: the job's lock expires, BullMQ runs it again; the remote had not answered 250 (or we
  * would have recorded `sent` right after), so the message is delivered once. Between a remote 250 and our
  * recording it, a crash makes a second delivery with the same Message-ID (receivers deduplicate by it); this
  * window is one local UPDATE.
  */
-import crypto from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Whitelist } from '../certs/index.js';
-import { patientFailureReason, retryDelay } from '../config/relay.js';
+import { patientFailureReason } from '../config/relay.js';
+import { retryDelay } from '../config/retry.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import { DestinationLimiter, deliverMessage, destinationKey, resolveDestination, PermanentRelayError, type RelayDestination } from '../gateway/relay/index.js';
-import { contentContext, type MessageContent } from '../mailbox/index.js';
+import { failOutboundMessage } from '../mailbox/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
-import { openValue, sealValue } from '../vault/index.js';
 import type { OutboundJob } from './outbox-relay.js';
 import type { QueueBackend } from './queue-backend.js';
 
@@ -50,47 +49,6 @@ export interface OutboundDeps {
   schedule: number[];
   maxConnectionsPerDestination: number;
   timeoutMs?: number;
-}
-
-export const FAILURE_NOTICE_SUBJECT = "Votre message n'a pas pu être distribué";
-
-/** Final failure: status, and for a patient's message a notice in the patient's inbox and a pending e-mail. */
-async function fail(deps: OutboundDeps, row: typeof schema.outboundMessages.$inferSelect, response: string, reason: string): Promise<void> {
-  const parts = [sql`u AS (UPDATE outbound_messages SET status = 'failed', done_at = now(), last_response = ${response.slice(0, 500)}
-                           WHERE id = ${row.id} AND status = 'queued' RETURNING id)`];
-  if (row.kind === 'patient' && row.patientId) {
-    const [sent] = await deps.db
-      .select({ id: schema.mailboxMessages.id, content: schema.mailboxMessages.content, contactId: schema.mailboxMessages.contactId, threadKey: schema.mailboxMessages.threadKey })
-      .from(schema.mailboxMessages)
-      .where(eq(schema.mailboxMessages.outboundId, row.id));
-    const original = sent ? openValue<MessageContent>(deps.keyring, sent.content, contentContext(sent.id)) : null;
-    const noticeId = crypto.randomUUID();
-    const when = original?.date ? new Date(original.date).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' }) : '';
-    const notice: MessageContent = {
-      subject: FAILURE_NOTICE_SUBJECT,
-      fromName: 'Mon espace santé',
-      fromAddress: '',
-      replyTo: null,
-      text:
-        `Votre message « ${original?.subject ?? ''} »${when ? ` envoyé le ${when}` : ''} n'a pas pu être remis au professionnel.\n\n` +
-        `Motif : ${reason}.\n\n` +
-        'Vous pouvez réessayer plus tard ou contacter le professionnel par un autre moyen.',
-      html: null,
-      messageId: null,
-      inReplyTo: row.messageIdHeader,
-      references: [row.messageIdHeader],
-      date: new Date().toISOString(),
-      headers: {},
-    };
-    parts.push(
-      sql`n AS (INSERT INTO mailbox_messages (id, patient_id, folder, kind, content, contact_id, thread_key, no_reply)
-               SELECT ${noticeId}::uuid, ${row.patientId}::uuid, 'inbox', 'notice', ${sealValue(deps.keyring, notice, contentContext(noticeId))}::bytea,
-                      ${sent?.contactId ?? null}::uuid, ${sent?.threadKey ?? null}::text, true FROM u)`,
-      sql`ns AS (INSERT INTO notification_state (patient_id, pending_since) SELECT ${row.patientId}::uuid, now() FROM u
-                 ON CONFLICT (patient_id) DO UPDATE SET pending_since = coalesce(notification_state.pending_since, now()))`,
-    );
-  }
-  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
 }
 
 export async function processOutbound(deps: OutboundDeps, limiter: DestinationLimiter, job: Job<OutboundJob>, log: Logger): Promise<string> {
@@ -139,7 +97,7 @@ export async function processOutbound(deps: OutboundDeps, limiter: DestinationLi
     .where(eq(schema.outboundMessages.id, row.id));
   log.warn({ outbound: row.id, kind: row.kind, action, attempt: job.attemptsMade + 1 }, 'outbound attempt failed');
   if (action === 'permanent' || isLast) {
-    await fail(deps, row, response, patientFailureReason(category, action === 'permanent' ? 'refused' : 'expired'));
+    await failOutboundMessage(deps, row, response, patientFailureReason(category, action === 'permanent' ? 'refused' : 'expired'));
     throw new UnrecoverableError(response);
   }
   throw new Error(response);

@@ -1,6 +1,6 @@
 /**
  * The BullMQ side of inbound processing: one job per few deliveries of one sender (app/outbox-relay.ts), retried
- * on the schedule of config/inbound.ts (≤ 48 h). The domain work and its idempotency live in mailbox/
+ * on the schedule of config/retry.ts (≤ 48 h). The domain work and its idempotency live in mailbox/
  * (deliver-batch.ts, deliver-inbound.ts).
  * - A delivery that fails permanently (malformed message, limits) is marked failed and its DSN queued at once;
  *   the others of its job go on.

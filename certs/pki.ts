@@ -6,7 +6,8 @@
  * Guarantees:
  * - node-forge only builds certificate structures; keys come from node:crypto (RSA-2048), the RSA signing is
  *   done by node:crypto (sha256WithRSAEncryption), and every check of the result is left to node:crypto /
- *   node:tls.
+ *   node:tls. It is loaded on the first certificate or CRL minted, never by importing this module, so a
+ *   process that mints nothing (production) never loads it.
  * - Every file is written atomically (temporary file + rename) with mode 0600 for keys and 0644 for the rest;
  *   `ca.crt` is written last, so its presence means the folder is complete. A folder without `ca.crt` is
  *   regenerated entirely; with `ca.crt` and no `force`, nothing is touched.
@@ -23,14 +24,23 @@
 import { randomBytes, generateKeyPair, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { escapeDnValue } from './dn.js';
 import { buildWhitelistXml } from './whitelist.js';
 
-const { asn1, pki } = forge;
+// node-forge is loaded on first use, when a certificate or a CRL is minted (the development PKI, tests), never at
+// import: a production process, which only loads trust material (certs/trust.ts, node:crypto), never runs it
+// (tests/app/build.test.ts checks the compiled gateway's module list).
+const requireCjs = createRequire(import.meta.url);
+let forgeModule: typeof Forge | undefined;
+const forge = (): typeof Forge => (forgeModule ??= requireCjs('node-forge') as typeof Forge);
+// ASN.1 universal tags of the DN string types (X.680), so that naming a subject needs no node-forge.
+const TAG_UTF8_STRING = 12;
+const TAG_PRINTABLE_STRING = 19;
 
 export type CertificateUsage = 'serverAuth' | 'clientAuth';
 
@@ -149,8 +159,8 @@ interface ForgeAttr {
 
 // Certificate (DER) order, root-most first: C, ST, L, O, OU..., CN.
 function subjectAttributes(subject: CertificateSubject): ForgeAttr[] {
-  const utf8 = (shortName: string, value: string): ForgeAttr => ({ shortName, value, valueTagClass: asn1.Type.UTF8 });
-  const attrs: ForgeAttr[] = [{ shortName: 'C', value: subject.C, valueTagClass: asn1.Type.PRINTABLESTRING }];
+  const utf8 = (shortName: string, value: string): ForgeAttr => ({ shortName, value, valueTagClass: TAG_UTF8_STRING });
+  const attrs: ForgeAttr[] = [{ shortName: 'C', value: subject.C, valueTagClass: TAG_PRINTABLE_STRING }];
   if (subject.ST !== undefined) attrs.push(utf8('ST', subject.ST));
   if (subject.L !== undefined) attrs.push(utf8('L', subject.L));
   attrs.push(utf8('O', subject.O));
@@ -201,16 +211,16 @@ function addYears(date: Date, years: number): Date {
 
 const pemLf = (pem: string): string => pem.replace(/\r\n/g, '\n');
 
-function issuerKeyIdentifier(issuer: forge.pki.Certificate): string {
+function issuerKeyIdentifier(issuer: Forge.pki.Certificate): string {
   const ext = issuer.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
   return ext?.subjectKeyIdentifier
-    ? forge.util.hexToBytes(ext.subjectKeyIdentifier)
+    ? forge().util.hexToBytes(ext.subjectKeyIdentifier)
     : issuer.generateSubjectKeyIdentifier().getBytes();
 }
 
 // Exported by node-forge at run time but missing from @types/node-forge.
 interface ForgeTbs {
-  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+  getTBSCertificate(cert: Forge.pki.Certificate): Forge.asn1.Asn1;
 }
 
 interface BuildOptions {
@@ -228,13 +238,13 @@ interface BuildOptions {
 }
 
 function buildCertificate(opts: BuildOptions): string {
-  const cert = pki.createCertificate();
-  cert.publicKey = pki.publicKeyFromPem(opts.publicKeyPem);
+  const cert = forge().pki.createCertificate();
+  cert.publicKey = forge().pki.publicKeyFromPem(opts.publicKeyPem);
   cert.serialNumber = opts.serial ?? randomSerial();
   cert.validity.notBefore = opts.notBefore;
   cert.validity.notAfter = opts.notAfter;
   cert.setSubject(subjectAttributes(opts.subject));
-  const issuer = opts.issuerCertPem ? pki.certificateFromPem(opts.issuerCertPem) : undefined;
+  const issuer = opts.issuerCertPem ? forge().pki.certificateFromPem(opts.issuerCertPem) : undefined;
   cert.setIssuer(issuer ? issuer.subject.attributes : subjectAttributes(opts.subject));
 
   const extensions: object[] = [];
@@ -275,12 +285,12 @@ function buildCertificate(opts: BuildOptions): string {
   cert.setExtensions(extensions);
   // Same steps as forge's cert.sign(), but the RSA operation runs in node:crypto: forge's pure-JS signature
   // costs ~70 ms per certificate.
-  cert.siginfo.algorithmOid = pki.oids.sha256WithRSAEncryption!;
-  cert.signatureOid = pki.oids.sha256WithRSAEncryption!;
-  cert.tbsCertificate = (pki as unknown as ForgeTbs).getTBSCertificate(cert);
-  const tbsDer = Buffer.from(asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
+  cert.siginfo.algorithmOid = forge().pki.oids.sha256WithRSAEncryption!;
+  cert.signatureOid = forge().pki.oids.sha256WithRSAEncryption!;
+  cert.tbsCertificate = (forge().pki as unknown as ForgeTbs).getTBSCertificate(cert);
+  const tbsDer = Buffer.from(forge().asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
   cert.signature = cryptoSign('sha256', tbsDer, opts.signingKeyPem).toString('binary');
-  return pemLf(pki.certificateToPem(cert));
+  return pemLf(forge().pki.certificateToPem(cert));
 }
 
 function leafValidity(now = new Date()): { notBefore: Date; notAfter: Date } {
@@ -337,39 +347,39 @@ const OID_AKI = '2.5.29.35';
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_CRL_REASON = '2.5.29.21';
 
-const universal = (type: number, value: string): forge.asn1.Asn1 =>
-  asn1.create(asn1.Class.UNIVERSAL, type, false, value);
-const seq = (value: forge.asn1.Asn1[]): forge.asn1.Asn1 =>
-  asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
-const oid = (id: string): forge.asn1.Asn1 => universal(asn1.Type.OID, asn1.oidToDer(id).getBytes());
-const der = (node: forge.asn1.Asn1): string => asn1.toDer(node).getBytes();
+const universal = (type: number, value: string): Forge.asn1.Asn1 =>
+  forge().asn1.create(forge().asn1.Class.UNIVERSAL, type, false, value);
+const seq = (value: Forge.asn1.Asn1[]): Forge.asn1.Asn1 =>
+  forge().asn1.create(forge().asn1.Class.UNIVERSAL, forge().asn1.Type.SEQUENCE, true, value);
+const oid = (id: string): Forge.asn1.Asn1 => universal(forge().asn1.Type.OID, forge().asn1.oidToDer(id).getBytes());
+const der = (node: Forge.asn1.Asn1): string => forge().asn1.toDer(node).getBytes();
 
 // RFC 5280 §4.1.2.5: UTCTime up to 2049, GeneralizedTime from 2050.
-function time(date: Date): forge.asn1.Asn1 {
+function time(date: Date): Forge.asn1.Asn1 {
   return date.getUTCFullYear() < 2050
-    ? universal(asn1.Type.UTCTIME, asn1.dateToUtcTime(date))
-    : universal(asn1.Type.GENERALIZEDTIME, asn1.dateToGeneralizedTime(date));
+    ? universal(forge().asn1.Type.UTCTIME, forge().asn1.dateToUtcTime(date))
+    : universal(forge().asn1.Type.GENERALIZEDTIME, forge().asn1.dateToGeneralizedTime(date));
 }
 
-function integerFromHex(hex: string): forge.asn1.Asn1 {
+function integerFromHex(hex: string): Forge.asn1.Asn1 {
   let clean = hex.replace(/[^0-9a-f]/gi, '').replace(/^0+(?=[0-9a-f])/i, '');
   if (clean.length % 2) clean = `0${clean}`;
-  let bytes = forge.util.hexToBytes(clean);
+  let bytes = forge().util.hexToBytes(clean);
   if (bytes.charCodeAt(0) & 0x80) bytes = `\x00${bytes}`;
-  return universal(asn1.Type.INTEGER, bytes);
+  return universal(forge().asn1.Type.INTEGER, bytes);
 }
 
-function extension(id: string, value: forge.asn1.Asn1): forge.asn1.Asn1 {
-  return seq([oid(id), universal(asn1.Type.OCTETSTRING, der(value))]);
+function extension(id: string, value: Forge.asn1.Asn1): Forge.asn1.Asn1 {
+  return seq([oid(id), universal(forge().asn1.Type.OCTETSTRING, der(value))]);
 }
 
 // The issuer Name is copied byte for byte from the CA certificate, so that CRL lookup by issuer cannot be
 // thrown off by a re-encoding (string type, attribute order).
-function subjectNameAsn1(certPem: string): forge.asn1.Asn1 {
-  const certAsn1 = asn1.fromDer(forge.pem.decode(certPem)[0]!.body);
-  const tbs = (certAsn1.value as forge.asn1.Asn1[])[0]!;
-  const fields = tbs.value as forge.asn1.Asn1[];
-  const hasVersion = fields[0]!.tagClass === asn1.Class.CONTEXT_SPECIFIC;
+function subjectNameAsn1(certPem: string): Forge.asn1.Asn1 {
+  const certAsn1 = forge().asn1.fromDer(forge().pem.decode(certPem)[0]!.body);
+  const tbs = (certAsn1.value as Forge.asn1.Asn1[])[0]!;
+  const fields = tbs.value as Forge.asn1.Asn1[];
+  const hasVersion = fields[0]!.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC;
   return fields[(hasVersion ? 1 : 0) + 4]!;
 }
 
@@ -377,11 +387,11 @@ function subjectNameAsn1(certPem: string): forge.asn1.Asn1 {
 export function createCrl(opts: CreateCrlOptions): string {
   const thisUpdate = opts.thisUpdate ?? new Date();
   const nextUpdate = opts.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * DAY);
-  const algorithm = seq([oid(OID_SHA256_RSA), universal(asn1.Type.NULL, '')]);
-  const issuer = pki.certificateFromPem(opts.issuerCertPem);
+  const algorithm = seq([oid(OID_SHA256_RSA), universal(forge().asn1.Type.NULL, '')]);
+  const issuer = forge().pki.certificateFromPem(opts.issuerCertPem);
 
-  const tbsFields: forge.asn1.Asn1[] = [
-    universal(asn1.Type.INTEGER, asn1.integerToDer(1).getBytes()), // v2
+  const tbsFields: Forge.asn1.Asn1[] = [
+    universal(forge().asn1.Type.INTEGER, forge().asn1.integerToDer(1).getBytes()), // v2
     algorithm,
     subjectNameAsn1(opts.issuerCertPem),
     time(thisUpdate),
@@ -395,7 +405,7 @@ export function createCrl(opts: CreateCrlOptions): string {
         revoked.map((entry) => {
           const fields = [integerFromHex(entry.serial), time(entry.revokedAt ?? thisUpdate)];
           if (entry.reason !== undefined) {
-            const reason = universal(asn1.Type.ENUMERATED, String.fromCharCode(entry.reason));
+            const reason = universal(forge().asn1.Type.ENUMERATED, String.fromCharCode(entry.reason));
             fields.push(seq([extension(OID_CRL_REASON, reason)]));
           }
           return seq(fields);
@@ -403,19 +413,19 @@ export function createCrl(opts: CreateCrlOptions): string {
       ),
     );
   }
-  const aki = seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, issuerKeyIdentifier(issuer))]);
-  const crlNumber = universal(asn1.Type.INTEGER, asn1.integerToDer(opts.crlNumber ?? 1).getBytes());
+  const aki = seq([forge().asn1.create(forge().asn1.Class.CONTEXT_SPECIFIC, 0, false, issuerKeyIdentifier(issuer))]);
+  const crlNumber = universal(forge().asn1.Type.INTEGER, forge().asn1.integerToDer(opts.crlNumber ?? 1).getBytes());
   const crlExtensions = seq([extension(OID_AKI, aki), extension(OID_CRL_NUMBER, crlNumber)]);
-  tbsFields.push(asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [crlExtensions]));
+  tbsFields.push(forge().asn1.create(forge().asn1.Class.CONTEXT_SPECIFIC, 0, true, [crlExtensions]));
 
   const tbsDer = der(seq(tbsFields));
   const signature = cryptoSign('sha256', Buffer.from(tbsDer, 'binary'), opts.issuerKeyPem).toString('binary');
   const crl = seq([
-    asn1.fromDer(tbsDer),
+    forge().asn1.fromDer(tbsDer),
     algorithm,
-    universal(asn1.Type.BITSTRING, `\x00${signature}`),
+    universal(forge().asn1.Type.BITSTRING, `\x00${signature}`),
   ]);
-  return pemLf(forge.pem.encode({ type: 'X509 CRL', body: der(crl) }));
+  return pemLf(forge().pem.encode({ type: 'X509 CRL', body: der(crl) }));
 }
 
 export function pkiPaths(dir: string): PkiPaths {
@@ -490,7 +500,7 @@ interface CrlMaterial {
 }
 
 function crlBundle(material: CrlMaterial, now: Date): string {
-  const revokedSerial = pki.certificateFromPem(material.revokedCertPem).serialNumber;
+  const revokedSerial = forge().pki.certificateFromPem(material.revokedCertPem).serialNumber;
   const issuingCrl = createCrl({
     issuerCertPem: material.issuingCertPem,
     issuerKeyPem: material.issuingKeyPem,

@@ -24,7 +24,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import tls, { type TLSSocket } from 'node:tls';
-import forge from 'node-forge';
+import { DER_TAG, derChildren, derNameText, derTime, isUniversal, readDer, type DerElement } from './der.js';
 import { dnFromX509, issuerDnFromX509 } from './dn.js';
 
 export class TrustMaterialError extends Error {
@@ -113,45 +113,38 @@ export interface CrlInfo {
   nextUpdate: Date | null;
 }
 
-interface ForgeNameReader {
-  RDNAttributesAsArray(rdn: forge.asn1.Asn1): { shortName?: string; type: string; value: unknown }[];
-}
-
-function asn1Time(node: forge.asn1.Asn1 | undefined): Date | null {
-  if (!node || node.tagClass !== forge.asn1.Class.UNIVERSAL || typeof node.value !== 'string') return null;
-  if (node.type === forge.asn1.Type.UTCTIME) return forge.asn1.utcTimeToDate(node.value);
-  if (node.type === forge.asn1.Type.GENERALIZEDTIME) return forge.asn1.generalizedTimeToDate(node.value);
-  return null;
-}
-
 /**
  * Reads issuer, thisUpdate and nextUpdate of one PEM CRL (RFC 5280 §5.1: TBSCertList = version?, signature,
- * issuer, thisUpdate, nextUpdate?, ...). Reading only: the signature is checked by node:tls when the CRL is
- * used. Throws `TrustMaterialError` when the structure is not a CRL.
+ * issuer, thisUpdate, nextUpdate?, ...). Reading only, with the DER reader of certs/der.ts (no ASN.1 library on
+ * the serving path): the signature is checked by node:tls when the CRL is used. Throws `TrustMaterialError`
+ * when the structure is not a CRL.
  */
 export function describeCrl(pem: string): CrlInfo {
-  let tbs: forge.asn1.Asn1[];
+  let tbs: DerElement[];
   try {
-    const root = forge.asn1.fromDer(forge.util.createBuffer(derOfPem(pem).toString('binary')));
-    const first = (root.value as forge.asn1.Asn1[])[0]!;
-    tbs = first.value as forge.asn1.Asn1[];
-    if (!Array.isArray(tbs)) throw new Error('no TBSCertList');
+    const root = readDer(derOfPem(pem));
+    const first = derChildren(root)[0];
+    if (!isUniversal(first, DER_TAG.SEQUENCE)) throw new Error('no TBSCertList');
+    tbs = derChildren(first);
   } catch (err) {
     throw new TrustMaterialError(`not a CRL: ${(err as Error).message}`);
   }
-  let i = tbs[0]?.type === forge.asn1.Type.INTEGER && tbs[0].tagClass === forge.asn1.Class.UNIVERSAL ? 1 : 0;
+  let i = isUniversal(tbs[0], DER_TAG.INTEGER) ? 1 : 0;
   i += 1; // signature AlgorithmIdentifier
   const issuerNode = tbs[i++];
-  const thisUpdate = asn1Time(tbs[i++]);
+  const time = (el: DerElement | undefined): Date | null => {
+    try {
+      return derTime(el);
+    } catch (err) {
+      throw new TrustMaterialError(`not a CRL: ${(err as Error).message}`);
+    }
+  };
+  const thisUpdate = time(tbs[i++]);
   if (!thisUpdate) throw new TrustMaterialError('not a CRL: no thisUpdate');
-  const nextUpdate = asn1Time(tbs[i]);
+  const nextUpdate = time(tbs[i]);
   let issuer = '';
   try {
-    issuer = (forge.pki as unknown as ForgeNameReader)
-      .RDNAttributesAsArray(issuerNode!)
-      .reverse()
-      .map((a) => `${a.shortName ?? a.type}=${String(a.value)}`)
-      .join(',');
+    if (issuerNode) issuer = derNameText(issuerNode);
   } catch {
     /* messages only */
   }

@@ -255,6 +255,21 @@ export const LIMITS = {
     env: 'LIMIT_PRO_TOKEN_MAX_LIFETIME_SECONDS',
     why: "A professional's bearer token whose exp - iat (exp - now without iat) exceeds this is refused: a stolen token is usable for its whole life, and an identity provider's access tokens last minutes to hours; 12 h covers a hospital shift.",
   },
+  proJwksRefreshMs: {
+    value: 600_000,
+    env: 'LIMIT_PRO_JWKS_REFRESH_MS',
+    why: "How often the identity provider's keys (PRO_JWKS_URL, discovery, PRO_JWKS_FILE) are fetched again: a key it withdraws stops verifying within this; a failed fetch keeps the keys in force (alert PRO-JWKS), so tokens signed with a known key keep working while it is unreachable.",
+  },
+  proJwksCooldownMs: {
+    value: 30_000,
+    env: 'LIMIT_PRO_JWKS_COOLDOWN_MS',
+    why: "A token naming a kid we do not have makes us fetch the keys at once (the provider rotated), but at most once per this after the last attempt: tokens with made-up kids cannot turn the gateway into a flood of requests to the provider.",
+  },
+  proJwksTimeoutMs: {
+    value: 5_000,
+    env: 'LIMIT_PRO_JWKS_TIMEOUT_MS',
+    why: "Whole fetch of the keys or the discovery document (a few KB): a request that met an unknown kid waits at most this before its answer; a slow provider is given up and retried after the cooldown.",
+  },
   organisationBatchMaxDocuments: {
     value: 1000,
     env: 'LIMIT_ORGANISATION_BATCH_MAX_DOCUMENTS',

@@ -11,42 +11,23 @@
  * - `classifyReply` always answers: the first matching rule of `REPLY_RULES` wins, otherwise the reply class
  *   decides (4xx temporary, 5xx permanent) and a failure without any SMTP code (network, TLS, timeout) is
  *   temporary. Nothing is ever classified permanent without a 5xx reply from the remote server.
- * - Parsers (`parseRetrySchedule`, `parseRoutes`, `relayMaxConnections`) never guess: a malformed value
+ * - Parsers (`parseRoutes`, `relayMaxConnections`; the retry schedule's is config/retry.ts) never guess: a malformed value
  *   throws an Error naming the variable and the offending entry, so a typo fails at start, not at 3 a.m.
  */
 
-import { parseSchedule, retryDelay as scheduleDelay } from './retry.js';
+import { RETRY_SCHEDULES, retryDelay as scheduleDelay } from './retry.js';
 
 // --- Retry schedule ------------------------------------------------------------------------------------------
 
-const MIN = 60_000;
-
 /**
- * Delays between attempts, in ms: element i is the wait after attempt i+1 failed temporarily.
- * ZoneMTA's `DEFAULT_DEFER_TIMES` (lib/sender.js: 5, 7, 8, 25, 75, 120 min, then 240 min repeated): quick
- * retries absorb greylisting and short outages, then one attempt every 4 h. 6 + 11 delays = 48 h exactly,
- * i.e. 18 attempts in all before the message is declared undeliverable.
+ * Delays between attempts, in ms: element i is the wait after attempt i+1 failed temporarily. The schedule and
+ * its reasons live with the inbound one in config/retry.ts (`RETRY_SCHEDULES.relay`: ZoneMTA's 5, 7, 8, 25, 75,
+ * 120 min, then 4 h, 48 h exactly, 18 attempts in all).
  */
-export const RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
-  5 * MIN,
-  7 * MIN,
-  8 * MIN,
-  25 * MIN,
-  75 * MIN,
-  120 * MIN,
-  ...Array.from({ length: 11 }, () => 240 * MIN),
-]);
+export const RETRY_SCHEDULE_MS: readonly number[] = RETRY_SCHEDULES.relay.delaysMs;
 
 /** Name of the variable that overrides the schedule (tests use a few milliseconds). */
-export const RETRY_SCHEDULE_ENV = 'RELAY_RETRY_SCHEDULE_MS';
-
-/**
- * Reads `RELAY_RETRY_SCHEDULE_MS` (comma-separated non-negative integers, in ms). Unset or blank → a copy of
- * the default. The 48 h floor is deliberately not enforced here: the override exists for tests.
- */
-export function parseRetrySchedule(env: string | undefined): number[] {
-  return parseSchedule(env, RETRY_SCHEDULE_ENV, RETRY_SCHEDULE_MS);
-}
+export const RETRY_SCHEDULE_ENV = RETRY_SCHEDULES.relay.env;
 
 /** Delay before the next outbound attempt (config/retry.ts), on the relay's schedule by default. */
 export function retryDelay(attemptsMade: number, schedule: readonly number[] = RETRY_SCHEDULE_MS): number | null {
@@ -407,4 +388,4 @@ export function relayMaxConnections(env: string | undefined = process.env[MAX_CO
  * replies; the DATA termination reply may take 10 minutes, so the delivery code allows twice this value
  * of inactivity on an established session.
  */
-export const RELAY_TIMEOUT_MS = 5 * MIN;
+export const RELAY_TIMEOUT_MS = 5 * 60_000;

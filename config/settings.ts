@@ -8,8 +8,9 @@
  * served on the patient API only when API_EXPOSE names them. The README's configuration table is this list.
  */
 import path from 'node:path';
-import { parseInboundRetrySchedule } from './inbound.js';
+import { parseRetrySchedule } from './retry.js';
 import { resolveLimits, type Limits } from './limits.js';
+import { proKeysOf, type ProKeysSetting } from './rules/pro-keys.js';
 
 export interface SettingDef {
   readonly env: string;
@@ -51,13 +52,15 @@ export const SETTINGS = {
   adminTokenFile: { env: 'ADMIN_TOKEN_FILE', default: '', doc: 'File holding the operator API token (default $DATA_DIR/admin.token, generated when absent).' },
   proIssuer: { env: 'PRO_ISSUER', default: 'https://pro-auth.dev.mes-gateway.local', doc: "Issuer (iss) of professionals' bearer tokens (the professional identity provider)." },
   proAudience: { env: 'PRO_AUDIENCE', default: 'mes-gateway', doc: "Audience (aud) those tokens must carry." },
-  proJwksFile: { env: 'PRO_JWKS_FILE', default: '', doc: 'JWKS of the issuer (default: the development issuer under $PKI_DIR/oidc, created when absent).' },
+  proJwksFile: { env: 'PRO_JWKS_FILE', default: '', doc: 'JWKS file of the issuer (tests, offline set-ups), re-read every LIMIT_PRO_JWKS_REFRESH_MS and on an unknown kid; default, with PRO_JWKS_URL empty too: the development issuer under $PKI_DIR/oidc, created when absent.' },
+  proJwksUrl: { env: 'PRO_JWKS_URL', default: '', doc: "Where the issuer's keys are fetched: an https:// JWKS URL, or `discovery` for the jwks_uri of $PRO_ISSUER/.well-known/openid-configuration (its issuer must be PRO_ISSUER). Cached, refetched every LIMIT_PRO_JWKS_REFRESH_MS and when a token names an unknown kid (at most once per LIMIT_PRO_JWKS_COOLDOWN_MS); a failed fetch keeps the keys in force. http://, credentials in the URL, and PRO_JWKS_FILE set as well are refused." },
+  proJwksCaFile: { env: 'PRO_JWKS_CA_FILE', default: '', doc: "PEM CAs that alone are trusted for the PRO_JWKS_URL and discovery server; empty: Node's public CA store." },
   clamdAddress: { env: 'CLAMD_ADDRESS', default: '', doc: 'ClamAV daemon host:port; when set, every attachment and upload is scanned and nothing unscanned is filed (fail closed).' },
   logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'pino log level. Health data is never logged at info.' },
   roles: { env: 'ROLES', default: 'smtp,api,worker', doc: 'Which parts this process runs (comma-separated subset of smtp,api,worker); without api, API_HOST:API_PORT serves only /health, /ready and /metrics.' },
   cookieSecure: { env: 'COOKIE_SECURE', default: 'true', doc: 'Secure flag of the session cookie, and Strict-Transport-Security on API responses: true, or false only where the API is reached over plain http (development, tests).' },
   apiExpose: { env: 'API_EXPOSE', default: '', doc: 'Operator pages also served on the patient API listener: comma-separated subset of metrics,docs (Prometheus /metrics, OpenAPI /docs); empty serves neither (processes without the api role always serve /metrics on their status listener).' },
-  nodeEnv: { env: 'NODE_ENV', default: 'development', doc: 'production refuses to start unless TRUST_ANCHORS, WHITELIST_FILE, PRO_JWKS_FILE, PRO_ISSUER and MASTER_KEY_FILE (outside DATA_DIR, mode 0600 or stricter) are set: no development PKI, issuer or master key is ever generated or trusted.' },
+  nodeEnv: { env: 'NODE_ENV', default: 'development', doc: 'production refuses to start unless TRUST_ANCHORS, WHITELIST_FILE, PRO_JWKS_URL (or PRO_JWKS_FILE), PRO_ISSUER and MASTER_KEY_FILE (outside DATA_DIR, mode 0600 or stricter) are set: no development PKI, issuer or master key is ever generated or trusted. Logs are JSON lines, or readable (pino-pretty) outside production when stdout is a terminal.' },
 } as const satisfies Record<string, SettingDef>;
 
 export type Role = 'smtp' | 'api' | 'worker';
@@ -81,7 +84,8 @@ export interface Config {
   notifyWindowSeconds: number;
   /** Waits between attempts of an inbound delivery (config/inbound.ts). */
   inboundRetrySchedule: number[];
-  relay: { routes: string; retrySchedule: string; maxConnections: number; certFile: string; keyFile: string };
+  /** Outbound relay; `retrySchedule`: the waits between attempts (config/retry.ts). */
+  relay: { routes: string; retrySchedule: number[]; maxConnections: number; certFile: string; keyFile: string };
   patientDomain: string;
   pkiDir: string;
   trustAnchorsFile: string;
@@ -94,7 +98,12 @@ export interface Config {
   masterKeyFile: string;
   adminTokenFile: string;
   logLevel: string;
-  pro: { issuer: string; audience: string; jwksFile: string; devIssuerDir: string; usesDevIssuer: boolean };
+  /**
+   * The professional identity provider: `keys` says where its JWKS comes from (config/rules/pro-keys.ts),
+   * `jwksCaFile` the CAs trusted for its server (undefined: Node's store); `usesDevIssuer` when neither
+   * PRO_JWKS_FILE nor PRO_JWKS_URL is set.
+   */
+  pro: { issuer: string; audience: string; keys: ProKeysSetting; jwksCaFile: string | undefined; devIssuerDir: string; usesDevIssuer: boolean };
   clamd: { host: string; port: number } | null;
   roles: Set<Role>;
   cookieSecure: boolean;
@@ -153,6 +162,13 @@ function insurersOf(env: NodeJS.ProcessEnv): ReadonlySet<string> {
   return new Set(ids);
 }
 
+function proKeysFrom(env: NodeJS.ProcessEnv, pkiDir: string): ProKeysSetting {
+  const file = read(env, 'proJwksFile');
+  const choice = proKeysOf({ file: file ? path.resolve(file) : '', url: read(env, 'proJwksUrl'), issuer: read(env, 'proIssuer'), developmentFile: path.join(pkiDir, 'oidc', 'jwks.json') });
+  if (choice.kind === 'refused') throw new Error(choice.reason);
+  return choice;
+}
+
 /** Builds the whole configuration from the environment; throws a readable error on a malformed value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(read(env, 'dataDir'));
@@ -184,10 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifySmtpUrl: read(env, 'notifySmtpUrl') || undefined,
     notifyFrom: read(env, 'notifyFrom'),
     notifyWindowSeconds: positive(env, 'notifyWindowSeconds'),
-    inboundRetrySchedule: parseInboundRetrySchedule(read(env, 'inboundRetryScheduleMs')),
+    inboundRetrySchedule: parseRetrySchedule('inbound', read(env, 'inboundRetryScheduleMs')),
     relay: {
       routes: read(env, 'relayRoutes'),
-      retrySchedule: read(env, 'relayRetryScheduleMs'),
+      retrySchedule: parseRetrySchedule('relay', read(env, 'relayRetryScheduleMs')),
       maxConnections: positive(env, 'relayMaxConnections'),
       certFile: path.resolve(read(env, 'relayCertFile') || path.join(pkiDir, 'server.crt')),
       keyFile: path.resolve(read(env, 'relayKeyFile') || path.join(pkiDir, 'server.key')),
@@ -205,9 +221,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pro: {
       issuer: read(env, 'proIssuer'),
       audience: read(env, 'proAudience'),
-      jwksFile: path.resolve(read(env, 'proJwksFile') || path.join(pkiDir, 'oidc', 'jwks.json')),
+      keys: proKeysFrom(env, pkiDir),
+      jwksCaFile: read(env, 'proJwksCaFile') ? path.resolve(read(env, 'proJwksCaFile')) : undefined,
       devIssuerDir: path.join(pkiDir, 'oidc'),
-      usesDevIssuer: !read(env, 'proJwksFile'),
+      usesDevIssuer: !read(env, 'proJwksFile') && !read(env, 'proJwksUrl').trim(),
     },
     clamd: parseHostPort(read(env, 'clamdAddress')),
     roles,

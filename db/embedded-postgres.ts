@@ -164,7 +164,8 @@ function urlFor(socketDir: string): string {
   return `postgresql://postgres@/postgres?host=${encodeURIComponent(socketDir)}&port=${PORT}`;
 }
 
-async function canConnect(url: string): Promise<boolean> {
+/** Whether a PostgreSQL server answers at `url` (a connection and SELECT 1 within 2 s). */
+export async function canConnect(url: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
   c.on('error', () => {});
   try {

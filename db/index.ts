@@ -4,3 +4,4 @@ export { openDatabase, createPool, type Db, type Tx, type Database } from './con
 export { ensureEmbeddedPostgres, livePostmaster, EmbeddedPostgresError, type EmbeddedServer } from './embedded-postgres.js';
 export { executePrepared, queryPrepared, poolOf } from './prepared.js';
 export { afterPosition, decodeCursor, encodeCursor, keysetAt, MAX_CURSOR_LENGTH, type CursorList, type KeysetPosition } from './keyset.js';
+export { cteStatement, cteNames, CteNameClash, type Cte } from './cte.js';

@@ -20,6 +20,10 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
+// State columns are typed with the values the rules use (a TypeScript type only: the columns stay text).
+import { ACTIVITY_ACTOR_KINDS, ACTIVITY_KINDS } from '../access/rules/activity-kinds.js';
+import { PROFILE_STATES } from '../access/rules/profile-state.js';
+import { DELIVERY_STATUSES, MAILBOX_FOLDERS, MAILBOX_MESSAGE_KINDS, OUTBOUND_KINDS, OUTBOUND_STATUSES } from '../mailbox/rules/statuses.js';
 
 /** `bytea` as a Node Buffer (pg gives Buffer; a Uint8Array is wrapped without copy). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -37,7 +41,7 @@ export const patients = pgTable('patients', {
   /** Canonical INS matricule (upper case, 15 characters): the local part of the patient's address. */
   ins: text('ins').notNull().unique(),
   /** pending | created | active | opposed | closed (access/rules/profile-state.ts). */
-  state: text('state').notNull(),
+  state: text('state', { enum: PROFILE_STATES }).notNull(),
   /** Sealed JSON {familyName, givenNames, birthDate, email}. */
   identity: bytea('identity').notNull(),
   provisionalCodeHash: text('provisional_code_hash'),
@@ -111,8 +115,8 @@ export const deliveries = pgTable(
     patientId: uuid('patient_id')
       .notNull()
       .references(() => patients.id),
-    /** queued | delivered | failed */
-    status: text('status').notNull().default('queued'),
+    /** queued | delivered | failed | ended | report (mailbox/rules/statuses.ts) */
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('queued'),
     /** The sending operator (its certificate's SHA-256 fingerprint): the unit of fair scheduling. */
     sender: text('sender'),
     attempts: integer('attempts').notNull().default(0),
@@ -151,9 +155,9 @@ export const mailboxMessages = pgTable(
       .unique(),
     inboundMessageId: uuid('inbound_message_id').references(() => inboundMessages.id),
     /** inbox | sent */
-    folder: text('folder').notNull().default('inbox'),
+    folder: text('folder', { enum: MAILBOX_FOLDERS }).notNull().default('inbox'),
     /** message (from a professional or the patient) | notice (from the gateway: delivery failure...) */
-    kind: text('kind').notNull().default('message'),
+    kind: text('kind', { enum: MAILBOX_MESSAGE_KINDS }).notNull().default('message'),
     /** Sealed JSON {subject, fromName, fromAddress, replyTo, text, html, messageId, inReplyTo, references, date}. */
     content: bytea('content').notNull(),
     attachmentCount: integer('attachment_count').notNull().default(0),
@@ -225,7 +229,7 @@ export const outboundMessages = pgTable(
     id: uuid('id').primaryKey(),
     patientId: uuid('patient_id').references(() => patients.id),
     /** patient | mdn | dsn */
-    kind: text('kind').notNull(),
+    kind: text('kind', { enum: OUTBOUND_KINDS }).notNull(),
     /** Empty for the null sender (MDN, DSN). */
     envelopeFrom: text('envelope_from').notNull(),
     rcpt: text('rcpt').notNull(),
@@ -233,8 +237,8 @@ export const outboundMessages = pgTable(
       .notNull()
       .references(() => blobs.id),
     messageIdHeader: text('message_id_header').notNull(),
-    /** queued | sent | failed */
-    status: text('status').notNull().default('queued'),
+    /** queued | sent | failed (mailbox/rules/statuses.ts) */
+    status: text('status', { enum: OUTBOUND_STATUSES }).notNull().default('queued'),
     attempts: integer('attempts').notNull().default(0),
     lastResponse: text('last_response'),
     enqueuedAt: tstz('enqueued_at'),
@@ -261,11 +265,12 @@ export const activityEvents = pgTable(
     patientId: uuid('patient_id')
       .notNull()
       .references(() => patients.id),
-    kind: text('kind').notNull(),
+    /** access/rules/activity-kinds.ts */
+    kind: text('kind', { enum: ACTIVITY_KINDS }).notNull(),
     /** Who acted (a professional's address or RPPS, 'system'...). */
     actor: text('actor').notNull(),
-    /** professional | system */
-    actorKind: text('actor_kind').notNull().default('professional'),
+    /** professional | organisation | system */
+    actorKind: text('actor_kind', { enum: ACTIVITY_ACTOR_KINDS }).notNull().default('professional'),
     actorRpps: text('actor_rpps'),
     documentId: uuid('document_id'),
     /** Sealed JSON with the details (document, reason...). */

@@ -16,7 +16,7 @@
  * alone, so one bad row cannot block its neighbours.
  */
 import { sql } from 'drizzle-orm';
-import { executePrepared } from '../db/index.js';
+import { cteStatement, executePrepared } from '../db/index.js';
 import { MessageParses, prepareDelivery, type DeliverDeps, type DeliverOutcome, type DeliveryRow, type DeliveryWrite } from './deliver-inbound.js';
 
 export type BatchResult = Map<string, DeliverOutcome | Error>;
@@ -64,9 +64,8 @@ async function readDeliveries(deps: DeliverDeps, ids: string[]): Promise<Deliver
 
 /** Commits writes in one statement; returns, per write, whether it was written by this call. */
 async function commit(deps: DeliverDeps, writes: DeliveryWrite[]): Promise<boolean[]> {
-  const parts = writes.flatMap((w) => w.parts);
   const counts = sql.join(writes.map((w) => sql`(SELECT count(*)::int FROM ${sql.raw(w.countCte)})`), sql`, `);
-  const [r] = await executePrepared<{ n: number[] }>(deps.db, sql`WITH ${sql.join(parts, sql`, `)} SELECT ARRAY[${counts}] AS n`);
+  const [r] = await executePrepared<{ n: number[] }>(deps.db, cteStatement(writes.flatMap((w) => w.ctes), sql`SELECT ARRAY[${counts}] AS n`));
   return writes.map((_, i) => Number(r?.n[i] ?? 0) > 0);
 }
 

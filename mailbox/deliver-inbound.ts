@@ -13,7 +13,7 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { activityInsert, notifyPatientCte } from '../access/activity.js';
 import {
   contactAddressFor,
@@ -30,7 +30,7 @@ import {
 } from './rules/index.js';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
-import type { Db } from '../db/index.js';
+import type { Cte, Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobHeader, BlobStore, Keyring } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
@@ -270,7 +270,8 @@ export interface DeliveryRow {
 export interface DeliveryWrite {
   deliveryId: string;
   patientId: string;
-  parts: SQL[];
+  /** Its CTEs, every name prefixed by the write's own prefix (db/cte.ts refuses a clash between writes). */
+  ctes: Cte[];
   countCte: string;
   written: DeliverOutcome;
   notWritten: DeliverOutcome;
@@ -345,19 +346,25 @@ export async function prepareDelivery(deps: DeliverDeps, row: DeliveryRow, prefi
 function endOfExchangeWrite(deps: DeliverDeps, row: DeliveryRow, fin: MessageParties, actor: string, p: string): DeliveryWrite {
   const n = (name: string) => sql.raw(`${p}${name}`);
   const addresses = sql`${sql.param(endOfExchangeAddresses(fin))}::text[]`;
-  const parts: SQL[] = [
-    sql`${n('u')} AS (UPDATE deliveries SET status = 'ended', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id)`,
-    sql`${n('c')} AS (UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId}
+  const ctes: Cte[] = [
+    [`${p}u`, sql`UPDATE deliveries SET status = 'ended', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id`],
+    [
+      `${p}c`,
+      sql`UPDATE contacts SET ended_at = now() WHERE patient_id = ${row.patientId}
               AND (address = ANY(${addresses})
                    OR id IN (SELECT contact_id FROM mailbox_messages WHERE patient_id = ${row.patientId} AND author_address = ANY(${addresses}) AND contact_id IS NOT NULL))
-              AND EXISTS (SELECT 1 FROM ${n('u')}) RETURNING id)`,
-    sql`${n('m')} AS (UPDATE mailbox_messages SET closed_at = now() WHERE patient_id = ${row.patientId} AND closed_at IS NULL
+              AND EXISTS (SELECT 1 FROM ${n('u')}) RETURNING id`,
+    ],
+    [
+      `${p}m`,
+      sql`UPDATE mailbox_messages SET closed_at = now() WHERE patient_id = ${row.patientId} AND closed_at IS NULL
               AND (author_address = ANY(${addresses})
                    OR contact_id IN (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ANY(${addresses})))
-              AND EXISTS (SELECT 1 FROM ${n('u')}))`,
-    sql`${n('a')} AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind: 'exchange-ended', actor }, new Date(), sql`EXISTS (SELECT 1 FROM ${n('u')})`)})`,
+              AND EXISTS (SELECT 1 FROM ${n('u')})`,
+    ],
+    [`${p}a`, activityInsert(deps.keyring, { patientId: row.patientId, kind: 'exchange-ended', actor }, new Date(), sql`EXISTS (SELECT 1 FROM ${n('u')})`)],
   ];
-  return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}u`, written: 'exchange-ended', notWritten: 'already-delivered' };
+  return { deliveryId: row.id, patientId: row.patientId, ctes, countCte: `${p}u`, written: 'exchange-ended', notWritten: 'already-delivered' };
 }
 
 /**
@@ -379,44 +386,48 @@ async function messageWrite(
   const messageIdHeader = normalizeMessageId(content.messageId);
   const threadKey = await threadOf(deps.db, row.patientId, content, messageIdHeader);
   const mailboxMessageId = crypto.randomUUID();
-  const parts: SQL[] = [];
+  const ctes: Cte[] = [];
   if (contactAddress) {
     const meta = sealValue(deps.keyring, { headerName: content.replyTo === contactAddress ? '' : content.fromName }, `contact:${row.patientId}:${contactAddress}`);
-    parts.push(
+    ctes.push(
       // A contact written to less than a minute ago is left as it is, not even locked: a batch for one patient
       // neither rewrites its row per message nor waits on it.
-      sql`${n('c')} AS (INSERT INTO contacts (patient_id, address, meta, last_message_at)
+      [
+        `${p}c`,
+        sql`INSERT INTO contacts (patient_id, address, meta, last_message_at)
                 SELECT ${row.patientId}::uuid, ${contactAddress}::text, ${meta}::bytea, now()
                  WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE patient_id = ${row.patientId}::uuid AND address = ${contactAddress}::text
                                      AND ended_at IS NULL AND last_message_at >= now() - interval '1 minute')
                 ON CONFLICT (patient_id, address) DO UPDATE SET ended_at = NULL, last_message_at = now(), meta = excluded.meta
                   WHERE contacts.ended_at IS NOT NULL OR contacts.last_message_at < now() - interval '1 minute'
-                RETURNING id)`,
-      sql`${n('ci')} AS (SELECT coalesce((SELECT id FROM ${n('c')}), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id)`,
+                RETURNING id`,
+      ],
+      [`${p}ci`, sql`SELECT coalesce((SELECT id FROM ${n('c')}), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id`],
     );
   }
-  parts.push(
-    sql`${n('mm')} AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
+  ctes.push([
+    `${p}mm`,
+    sql`INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, content, attachment_count, received_at,
                                             contact_id, message_id_header, thread_key, no_reply, mdn_to, author_address)
             VALUES (${mailboxMessageId}, ${row.patientId}, ${row.id}, ${row.messageId}, 'inbox',
                     ${sealValue(deps.keyring, content, contentContext(mailboxMessageId))}, ${files.length}, ${row.receivedAt.toISOString()},
                     ${contactAddress ? sql`(SELECT id FROM ${n('ci')})` : sql`NULL`}, ${messageIdHeader}, ${threadKey},
                     ${forbidsReply(content.headers)}, ${receiptTo}, ${content.fromAddress || null})
-            ON CONFLICT (delivery_id) DO NOTHING RETURNING id)`,
-  );
-  for (const [position, f] of files.entries()) parts.push(...documentCtes(deps, row, content, f, position, p));
+            ON CONFLICT (delivery_id) DO NOTHING RETURNING id`,
+  ]);
+  for (const [position, f] of files.entries()) ctes.push(...documentCtes(deps, row, content, f, position, p));
   const inserted = sql`EXISTS (SELECT 1 FROM ${n('mm')})`;
   const kind = forbidsReply(content.headers) ? 'reply-forbidden-by-sender' : 'message-received';
-  parts.push(
-    sql`${n('ns')} AS (${notifyPatientCte(row.patientId, inserted)})`,
-    sql`${n('ae')} AS (${activityInsert(deps.keyring, { patientId: row.patientId, kind, actor, detail: { attachments: files.length } }, new Date(), inserted)})`,
-    sql`${n('u')} AS (UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${row.id})`,
+  ctes.push(
+    [`${p}ns`, notifyPatientCte(row.patientId, inserted)],
+    [`${p}ae`, activityInsert(deps.keyring, { patientId: row.patientId, kind, actor, detail: { attachments: files.length } }, new Date(), inserted)],
+    [`${p}u`, sql`UPDATE deliveries SET status = 'delivered', done_at = now(), last_error = NULL WHERE id = ${row.id}`],
   );
-  return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}mm`, written: 'delivered', notWritten: 'already-delivered' };
+  return { deliveryId: row.id, patientId: row.patientId, ctes, countCte: `${p}mm`, written: 'delivered', notWritten: 'already-delivered' };
 }
 
 /** The document (and, when still unwritten, its blob) of one filed attachment, inserted only with its message. */
-function documentCtes(deps: DeliverDeps, row: DeliveryRow, content: MessageContent, f: FileToFile, position: number, p: string): SQL[] {
+function documentCtes(deps: DeliverDeps, row: DeliveryRow, content: MessageContent, f: FileToFile, position: number, p: string): Cte[] {
   const documentId = crypto.randomUUID();
   const meta: DocumentMeta = {
     filename: f.filename,
@@ -431,10 +442,13 @@ function documentCtes(deps: DeliverDeps, row: DeliveryRow, content: MessageConte
   const mm = sql.raw(`${p}mm`);
   return [
     ...(f.stored.inline ? inlineBlobCtes(f.stored.inline, `${p}a${position}`, `${p}mm`) : []),
-    sql`${sql.raw(`${p}d${position}`)} AS (INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
+    [
+      `${p}d${position}`,
+      sql`INSERT INTO documents (id, patient_id, mailbox_message_id, position, blob_id, rubric, meta, media_type, size, sha256, author_kind, origin_kind)
              SELECT ${documentId}::uuid, ${row.patientId}::uuid, ${mm}.id, ${position}::int, ${f.stored.blobId}::uuid, ${f.rubric}::text,
                     ${sealValue(deps.keyring, meta, documentContext(documentId))}::bytea, ${f.mediaType}::text, ${f.stored.size}::bigint,
-                    ${f.stored.sha256}::text, 'professional', 'message' FROM ${mm})`,
+                    ${f.stored.sha256}::text, 'professional', 'message' FROM ${mm}`,
+    ],
   ];
 }
 
@@ -482,13 +496,16 @@ function reportWrite(row: DeliveryRow, reports: ReportParts, p: string): Deliver
     status = 'displayed';
   }
   const u = sql.raw(`${p}u`);
-  const parts: SQL[] = [sql`${u} AS (UPDATE deliveries SET status = 'report', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id)`];
+  const ctes: Cte[] = [[`${p}u`, sql`UPDATE deliveries SET status = 'report', done_at = now() WHERE id = ${row.id} AND status = 'queued' RETURNING id`]];
   if (originalId && status) {
-    parts.push(sql`${sql.raw(`${p}o`)} AS (UPDATE outbound_messages SET last_response = ${`report: ${status}`},
+    ctes.push([
+      `${p}o`,
+      sql`UPDATE outbound_messages SET last_response = ${`report: ${status}`},
                           status = CASE WHEN ${status} = 'failed' THEN 'failed' ELSE status END
-                        WHERE message_id_header = ${originalId} AND patient_id = ${row.patientId} AND EXISTS (SELECT 1 FROM ${u}))`);
+                        WHERE message_id_header = ${originalId} AND patient_id = ${row.patientId} AND EXISTS (SELECT 1 FROM ${u})`,
+    ]);
   }
-  return { deliveryId: row.id, patientId: row.patientId, parts, countCte: `${p}u`, written: 'report', notWritten: 'report' };
+  return { deliveryId: row.id, patientId: row.patientId, ctes, countCte: `${p}u`, written: 'report', notWritten: 'report' };
 }
 
 /** Marks failed those of `ids` still queued; returns them (each failed exactly once, whoever calls). */

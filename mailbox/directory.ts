@@ -1,12 +1,14 @@
 /**
  * The professionals' directory: MSSanté address → RPPS, profession code (TRE_G15), display name. Imported from
  * CSV (header `address,rpps,profession_code,display_name`), all rows or none; display names shown to patients
- * come from here when known. Bad rows are reported by line and nothing is imported.
+ * come from here when known. Bad rows are reported by line and nothing is imported. The file is read by
+ * `readCsvFile` like the patients' import: UTF-8 or Windows-1252 (reported in `notice`), `;` or `,`, quoted
+ * fields, physical line numbers; a display name with U+FFFD (a letter lost by a wrong conversion) is refused.
  */
 import { inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
-import { readCsvRecords } from '../access/rules/patient-csv.js';
+import { csvReadingNotice, readCsvFile, type CsvEncoding } from '../access/rules/csv-file.js';
 
 export interface DirectoryRow {
   address: string;
@@ -18,15 +20,26 @@ export interface DirectoryRow {
 const COLUMNS = ['address', 'rpps', 'profession_code', 'display_name'] as const;
 const ADDRESS = /^[^\s@]+@[a-z0-9.-]+\.[a-z]{2,}$/;
 
-export function parseDirectoryCsv(text: string): { rows: DirectoryRow[]; errors: { line: number; message: string }[] } {
-  const records = readCsvRecords(text.replace(/^\uFEFF/, '')).filter((r) => !r.blank);
+export interface DirectoryCsvResult {
+  rows: DirectoryRow[];
+  errors: { line: number; message: string }[];
+  encoding: CsvEncoding | null;
+  /** A line for the import summary when the file was not plain UTF-8. */
+  notice: string | null;
+}
+
+export function parseDirectoryCsv(input: Uint8Array | string): DirectoryCsvResult {
+  const file = readCsvFile(input);
   const errors: { line: number; message: string }[] = [];
   const rows: DirectoryRow[] = [];
+  const result = { rows, errors, encoding: file.encoding, notice: csvReadingNotice(file) };
+  if (file.error) return { ...result, errors: [file.error] };
+  const records = [...file.records];
   const header = records.shift();
   const names = header?.fields.map((f) => f.trim().toLowerCase()) ?? [];
   const idx = COLUMNS.map((c) => names.indexOf(c));
-  if (!header || idx.some((i) => i < 0)) {
-    return { rows, errors: [{ line: 1, message: `header must contain ${COLUMNS.join(',')}` }] };
+  if (!header || header.error || idx.some((i) => i < 0)) {
+    return { ...result, errors: [{ line: header?.line ?? 1, message: `header must contain ${COLUMNS.join(',')} (separated by , or ;)` }] };
   }
   for (const r of records) {
     if (r.error) {
@@ -40,7 +53,7 @@ export function parseDirectoryCsv(text: string): { rows: DirectoryRow[]; errors:
     else if (!displayName || displayName.length > 200) errors.push({ line: r.line, message: 'display_name: required, at most 200 characters' });
     else rows.push({ address, rpps: f(1) || null, professionCode: f(2) || null, displayName });
   }
-  return { rows, errors };
+  return result;
 }
 
 export async function importDirectory(db: Db, rows: DirectoryRow[]): Promise<number> {

@@ -6,8 +6,8 @@
  */
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
+import { sql } from 'drizzle-orm';
+import { cteStatement, type Cte, type Db } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
 import { contentContext, type MessageContent } from './deliver-inbound.js';
@@ -23,30 +23,33 @@ export interface OutboundRequest {
   messageIdHeader: string;
   /** A copy in the patient's sent folder (patient messages). */
   sentCopy?: { content: MessageContent; contactId: string; threadKey: string; attachmentCount: number };
-  /** Extra CTE parts to commit with it (e.g. marking an MDN as queued). Must not be named o, ob, sc, rb or rc. */
-  extra?: SQL[];
+  /** Extra CTEs to commit with it (e.g. marking an MDN as queued); a name clashing with o, ob, sc, rb or rc throws (db/cte.ts). */
+  extra?: Cte[];
 }
 
 export async function queueOutbound(deps: { db: Db; blobs: BlobStore; keyring: Keyring }, r: OutboundRequest): Promise<{ id: string; mailboxMessageId: string | null }> {
   const id = crypto.randomUUID();
   const stored = await deps.blobs.write(Readable.from([r.raw]), 'outbound-message');
-  const parts: SQL[] = [];
-  if (stored.inline) parts.push(...inlineBlobCtes(stored.inline, 'r'));
-  parts.push(
-    sql`o AS (INSERT INTO outbound_messages (id, patient_id, kind, envelope_from, rcpt, raw_blob_id, message_id_header, status)
-             VALUES (${id}, ${r.patientId}, ${r.kind}, ${r.envelopeFrom}, ${r.rcpt}, ${stored.blobId}, ${r.messageIdHeader}, 'queued'))`,
-    sql`ob AS (INSERT INTO outbox (topic, ref_id) VALUES (${OUTBOX_TOPIC_OUTBOUND}, ${id}))`,
-  );
+  const ctes: Cte[] = [
+    ...(stored.inline ? inlineBlobCtes(stored.inline, 'r') : []),
+    [
+      'o',
+      sql`INSERT INTO outbound_messages (id, patient_id, kind, envelope_from, rcpt, raw_blob_id, message_id_header, status)
+             VALUES (${id}, ${r.patientId}, ${r.kind}, ${r.envelopeFrom}, ${r.rcpt}, ${stored.blobId}, ${r.messageIdHeader}, 'queued')`,
+    ],
+    ['ob', sql`INSERT INTO outbox (topic, ref_id) VALUES (${OUTBOX_TOPIC_OUTBOUND}, ${id})`],
+  ];
   let mailboxMessageId: string | null = null;
   if (r.sentCopy && r.patientId) {
     mailboxMessageId = crypto.randomUUID();
-    parts.push(
-      sql`sc AS (INSERT INTO mailbox_messages (id, patient_id, folder, content, attachment_count, contact_id, message_id_header, thread_key, outbound_id, read_at)
+    ctes.push([
+      'sc',
+      sql`INSERT INTO mailbox_messages (id, patient_id, folder, content, attachment_count, contact_id, message_id_header, thread_key, outbound_id, read_at)
                 VALUES (${mailboxMessageId}, ${r.patientId}, 'sent', ${sealValue(deps.keyring, r.sentCopy.content, contentContext(mailboxMessageId))},
-                        ${r.sentCopy.attachmentCount}, ${r.sentCopy.contactId}, ${r.messageIdHeader}, ${r.sentCopy.threadKey}, ${id}, now()))`,
-    );
+                        ${r.sentCopy.attachmentCount}, ${r.sentCopy.contactId}, ${r.messageIdHeader}, ${r.sentCopy.threadKey}, ${id}, now())`,
+    ]);
   }
-  parts.push(...(r.extra ?? []));
-  await deps.db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+  ctes.push(...(r.extra ?? []));
+  await deps.db.execute(cteStatement(ctes, sql`SELECT 1`));
   return { id, mailboxMessageId };
 }

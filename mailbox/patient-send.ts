@@ -4,7 +4,8 @@
  * not end the exchange), never to a patient or a non-MSSanté address, not on a message closed by [FIN] or marked
  * X-MSS-MES: FIN, attachments only from the patient's own documents and 5 MB in total at most (`documentIds`:
  * UUIDs of documents the patient can see and has not deleted, rules/attachments.ts). A refusal is a
- * SendRefusedError carrying the French text to show; nothing is queued then.
+ * SendRefusedError carrying its reason and the French text to show (rules/sentences.ts); nothing is queued then.
+ * The API maps the reason to its problem code (api/problems.ts).
  */
 import crypto from 'node:crypto';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
@@ -15,17 +16,37 @@ import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { queueOutbound } from './outbound.js';
-import { answerability, attachableDocuments, canPatientWriteTo, documentIdsToLookUp, referencesFor, replySubject } from './rules/index.js';
+import { answerability, attachableDocuments, canPatientWriteTo, documentIdsToLookUp, referencesFor, replySubject, SENTENCES, type AttachmentRefusal } from './rules/index.js';
 
 /** SPEC §4 / the official app: at most 5 MB of documents per patient message. */
 export const MAX_PATIENT_ATTACHMENT_BYTES = 5_000_000;
-export const ATTACHMENTS_TOO_LARGE = 'La taille du ou des documents dépasse la limite autorisée.';
+export const ATTACHMENTS_TOO_LARGE = SENTENCES.attachmentsTooLarge.text;
+
+/**
+ * Why a send is refused: a mailbox rule (the message cannot be answered, the address may not be written to),
+ * a document it names, its size, or what it answers or comes from no longer being there.
+ */
+export type SendRefusal =
+  | 'not-answerable'
+  | 'not-writable'
+  | 'document-invalid-id'
+  | 'document-not-found'
+  | 'document-deleted'
+  | 'too-large'
+  | 'message-not-found'
+  | 'profile-not-found';
+
+const DOCUMENT_REFUSALS: Readonly<Record<AttachmentRefusal, SendRefusal>> = {
+  'invalid-id': 'document-invalid-id',
+  'not-found': 'document-not-found',
+  deleted: 'document-deleted',
+};
 
 export class SendRefusedError extends Error {
   constructor(
+    readonly reason: SendRefusal,
+    /** The French text to show the patient. */
     message: string,
-    readonly status: 400 | 403 | 404 | 410 | 413 = 403,
-    readonly code = 'API-SEND-01',
   ) {
     super(message);
     this.name = 'SendRefusedError';
@@ -48,7 +69,7 @@ interface ContactRow {
 
 async function patientAddress(db: Db, patientId: string, domain: string): Promise<string> {
   const [p] = await db.select({ ins: schema.patients.ins }).from(schema.patients).where(eq(schema.patients.id, patientId));
-  if (!p) throw new SendRefusedError('Profil introuvable.', 404);
+  if (!p) throw new SendRefusedError('profile-not-found', SENTENCES.profileNotFound.text);
   return `${p.ins}@${domain}`;
 }
 
@@ -63,13 +84,10 @@ async function loadAttachments(deps: SendDeps, patientId: string, documentIds: s
         .where(and(eq(d.patientId, patientId), inArray(d.id, lookUp)))
     : [];
   const verdict = attachableDocuments(documentIds, found);
-  if (!verdict.ok) {
-    const [status, code] = ({ 'invalid-id': [400, 'API-SEND-04'], 'not-found': [404, 'API-SEND-02'], deleted: [410, 'API-SEND-05'] } as const)[verdict.refusal];
-    throw new SendRefusedError(verdict.message, status, code);
-  }
+  if (!verdict.ok) throw new SendRefusedError(DOCUMENT_REFUSALS[verdict.refusal], verdict.message);
   const rows = found.filter((r) => verdict.ids.includes(r.id));
   const total = rows.reduce((n, r) => n + r.size, 0);
-  if (total > MAX_PATIENT_ATTACHMENT_BYTES) throw new SendRefusedError(ATTACHMENTS_TOO_LARGE, 413, 'API-SEND-03');
+  if (total > MAX_PATIENT_ATTACHMENT_BYTES) throw new SendRefusedError('too-large', ATTACHMENTS_TOO_LARGE);
   return Promise.all(
     rows.map(async (r) => ({
       filename: openValue<AttachmentMeta>(deps.keyring, r.meta, documentContext(r.id)).filename,
@@ -111,7 +129,7 @@ async function send(
   msg: { subject: string; text: string; inReplyTo: string | null; references: string[]; threadKey: string | null; documentIds: string[] },
 ): Promise<{ id: string }> {
   const verdict = canPatientWriteTo(contact.address, { patientDomain: deps.patientDomain, isMssanteDomain: deps.isMssanteDomain, contact });
-  if (!verdict.ok) throw new SendRefusedError(verdict.message);
+  if (!verdict.ok) throw new SendRefusedError('not-writable', verdict.message);
   const attachments = await loadAttachments(deps, patientId, msg.documentIds);
   const from = await patientAddress(deps.db, patientId, deps.patientDomain);
   const messageId = `<${crypto.randomUUID()}@${deps.patientDomain}>`;
@@ -160,16 +178,16 @@ export async function replyToMessage(
     .from(m)
     .leftJoin(schema.contacts, eq(schema.contacts.id, m.contactId))
     .where(and(eq(m.id, input.messageId), eq(m.patientId, input.patientId), eq(m.folder, 'inbox'), isNull(m.deletedAt)));
-  if (!row) throw new SendRefusedError('Message introuvable.', 404, 'API-MSG-01');
+  if (!row) throw new SendRefusedError('message-not-found', SENTENCES.messageNotFound.text);
   const c = openValue<MessageContent>(deps.keyring, row.content, contentContext(row.id));
   const a = answerability({
     noReplyHeader: row.noReply,
     closedAt: row.closedAt,
     contactEnded: row.endedAt !== null,
-    contactDisplayName: c.fromName || 'Ce professionnel',
+    contactDisplayName: c.fromName || SENTENCES.endedByUnnamed.text,
     hasContact: row.contactId !== null,
   });
-  if (!a.canReply || !row.contactId || !row.address) throw new SendRefusedError(a.closedNotice ?? "Ce message n'autorise pas la réponse.");
+  if (!a.canReply || !row.contactId || !row.address) throw new SendRefusedError('not-answerable', a.closedNotice ?? SENTENCES.messageForbidsReply.text);
   const refs = referencesFor({ messageId: c.messageId, references: c.references, inReplyTo: c.inReplyTo });
   return send(deps, input.patientId, { id: row.contactId, address: row.address, endedAt: row.endedAt }, {
     subject: replySubject(c.subject),
@@ -192,7 +210,7 @@ export async function writeToContact(
         .from(schema.contacts)
         .where(and(eq(schema.contacts.id, input.contactId), eq(schema.contacts.patientId, input.patientId)))
     : [];
-  if (!contact) throw new SendRefusedError("Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges.");
+  if (!contact) throw new SendRefusedError('not-writable', SENTENCES.onlyKnownProfessionals.text);
   return send(deps, input.patientId, contact, {
     subject: input.subject.trim().slice(0, 200) || '(sans objet)',
     text: input.text,

@@ -25,7 +25,7 @@ import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { directoryNames } from './directory.js';
-import { answerability, contactDisplayName } from './rules/index.js';
+import { answerability, contactDisplayName, SENTENCES } from './rules/index.js';
 import { afterPosition, decodeCursor, encodeCursor, keysetAt, type CursorList, type KeysetPosition } from '../db/index.js';
 
 export interface AttachmentSummary {
@@ -120,7 +120,7 @@ async function openRows(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<stri
     }
     const name =
       r.kind === 'notice'
-        ? 'Mon espace santé'
+        ? SENTENCES.gatewayName.text
         : contactDisplayName({
             // The author of an inbox message first (its From), then the contact (its Reply-To, a secretariat...).
             directoryName: (r.folder === 'inbox' ? dir.get(c.fromAddress) : undefined) ?? (r.contactAddress ? dir.get(r.contactAddress) : null),
@@ -138,7 +138,7 @@ function summarize<A extends AttachmentSummary>(r: Row, opened: Opened, attachme
   const a =
     inbox && r.kind === 'message'
       ? answerability({ noReplyHeader: r.noReply, closedAt: r.closedAt, contactEnded: r.contactEndedAt !== null, contactDisplayName: name, hasContact: r.contactId !== null })
-      : { canReply: false, closedNotice: r.kind === 'notice' ? "Ce message n'autorise pas la réponse." : null };
+      : { canReply: false, closedNotice: r.kind === 'notice' ? SENTENCES.messageForbidsReply.text : null };
   return {
     id: r.id,
     folder: inbox ? 'inbox' : 'sent',
@@ -167,11 +167,10 @@ function summaryOf(r: Row, opened: Opened, attachments: AttachmentDetail[]): Mes
   return summary;
 }
 
-export const UNKNOWN_PROFESSIONAL = 'Professionnel de santé';
-
+/** A listing's cursor is malformed, or one of another listing; `list` says which listing refused it. */
 export class InvalidCursorError extends Error {
-  constructor() {
-    super('invalid cursor');
+  constructor(readonly list: CursorList) {
+    super(`invalid ${list} cursor`);
     this.name = 'InvalidCursorError';
   }
 }
@@ -186,7 +185,7 @@ export interface Page<T> {
 function positionOf(list: CursorList, cursor: string | undefined): KeysetPosition | null {
   if (cursor === undefined || cursor === '') return null;
   const pos = decodeCursor(list, cursor);
-  if (!pos) throw new InvalidCursorError();
+  if (!pos) throw new InvalidCursorError(list);
   return pos;
 }
 

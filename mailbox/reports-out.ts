@@ -4,12 +4,16 @@
  * 3464) to the sender of a message that got 250 but then failed permanently. Both leave with the null sender
  * through the outbound relay. The MDN is claimed before it is queued, so it goes at most once (a crash between
  * the two loses it rather than doubling it); the DSN is queued once per failed delivery for the same reason.
+ *
+ * And the notices the gateway puts in the patient's own inbox (texts: rules/notices.ts): a professional's message
+ * that could not be shown (`queueUnreadableNotice`, once per delivery), and a patient's message that finally
+ * failed (`failOutboundMessage`: the status and the notice in one statement, so the notice exists exactly when
+ * the status says failed, and a second call changes nothing).
  */
 import crypto from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { cteStatement, schema, type Cte, type Db } from '../db/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue, sealValue } from '../vault/index.js';
 import { simpleParser } from 'mailparser';
@@ -17,7 +21,7 @@ import { notifyPatientCte } from '../access/index.js';
 import { contentContext, type MessageContent } from './deliver-inbound.js';
 import { queueOutbound } from './outbound.js';
 import { directoryNames } from './directory.js';
-import { buildDsn, buildMdn, contactDisplayName } from './rules/index.js';
+import { buildDsn, buildMdn, contactDisplayName, SENTENCES, undeliveredNoticeText, unreadableNoticeText } from './rules/index.js';
 
 export interface ReportDeps {
   db: Db;
@@ -98,7 +102,7 @@ export async function queueDsnForFailedDelivery(deps: ReportDeps, deliveryId: st
     messageId,
     date: new Date(),
     from: `MAILER-DAEMON@${deps.patientDomain}`,
-    humanText: "Le message n'a pas pu être déposé dans la messagerie du patient : son contenu n'a pas pu être traité.",
+    humanText: SENTENCES.unreadableForSender.text,
   });
   await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw: Buffer.from(raw), messageIdHeader: messageId });
   return true;
@@ -118,13 +122,7 @@ async function reportableDelivery(deps: ReportDeps, deliveryId: string) {
   return { row, headers: await readHeaderBlock(deps.blobs, row.inbound.rawBlobId) };
 }
 
-export const UNREADABLE_NOTICE_SUBJECT = "Un message n'a pas pu vous être présenté";
-
-/** The French notice a patient reads instead of a message that failed after its 250 (no content at all). */
-export function unreadableNoticeText(professional: string): string {
-  return `${professional} vous a envoyé un message qui n'a pas pu vous être présenté : son contenu n'a pas pu être traité. ` +
-    "L'expéditeur en a été informé et peut vous l'envoyer à nouveau.";
-}
+export const UNREADABLE_NOTICE_SUBJECT = SENTENCES.unreadableSubject.text;
 
 /**
  * A message that got 250 but failed for good afterwards (parse error, limits only the parser finds): besides the
@@ -161,12 +159,21 @@ export async function queueUnreadableNotice(deps: ReportDeps, deliveryId: string
     headers: {},
   };
   const inserted = sql`EXISTS (SELECT 1 FROM n)`;
-  await deps.db.execute(sql`WITH n AS (INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, kind, content, received_at, no_reply)
-                                       VALUES (${noticeId}::uuid, ${row.patientId}::uuid, ${deliveryId}::uuid, ${row.inbound.id}::uuid, 'inbox', 'notice',
-                                               ${sealValue(deps.keyring, notice, contentContext(noticeId))}::bytea, now(), true)
-                                       ON CONFLICT (delivery_id) DO NOTHING RETURNING id),
-                                 ns AS (${notifyPatientCte(row.patientId, inserted)})
-                            SELECT 1`);
+  await deps.db.execute(
+    cteStatement(
+      [
+        [
+          'n',
+          sql`INSERT INTO mailbox_messages (id, patient_id, delivery_id, inbound_message_id, folder, kind, content, received_at, no_reply)
+                VALUES (${noticeId}::uuid, ${row.patientId}::uuid, ${deliveryId}::uuid, ${row.inbound.id}::uuid, 'inbox', 'notice',
+                        ${sealValue(deps.keyring, notice, contentContext(noticeId))}::bytea, now(), true)
+                ON CONFLICT (delivery_id) DO NOTHING RETURNING id`,
+        ],
+        ['ns', notifyPatientCte(row.patientId, inserted)],
+      ],
+      sql`SELECT 1`,
+    ),
+  );
   return true;
 }
 
@@ -195,4 +202,56 @@ export async function queueXdmRefusalNotice(deps: ReportDeps, deliveryId: string
     .build();
   await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw, messageIdHeader: messageId });
   return true;
+}
+
+/** The outbound message that finally failed (kind 'patient': a patient's own message, with a sent copy). */
+export interface FailedOutbound {
+  id: string;
+  kind: string;
+  patientId: string | null;
+  messageIdHeader: string;
+}
+
+/**
+ * A message leaving the gateway failed for good (refused, or its retries ran out): `failed` with the remote's last
+ * reply (kept for the operator, never shown), and for a patient's message, in the same statement, a notice in the
+ * patient's inbox (in the thread of the message, answering nothing) giving `reason` (a fixed French reason,
+ * config/relay.ts `patientFailureReason`) and a pending notification e-mail. Only a message still `queued` moves:
+ * a second call, or one after a `sent`, writes nothing.
+ */
+export async function failOutboundMessage(deps: { db: Db; keyring: Keyring }, row: FailedOutbound, response: string, reason: string): Promise<void> {
+  const ctes: Cte[] = [
+    ['u', sql`UPDATE outbound_messages SET status = 'failed', done_at = now(), last_response = ${response.slice(0, 500)} WHERE id = ${row.id} AND status = 'queued' RETURNING id`],
+  ];
+  if (row.kind === 'patient' && row.patientId) {
+    const [sent] = await deps.db
+      .select({ id: schema.mailboxMessages.id, content: schema.mailboxMessages.content, contactId: schema.mailboxMessages.contactId, threadKey: schema.mailboxMessages.threadKey })
+      .from(schema.mailboxMessages)
+      .where(eq(schema.mailboxMessages.outboundId, row.id));
+    const original = sent ? openValue<MessageContent>(deps.keyring, sent.content, contentContext(sent.id)) : null;
+    const noticeId = crypto.randomUUID();
+    const notice: MessageContent = {
+      subject: SENTENCES.undeliveredSubject.text,
+      fromName: SENTENCES.gatewayName.text,
+      fromAddress: '',
+      replyTo: null,
+      text: undeliveredNoticeText(original, reason),
+      html: null,
+      messageId: null,
+      inReplyTo: row.messageIdHeader,
+      references: [row.messageIdHeader],
+      date: new Date().toISOString(),
+      headers: {},
+    };
+    ctes.push(
+      [
+        'n',
+        sql`INSERT INTO mailbox_messages (id, patient_id, folder, kind, content, contact_id, thread_key, no_reply)
+               SELECT ${noticeId}::uuid, ${row.patientId}::uuid, 'inbox', 'notice', ${sealValue(deps.keyring, notice, contentContext(noticeId))}::bytea,
+                      ${sent?.contactId ?? null}::uuid, ${sent?.threadKey ?? null}::text, true FROM u`,
+      ],
+      ['ns', notifyPatientCte(row.patientId, sql`EXISTS (SELECT 1 FROM u)`)],
+    );
+  }
+  await deps.db.execute(cteStatement(ctes, sql`SELECT 1`));
 }

@@ -20,9 +20,9 @@
  */
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import { and, lt, sql, type SQL } from 'drizzle-orm';
+import { and, lt, sql } from 'drizzle-orm';
 import type pg from 'pg';
-import type { Db, Tx } from '../db/index.js';
+import type { Cte, Db, Tx } from '../db/index.js';
 import { queryPrepared, schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { EnvelopeError, newDataKey, openChunk, sealChunk, unwrapDataKey, wrapDataKey } from './envelope.js';
@@ -55,21 +55,27 @@ export interface BlobHeader {
 }
 
 /**
- * The two CTE bodies that write an inline blob inside a caller's single statement, named `${prefix}b` and
+ * The two CTEs that write an inline blob inside a caller's single statement (db/cte.ts), named `${prefix}b` and
  * `${prefix}c`; with `guard` (a CTE name), only when that CTE returned a row.
  */
-export function inlineBlobCtes(rows: InlineBlobRows, prefix: string, guard?: string): SQL[] {
+export function inlineBlobCtes(rows: InlineBlobRows, prefix: string, guard?: string): Cte[] {
   const b = rows.blob;
   const from = guard ? sql.raw(` FROM ${guard}`) : sql``;
   const id = sql`${b.id}::uuid`;
   return [
-    sql`${sql.raw(`${prefix}b`)} AS (INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
-         SELECT ${id}, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, ${rows.chunks.length}::int, true${from})`,
-    sql`${sql.raw(`${prefix}c`)} AS (INSERT INTO blob_chunks (blob_id, seq, data)
+    [
+      `${prefix}b`,
+      sql`INSERT INTO blobs (id, purpose, wrapped_key, key_id, size, sha256, chunk_count, complete)
+         SELECT ${id}, ${b.purpose}::text, ${b.wrappedKey}::bytea, ${b.keyId}::text, ${b.size}::bigint, ${b.sha256}::text, ${rows.chunks.length}::int, true${from}`,
+    ],
+    [
+      `${prefix}c`,
+      sql`INSERT INTO blob_chunks (blob_id, seq, data)
          SELECT ${id}, v.seq, v.data FROM (VALUES ${sql.join(
            rows.chunks.map((c, seq) => sql`(${seq}::int, ${c}::bytea)`),
            sql`, `,
-         )}) AS v(seq, data)${guard ? sql.raw(`, ${guard}`) : sql``})`,
+         )}) AS v(seq, data)${guard ? sql.raw(`, ${guard}`) : sql``}`,
+    ],
   ];
 }
 

@@ -7,8 +7,8 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { afterPosition, decodeCursor, encodeCursor, keysetAt, schema } from '../db/index.js';
+import type { Cte, Db } from '../db/index.js';
+import { afterPosition, cteStatement, decodeCursor, encodeCursor, keysetAt, schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { openValue, sealValue } from './envelope.js';
 import { inlineBlobCtes, type BlobStore, type StoredBlob } from './blob-store.js';
@@ -236,22 +236,27 @@ export interface NewDocument {
   hiddenFromPatient?: boolean;
   /** When a hidden document becomes visible by itself (access/scheduled-reveal.ts); only with hiddenFromPatient. */
   revealAt?: Date | null;
-  /** Extra CTE parts committed with the document (activity, notification); they may use `doc`. */
-  extra?: SQL[];
+  /**
+   * Extra CTEs committed with the document (activity, notification); they may use `doc`. Their names must differ
+   * from `doc`, `ub` and `uc` (db/cte.ts refuses a clash).
+   */
+  extra?: Cte[];
 }
 
 /** Files a document whose blob is already written (or inline); one statement. Returns its id. */
 export async function fileDocument(db: Db, keyring: Keyring, n: NewDocument): Promise<string> {
   const id = crypto.randomUUID();
-  const parts: SQL[] = [];
-  if (n.stored.inline) parts.push(...inlineBlobCtes(n.stored.inline, 'u'));
-  parts.push(
-    sql`doc AS (INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, author_organisation, origin_kind, previous_version_id, hidden_from_patient, reveal_at)
+  const ctes: Cte[] = [
+    ...(n.stored.inline ? inlineBlobCtes(n.stored.inline, 'u') : []),
+    [
+      'doc',
+      sql`INSERT INTO documents (id, patient_id, blob_id, rubric, meta, media_type, size, sha256, author_kind, author_rpps, author_organisation, origin_kind, previous_version_id, hidden_from_patient, reveal_at)
                VALUES (${id}, ${n.patientId}, ${n.stored.blobId}, ${n.rubric}, ${sealValue(keyring, n.meta, documentContext(id))}, ${n.mediaType},
-                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.authorOrganisation ?? null}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}, ${n.hiddenFromPatient === true && n.revealAt ? n.revealAt.toISOString() : null}::timestamptz) RETURNING id)`,
+                       ${n.stored.size}, ${n.stored.sha256}, ${n.authorKind}, ${n.authorRpps}, ${n.authorOrganisation ?? null}, ${n.originKind}, ${n.previousVersionId ?? null}, ${n.hiddenFromPatient === true}, ${n.hiddenFromPatient === true && n.revealAt ? n.revealAt.toISOString() : null}::timestamptz) RETURNING id`,
+    ],
     ...(n.extra ?? []),
-  );
-  await db.execute(sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`);
+  ];
+  await db.execute(cteStatement(ctes, sql`SELECT 1`));
   return id;
 }
 

@@ -22,7 +22,9 @@
  *
  * Failure semantics: `verifyProToken` never throws for any token, only for invalid options (empty issuer or
  * audience, bad skew: a programming error). `loadJwks` throws (Error) when the source cannot be read or is not
- * a public JWKS: call it at start-up so a bad configuration stops the process.
+ * a public JWKS: call it at start-up so a bad configuration stops the process. Keys kept current from the
+ * provider (HTTPS, discovery, refetch on an unknown kid) are access/pro-auth/key-source.ts, which calls this
+ * verifier unchanged.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -173,6 +175,14 @@ export async function loadJwks(source: string, opts: { timeoutMs?: number } = {}
   } catch (err) {
     throw new Error(`JWKS ${source}: not JSON (${(err as Error).message})`);
   }
+  return publicJwks(parsed, source);
+}
+
+/**
+ * The checks `loadJwks` applies, for a JWKS obtained otherwise (access/pro-auth/key-source.ts): `{ keys: [...] }`
+ * or a bare array of objects with a kty, no private key material. Throws an Error naming `source` otherwise.
+ */
+export function publicJwks(parsed: unknown, source: string): { keys: JsonWebKey[] } {
   const keys = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) throw new Error(`JWKS ${source}: no "keys" array`);
   for (const k of keys) {
@@ -180,6 +190,18 @@ export async function loadJwks(source: string, opts: { timeoutMs?: number } = {}
     if (PRIVATE_MEMBERS.some((m) => m in k)) throw new Error(`JWKS ${source}: contains private key material`);
   }
   return { keys: keys as JsonWebKey[] };
+}
+
+/**
+ * The `kid` a token's header names (a non-empty string of at most 256 characters), or null: what a key source
+ * needs to tell "the provider rotated its keys" from a malformed token. Never throws; trusts nothing else.
+ */
+export function tokenKid(token: string): string | null {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null;
+  const h = token.slice(0, token.indexOf('.'));
+  if (!h || !B64URL.test(h)) return null;
+  const kid = decodeJson(h)?.kid;
+  return typeof kid === 'string' && kid !== '' && kid.length <= MAX_TEXT_CLAIM ? kid : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------

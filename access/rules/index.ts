@@ -3,6 +3,7 @@
 
 export * from './ins.js';
 export * from './profile-state.js';
+export * from './csv-file.js';
 export * from './patient-csv.js';
 export * from './secrets.js';
 export * from './login-throttle.js';

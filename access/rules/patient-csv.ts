@@ -1,13 +1,15 @@
 // Operator CSV import of patient profiles (SPEC §8, "provision profiles (CSV import)").
 //
 // Guarantees:
-// - Never throws on any text: every problem becomes an entry in `errors` with the 1-based physical line where the
+// - Never throws on any input (bytes or text): every problem becomes an entry in `errors` with the 1-based physical line where the
 //   record starts (a quoted field may span lines), and a row with any problem is left out of `rows`, so an
 //   import can apply `rows` and show `errors` without a second pass.
-// - RFC 4180 reading: quoted fields may hold commas, doubled quotes and line breaks; CRLF, LF or bare CR end a
-//   record; a leading UTF-8 BOM is dropped; blank (or white-space-only) lines are skipped. Malformed quoting
-//   (an unterminated quote, a quote inside an unquoted field, text after a closing quote) is an error for that
-//   record; an unterminated quote swallows the rest of the file, so it is reported and reading stops.
+// - The file is read by `readCsvFile` (csv-file.ts): the bytes as saved (UTF-8 with or without BOM, or
+//   Windows-1252, which `encoding` and `notice` then report), `;` or `,` separated, CRLF, LF or bare CR, quoted
+//   fields holding separators, doubled quotes and line breaks; blank lines skipped. A file that is no readable
+//   text gives one error and no rows; malformed quoting and U+FFFD (a letter lost by an earlier conversion) are
+//   errors for their record. An unterminated quote swallows the rest of the file, so it is reported and
+//   reading stops.
 // - The header (first non-blank record) must name exactly the seven columns, in any order, names trimmed and
 //   case-insensitive. A missing, unknown or repeated column gives one error on the header line and no rows: a
 //   shifted column would otherwise import e-mails as names.
@@ -18,6 +20,7 @@
 // - birth_date must be a real calendar date between 1900-01-01 and today in Europe/Paris (the patients' time
 //   zone; pass `now` for reproducible results). The lower bound catches typed years such as 0985.
 
+import { csvReadingNotice, readCsvFile, type CsvEncoding, type CsvSeparator } from './csv-file.js';
 import { parseIns } from './ins.js';
 import { isProfileState, type ProfileState } from './profile-state.js';
 
@@ -39,6 +42,11 @@ export interface PatientCsvError {
 export interface PatientCsvResult {
   rows: PatientImportRow[];
   errors: PatientCsvError[];
+  /** How the bytes were decoded (null: the caller passed text, or they could not be decoded). */
+  encoding: CsvEncoding | null;
+  separator: CsvSeparator;
+  /** A line for the import summary when the file was not plain UTF-8 (e.g. converted from Windows-1252). */
+  notice: string | null;
 }
 
 export interface PatientCsvOptions {
@@ -64,28 +72,30 @@ const MIN_BIRTH_DATE = '1900-01-01';
 const CONTROL_CHAR = /\p{Cc}/u;
 const PROVISIONAL_CODE = /^[A-Za-z0-9-]{6,64}$/;
 
-export function parsePatientCsv(text: string, options: PatientCsvOptions = {}): PatientCsvResult {
+export function parsePatientCsv(input: Uint8Array | string, options: PatientCsvOptions = {}): PatientCsvResult {
+  const file = readCsvFile(input);
   const rows: PatientImportRow[] = [];
   const errors: PatientCsvError[] = [];
-  if (typeof text !== 'string') {
-    errors.push({ line: 1, message: 'input is not text' });
-    return { rows, errors };
+  const done = (): PatientCsvResult => ({ rows, errors, encoding: file.encoding, separator: file.separator, notice: csvReadingNotice(file) });
+  if (file.error !== null) {
+    errors.push(file.error);
+    return done();
   }
-  const records = readCsvRecords(text.startsWith('\uFEFF') ? text.slice(1) : text).filter((r) => !r.blank);
+  const { records } = file;
 
   const header = records[0];
   if (header === undefined) {
     errors.push({ line: 1, message: `missing header: expected ${PATIENT_CSV_COLUMNS.join(',')}` });
-    return { rows, errors };
+    return done();
   }
   if (header.error !== null) {
     errors.push({ line: header.line, message: `header: ${header.error}` });
-    return { rows, errors };
+    return done();
   }
   const columnIndex = mapHeader(header.fields);
   if (typeof columnIndex === 'string') {
     errors.push({ line: header.line, message: columnIndex });
-    return { rows, errors };
+    return done();
   }
 
   const today = parisDate(options.now ?? new Date());
@@ -163,7 +173,7 @@ export function parsePatientCsv(text: string, options: PatientCsvOptions = {}): 
       provisionalCode: code === '' ? null : code,
     });
   }
-  return { rows, errors };
+  return done();
 }
 
 function mapHeader(fields: string[]): Record<Column, number> | string {
@@ -177,7 +187,7 @@ function mapHeader(fields: string[]): Record<Column, number> | string {
   if (unknown.length > 0) parts.push(`unknown column(s) ${unknown.map((u) => (u === '' ? '(empty)' : u)).join(', ')}`);
   if (duplicate.length > 0) parts.push(`repeated column(s) ${duplicate.join(', ')}`);
   if (parts.length > 0) {
-    return `header: ${parts.join('; ')} (expected ${PATIENT_CSV_COLUMNS.join(',')})`;
+    return `header: ${parts.join('; ')} (expected ${PATIENT_CSV_COLUMNS.join(',')}, separated by , or ;)`;
   }
   const index = {} as Record<Column, number>;
   for (const c of PATIENT_CSV_COLUMNS) index[c] = names.indexOf(c);
@@ -227,88 +237,4 @@ function parisDate(now: Date): string {
   }).formatToParts(now);
   const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('year').padStart(4, '0')}-${get('month')}-${get('day')}`;
-}
-
-export interface CsvRecord {
-  line: number;
-  fields: string[];
-  blank: boolean;
-  error: string | null;
-}
-
-// Single pass, linear in the input; tracks physical lines so errors point where an editor shows the record.
-export function readCsvRecords(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  const n = text.length;
-  let i = 0;
-  let line = 1;
-  const isEol = (c: string | undefined): boolean => c === '\n' || c === '\r';
-  const consumeEol = (): void => {
-    if (text[i] === '\r' && text[i + 1] === '\n') i += 2;
-    else i += 1;
-    line += 1;
-  };
-
-  while (i < n) {
-    const startLine = line;
-    const fields: string[] = [];
-    let error: string | null = null;
-    let quoted = false;
-
-    for (;;) {
-      let value = '';
-      if (text[i] === '"') {
-        quoted = true;
-        i += 1;
-        let closed = false;
-        while (i < n) {
-          const c = text[i] as string;
-          if (c === '"') {
-            if (text[i + 1] === '"') {
-              value += '"';
-              i += 2;
-              continue;
-            }
-            i += 1;
-            closed = true;
-            break;
-          }
-          if (c === '\r' && text[i + 1] === '\n') {
-            value += '\r\n';
-            i += 2;
-            line += 1;
-            continue;
-          }
-          if (isEol(c)) line += 1;
-          value += c;
-          i += 1;
-        }
-        if (!closed) {
-          fields.push(value);
-          records.push({ line: startLine, fields, blank: false, error: 'unterminated quoted field' });
-          return records;
-        }
-        if (i < n && text[i] !== ',' && !isEol(text[i])) {
-          error ??= 'unexpected text after a closing quote';
-          while (i < n && !isEol(text[i])) i += 1;
-        }
-      } else {
-        while (i < n && text[i] !== ',' && !isEol(text[i])) {
-          if (text[i] === '"') error ??= 'quote inside an unquoted field';
-          value += text[i];
-          i += 1;
-        }
-      }
-      fields.push(value);
-      if (i < n && text[i] === ',') {
-        i += 1;
-        continue;
-      }
-      if (i < n) consumeEol();
-      break;
-    }
-    const blank = !quoted && fields.length === 1 && (fields[0] ?? '').trim() === '';
-    records.push({ line: startLine, fields, blank, error });
-  }
-  return records;
 }

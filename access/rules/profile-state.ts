@@ -56,6 +56,11 @@ export function canTransition(from: ProfileState, to: ProfileState): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
+/** The states from which a profile may move to `to`, for SQL that checks the transition atomically with the change. */
+export function statesThatMayBecome(to: ProfileState): ProfileState[] {
+  return PROFILE_STATES.filter((s) => canTransition(s, to));
+}
+
 /** Target state when an `opposed` or `closed` profile is reopened. */
 export function reopenState(wasActivated: boolean): 'created' | 'active' {
   return wasActivated ? 'active' : 'created';

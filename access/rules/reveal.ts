@@ -10,7 +10,9 @@
 // - At most `maxAheadMs` ahead ('too-far', LIMIT_MAX_REVEAL_DELAY_MS): a document must not stay hidden for years
 //   by a typo in the year.
 
-export type RevealDate = { ok: true; at: Date } | { ok: false; reason: 'invalid' | 'past' | 'too-far' };
+export type RevealDateRefusal = 'invalid' | 'past' | 'too-far';
+
+export type RevealDate = { ok: true; at: Date } | { ok: false; reason: RevealDateRefusal };
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

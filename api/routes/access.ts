@@ -30,11 +30,10 @@ import {
   updateAccessSettings,
 } from '../../access/index.js';
 import type { ApiContext } from '../context.js';
-import { ApiProblem, ProblemSchema } from '../problem.js';
+import { ProblemSchema } from '../problem.js';
+import { problem, SETTINGS_REFUSALS } from '../problems.js';
 import { requirePatient } from './session-auth.js';
 
-const malformedFiness = () =>
-  new ApiProblem(400, 'API-ACCESS-04', 'Invalid FINESS', 'Le numéro FINESS doit comporter 9 caractères : des chiffres, ou 2A / 2B suivis de 7 chiffres pour la Corse.');
 
 export const AccessSettingsSchema = Type.Object({
   blocked: Type.Array(Type.String(), { description: 'RPPS of the blocked professionals.' }),
@@ -96,18 +95,9 @@ export const accessRoutes =
       async (req, reply) => {
         const patientId = await requirePatient(ctx, req);
         const { emergencyAllowed, ...change } = req.body;
-        if (emergencyAllowed !== undefined) {
-          throw new ApiProblem(
-            400,
-            'API-ACCESS-06',
-            'emergencyAllowed is replaced',
-            "Ce réglage est remplacé par deux réglages distincts : l'accès par le médecin régulateur du SAMU (samuRegulatorAllowed) et le bris de glace (breakGlassAllowed).",
-          );
-        }
+        if (emergencyAllowed !== undefined) throw problem('emergencyAllowedReplaced');
         const r = await updateAccessSettings(ctx.db, patientId, change);
-        if (r !== 'ok') {
-          throw new ApiProblem(409, 'API-ACCESS-02', 'Not allowed', "Le médecin administrateur doit être un professionnel qui a déjà accédé à votre profil.");
-        }
+        if (r !== 'ok') throw problem(SETTINGS_REFUSALS[r]);
         return reply.code(204).send(null);
       },
     );
@@ -156,9 +146,7 @@ export const accessRoutes =
       },
       async (req, reply) => {
         const patientId = await requirePatient(ctx, req);
-        if (!RPPS.test(req.params.rpps) || !(await unblockProfessional(ctx.db, patientId, req.params.rpps))) {
-          throw new ApiProblem(404, 'API-ACCESS-01', 'Not found', "Ce professionnel n'est pas bloqué.");
-        }
+        if (!RPPS.test(req.params.rpps) || !(await unblockProfessional(ctx.db, patientId, req.params.rpps))) throw problem('professionalNotBlocked');
         return reply.code(204).send(null);
       },
     );
@@ -176,7 +164,7 @@ export const accessRoutes =
       async (req, reply) => {
         const patientId = await requirePatient(ctx, req);
         const finess = parseFiness(req.body.finess);
-        if (!finess) throw malformedFiness();
+        if (!finess) throw problem('finessInvalid');
         await blockEstablishment(ctx.db, patientId, finess);
         return reply.code(204).send(null);
       },
@@ -195,10 +183,8 @@ export const accessRoutes =
       async (req, reply) => {
         const patientId = await requirePatient(ctx, req);
         const finess = parseFiness(req.params.finess);
-        if (!finess) throw malformedFiness();
-        if (!(await unblockEstablishment(ctx.db, patientId, finess))) {
-          throw new ApiProblem(404, 'API-ACCESS-05', 'Not found', "Cet établissement n'est pas bloqué.");
-        }
+        if (!finess) throw problem('finessInvalid');
+        if (!(await unblockEstablishment(ctx.db, patientId, finess))) throw problem('establishmentNotBlocked');
         return reply.code(204).send(null);
       },
     );

@@ -9,7 +9,8 @@ import { Type } from 'typebox';
 import { changeProfileState, importPatients, parsePatientCsv } from '../../access/index.js';
 import { deliveryStats, importDirectory, parseDirectoryCsv } from '../../mailbox/index.js';
 import type { ApiContext } from '../context.js';
-import { ApiProblem, ProblemSchema } from '../problem.js';
+import { ProblemSchema } from '../problem.js';
+import { ADMIN_TRANSITION_REFUSALS, problem, PROBLEMS } from '../problems.js';
 
 /** A CSV refused as a whole: every bad line with its reason (nothing was imported). */
 const CsvProblemSchema = Type.Object({
@@ -18,22 +19,41 @@ const CsvProblemSchema = Type.Object({
   status: Type.Integer(),
   code: Type.String(),
   errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
+  notice: Type.Optional(Type.String()),
 });
 
-const csvProblem = (code: string, errors: { line: number; message: string }[]) => ({ type: 'about:blank', title: 'Invalid CSV', status: 422, code, errors });
+/** The CSV file's bytes as saved: UTF-8 (BOM or not) or Windows-1252, `,` or `;` separated (access/rules/csv-file.ts). */
+const CsvBodySchema = Type.Unsafe<Buffer>({ description: 'The CSV file as saved: UTF-8 (with or without BOM) or Windows-1252 (detected, reported in `encoding`), separated by , or ;' });
+
+/** How the file was read: `encoding` utf-8 or windows-1252; `notice` when it was converted. */
+const CsvReadingSchema = {
+  encoding: Type.Union([Type.Literal('utf-8'), Type.Literal('windows-1252'), Type.Null()]),
+  notice: Type.Union([Type.String(), Type.Null()]),
+};
+
+/** A refused CSV's body: its entry of api/problems.ts (adminPatientsCsvInvalid, adminDirectoryCsvInvalid) and every bad line. */
+const csvProblem = (name: 'adminPatientsCsvInvalid' | 'adminDirectoryCsvInvalid', errors: { line: number; message: string }[], notice: string | null) => ({
+  type: 'about:blank',
+  title: PROBLEMS[name].title,
+  status: PROBLEMS[name].status,
+  code: PROBLEMS[name].code,
+  errors,
+  ...(notice ? { notice } : {}),
+});
 
 function requireAdmin(ctx: ApiContext, req: FastifyRequest): void {
   const auth = req.headers.authorization ?? '';
   const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
   const a = Buffer.from(crypto.createHash('sha256').update(token).digest());
   const b = Buffer.from(crypto.createHash('sha256').update(ctx.adminToken).digest());
-  if (!token || !crypto.timingSafeEqual(a, b)) throw new ApiProblem(401, 'API-ADMIN-01', 'Operator token required');
+  if (!token || !crypto.timingSafeEqual(a, b)) throw problem('adminTokenRequired');
 }
 
 export const adminRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
-    app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: ctx.config.limits.importMaxBytes }, (_req, body, done) =>
+    // The bytes as saved: the CSV reader decides UTF-8 or Windows-1252 (a string body would already hold U+FFFD).
+    app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'buffer', bodyLimit: ctx.config.limits.importMaxBytes }, (_req, body, done) =>
       done(null, body),
     );
 
@@ -45,7 +65,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: 'Provision patient profiles from CSV (all rows or none); existing profiles keep their state and credentials unless the lifecycle allows the change',
           consumes: ['text/csv'],
-          body: Type.String(),
+          body: CsvBodySchema,
           response: {
             200: Type.Object({
               created: Type.Integer(),
@@ -53,6 +73,7 @@ export const adminRoutes =
               unchanged: Type.Integer(),
               stateKept: Type.Integer(),
               codesIgnored: Type.Integer(),
+              ...CsvReadingSchema,
             }),
             401: ProblemSchema,
             422: CsvProblemSchema,
@@ -63,9 +84,9 @@ export const adminRoutes =
         requireAdmin(ctx, req);
         const parsed = parsePatientCsv(req.body);
         if (parsed.errors.length > 0) {
-          return reply.code(422).type('application/problem+json').send(csvProblem('API-ADMIN-02', parsed.errors));
+          return reply.code(PROBLEMS.adminPatientsCsvInvalid.status as 422).type('application/problem+json').send(csvProblem('adminPatientsCsvInvalid', parsed.errors, parsed.notice));
         }
-        return importPatients(ctx.db, ctx.keyring, ctx.config.limits, parsed.rows);
+        return { ...(await importPatients(ctx.db, ctx.keyring, ctx.config.limits, parsed.rows)), encoding: parsed.encoding, notice: parsed.notice };
       },
     );
 
@@ -77,9 +98,9 @@ export const adminRoutes =
           tags: ['admin'],
           summary: "Import the professionals' directory (address, RPPS, profession code, display name)",
           consumes: ['text/csv'],
-          body: Type.String(),
+          body: CsvBodySchema,
           response: {
-            200: Type.Object({ imported: Type.Integer() }),
+            200: Type.Object({ imported: Type.Integer(), ...CsvReadingSchema }),
             401: ProblemSchema,
             422: CsvProblemSchema,
           },
@@ -89,9 +110,9 @@ export const adminRoutes =
         requireAdmin(ctx, req);
         const parsed = parseDirectoryCsv(req.body);
         if (parsed.errors.length > 0) {
-          return reply.code(422).type('application/problem+json').send(csvProblem('API-ADMIN-03', parsed.errors));
+          return reply.code(PROBLEMS.adminDirectoryCsvInvalid.status as 422).type('application/problem+json').send(csvProblem('adminDirectoryCsvInvalid', parsed.errors, parsed.notice));
         }
-        return { imported: await importDirectory(ctx.db, parsed.rows) };
+        return { imported: await importDirectory(ctx.db, parsed.rows), encoding: parsed.encoding, notice: parsed.notice };
       },
     );
 
@@ -117,8 +138,7 @@ export const adminRoutes =
       async (req) => {
         requireAdmin(ctx, req);
         const r = await changeProfileState(ctx.db, req.params.ins, req.body.state, { keyring: ctx.keyring, actor: 'operator' });
-        if (!r.ok && r.reason === 'unknown') throw new ApiProblem(404, 'API-ADMIN-04', 'Unknown profile');
-        if (!r.ok) throw new ApiProblem(409, 'API-ADMIN-05', 'Transition not allowed');
+        if (!r.ok) throw problem(ADMIN_TRANSITION_REFUSALS[r.reason]);
         return { state: r.state };
       },
     );

@@ -38,7 +38,8 @@ import { rubricFor } from '../../config/rubric-mapping.js';
 import { takeAttachment } from '../../vault/intake.js';
 import { isRubric } from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
-import { ApiProblem, ProblemSchema } from '../problem.js';
+import { ProblemSchema } from '../problem.js';
+import { problem } from '../problems.js';
 
 /** Why a document of a batch was not filed: its code, whether a resend may succeed, and the reason given. */
 export const DEPOSIT_RESULTS = {
@@ -123,15 +124,15 @@ export function parseDocumentFields(raw: unknown): DocumentFields | null {
 /** The organisation the request's verified client certificate names; a problem otherwise. */
 export function requireOrganisation(ctx: ApiContext, req: FastifyRequest): OrganisationIdentity {
   const peer = describePeer(req.raw.socket as TLSSocket);
-  if (!peer) throw new ApiProblem(401, 'API-ORG-01', 'Organisation certificate required', "Présentez le certificat IGC-Santé de l'organisation (TLS mutuel).");
-  if (!peer.authorized) throw new ApiProblem(401, 'API-ORG-02', 'Certificate not accepted', `Certificat refusé : ${peer.authorizationError ?? 'non vérifié'}.`);
+  if (!peer) throw problem('organisationCertificateRequired');
+  if (!peer.authorized) throw problem('organisationCertificateRefused', { detail: `Certificat refusé : ${peer.authorizationError ?? 'non vérifié'}.` });
   // The subject as written (describePeer's DN is normalised for comparisons, lower-cased).
   const subject = (req.raw.socket as TLSSocket).getPeerCertificate().subject as unknown as Record<string, string | string[] | undefined>;
   const values = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   const ou = values(subject?.OU);
   const o = values(subject?.O)[0] ?? null;
   const r = organisationFromSubject({ ou, o }, ctx.config.organisations.insurers);
-  if (!r.ok) throw new ApiProblem(403, 'API-ORG-03', 'Not a health organisation', `Ce certificat ne désigne pas un organisme autorisé (${r.reason}).`);
+  if (!r.ok) throw problem('organisationNotHealth', { detail: `Ce certificat ne désigne pas un organisme autorisé (${r.reason}).` });
   return r.organisation;
 }
 
@@ -252,7 +253,7 @@ export const organisationRoutes =
         },
       },
       async (req) => {
-        if (!req.isMultipart()) throw new ApiProblem(400, 'API-ORG-04', 'multipart/form-data expected', 'Envoyez le lot en multipart/form-data.');
+        if (!req.isMultipart()) throw problem('organisationNotMultipart');
         const org = orgOf(req);
         const max = ctx.config.limits.organisationBatchMaxDocuments;
         const results: DepositResult[] = [];

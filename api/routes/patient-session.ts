@@ -19,7 +19,8 @@ import { Type } from 'typebox';
 import { activatePatient, csrfTokenFor, endSession, opposeProfile, patientInsOf, profileStateOf, startLogin, verifyLogin } from '../../access/index.js';
 import { loginCodeNotice } from '../../gateway/notify/index.js';
 import type { ApiContext } from '../context.js';
-import { ApiProblem, ProblemSchema } from '../problem.js';
+import { ProblemSchema } from '../problem.js';
+import { problem } from '../problems.js';
 import { clientAddress, limitHook, patientAuthLimits } from '../rate-limit.js';
 import { notAuthenticated, requireSession, SESSION_COOKIE, sessionToken } from './session-auth.js';
 
@@ -90,7 +91,7 @@ export const patientSessionRoutes =
           await ctx.notifier.send(loginCodeNotice(c.email, c.code, Math.round(limits.loginCodeValidityMs / 60_000)));
         } catch (err) {
           req.log.error({ err: (err as Error).message }, 'login code e-mail failed');
-          throw new ApiProblem(503, 'API-NOTIFY-01', 'Notification unavailable', "L'envoi du code a échoué. Réessayez dans quelques minutes.");
+          throw problem('notificationUnavailable');
         }
         return { challengeId: c.challengeId };
       },

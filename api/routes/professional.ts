@@ -1,7 +1,7 @@
 /**
  * The professional API (bearer tokens from the professional identity provider, SPEC §6.3): a patient's
  * documents by INS, within the access rules (access/professional-access.ts). Every refusal is the same 403
- * problem+json, whether the patient or the document exists or not. Emergency access: headers
+ * problem+json (`ProAccessRefused` → `API-PRO-03`, api/problems.ts), whether the patient or the document exists or not. Emergency access: headers
  * `X-Emergency-Ground: samu-regulator | life-at-risk` and `X-Emergency-Justification` (URL-encoded text).
  * Every route is rate-limited per bearer token (per client address without one) before the token is even
  * verified (api/rate-limit.ts: 429 `API-RATE-01` with Retry-After).
@@ -13,30 +13,29 @@ import {
   addDocumentForPro,
   changeOwnDocumentForPro,
   listDocumentsForPro,
-  ProAccessRefused,
   readDocumentForPro,
+  revealDate,
   type Emergency,
   type ProIdentity,
-} from '../../access/professional-access.js';
-import { verifyProToken } from '../../access/pro-auth/index.js';
-import { revealDate } from '../../access/index.js';
+} from '../../access/index.js';
+import { verifyProTokenWith } from '../../access/pro-auth/index.js';
 import { rubricFor } from '../../config/rubric-mapping.js';
 import { InvalidDocumentCursorError, isRubric } from '../../vault/documents.js';
 import type { ApiContext } from '../context.js';
-import { ApiProblem, ProblemSchema } from '../problem.js';
+import { ProblemSchema } from '../problem.js';
+import { problem, REVEAL_DATE_REFUSALS } from '../problems.js';
 import { limitHook, proApiLimits } from '../rate-limit.js';
 import { setDownloadHeaders } from './content-disposition.js';
 import { DocumentSchema } from './documents.js';
 import { readVettedUpload } from './upload.js';
 
-const refused = () => new ApiProblem(403, 'API-PRO-03', 'Forbidden', 'Accès refusé.');
-
-function requirePro(ctx: ApiContext, req: FastifyRequest): ProIdentity {
+async function requirePro(ctx: ApiContext, req: FastifyRequest): Promise<ProIdentity> {
   const auth = req.headers.authorization ?? '';
   const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
-  if (!token) throw new ApiProblem(401, 'API-PRO-01', 'Bearer token required');
-  const v = verifyProToken(token, { jwks: ctx.proJwks(), issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience, maxLifetimeSeconds: ctx.config.limits.proTokenMaxLifetimeSeconds });
-  if (!v.ok) throw new ApiProblem(401, 'API-PRO-02', 'Invalid token', v.reason);
+  if (!token) throw problem('proTokenRequired');
+  // An unknown kid makes the keys be fetched again first (the provider rotated them; at most once per cooldown).
+  const v = await verifyProTokenWith(ctx.proKeys, token, { issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience, maxLifetimeSeconds: ctx.config.limits.proTokenMaxLifetimeSeconds });
+  if (!v.ok) throw problem('proTokenInvalid', { detail: v.reason });
   return { rpps: v.pro.rpps, profession: v.pro.profession, name: v.pro.name, organisation: v.pro.organisation, finess: v.pro.finess };
 }
 
@@ -53,27 +52,11 @@ function emergencyOf(req: FastifyRequest): Emergency | null {
   return { justification, samuRegulator: ground === 'samu-regulator', lifeAtRisk: ground === 'life-at-risk' };
 }
 
-/** French reasons a reveal date is refused (rules/reveal.ts), for the 400 answer. */
-export const REVEAL_DATE_REFUSALS = {
-  invalid: 'Date de mise à disposition illisible : une date (AAAA-MM-JJ) ou une date et heure ISO 8601 avec son fuseau.',
-  past: 'La date de mise à disposition est déjà passée.',
-  'too-far': "La date de mise à disposition est trop lointaine (un an au plus).",
-} as const;
-
 function revealDateOrProblem(ctx: ApiContext, raw: string): Date {
   const r = revealDate(raw, new Date(), ctx.config.limits.maxRevealDelayMs);
-  if (!r.ok) throw new ApiProblem(400, 'API-PRO-08', 'Invalid reveal date', REVEAL_DATE_REFUSALS[r.reason]);
+  if (!r.ok) throw problem('proRevealDateInvalid', { detail: REVEAL_DATE_REFUSALS[r.reason] });
   return r.at;
 }
-
-const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ProAccessRefused) throw refused();
-    throw err;
-  }
-};
 
 export const professionalRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
@@ -93,11 +76,12 @@ export const professionalRoutes =
         },
       },
       async (req) => {
-        const pro = requirePro(ctx, req);
+        const pro = await requirePro(ctx, req);
         try {
-          return await guard(() => listDocumentsForPro(ctx, pro, req.params.ins, emergencyOf(req), ctx.config.limits.apiPageSize, req.query.cursor));
+          return await listDocumentsForPro(ctx, pro, req.params.ins, emergencyOf(req), ctx.config.limits.apiPageSize, req.query.cursor);
         } catch (err) {
-          if (err instanceof InvalidDocumentCursorError) throw new ApiProblem(400, 'API-PRO-07', 'Invalid cursor');
+          // The patient's listing has its own code for the same error (api/problems.ts documentsInvalidCursor).
+          if (err instanceof InvalidDocumentCursorError) throw problem('proInvalidCursor');
           throw err;
         }
       },
@@ -114,8 +98,8 @@ export const professionalRoutes =
         },
       },
       async (req, reply) => {
-        const pro = requirePro(ctx, req);
-        const d = await guard(() => readDocumentForPro(ctx, pro, req.params.ins, req.params.id, emergencyOf(req)));
+        const pro = await requirePro(ctx, req);
+        const d = await readDocumentForPro(ctx, pro, req.params.ins, req.params.id, emergencyOf(req));
         setDownloadHeaders(reply, { filename: d.meta.filename, size: d.size });
         return reply.send(d.stream as never);
       },
@@ -133,10 +117,10 @@ export const professionalRoutes =
         },
       },
       async (req, reply) => {
-        const pro = requirePro(ctx, req);
+        const pro = await requirePro(ctx, req);
         const { masked, hiddenFromPatient } = req.body;
-        if (hiddenFromPatient === false) await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { revealed: true }));
-        if (masked !== undefined) await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { masked }));
+        if (hiddenFromPatient === false) await changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { revealed: true });
+        if (masked !== undefined) await changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { masked });
         return reply.code(204).send(null);
       },
     );
@@ -152,8 +136,8 @@ export const professionalRoutes =
         },
       },
       async (req, reply) => {
-        const pro = requirePro(ctx, req);
-        await guard(() => changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { deleted: true }));
+        const pro = await requirePro(ctx, req);
+        await changeOwnDocumentForPro(ctx, pro, req.params.ins, req.params.id, { deleted: true });
         return reply.code(204).send(null);
       },
     );
@@ -171,26 +155,24 @@ export const professionalRoutes =
         },
       },
       async (req, reply) => {
-        const pro = requirePro(ctx, req);
+        const pro = await requirePro(ctx, req);
         const up = await readVettedUpload(ctx, req);
         const revealAt = up.fields.revealAt?.trim() ? revealDateOrProblem(ctx, up.fields.revealAt) : null;
         const typeCode = up.fields.typeCode?.trim() || null;
         const rubric = up.fields.rubric?.trim() ? up.fields.rubric.trim() : rubricFor({ typeCode });
-        if (!isRubric(rubric)) throw new ApiProblem(400, 'API-PRO-06', 'Unknown rubric');
-        const id = await guard(() =>
-          addDocumentForPro(ctx, pro, req.params.ins, {
-            stored: up.stored,
-            replaces: up.fields.replaces?.trim() || null,
-            filename: up.filename,
-            title: up.fields.title?.trim() || up.filename,
-            mediaType: up.mediaType,
-            declaredType: up.declaredType,
-            rubric,
-            typeCode,
-            hiddenFromPatient: up.fields.hiddenFromPatient?.trim() === 'true',
-            revealAt,
-          }),
-        );
+        if (!isRubric(rubric)) throw problem('proUnknownRubric');
+        const id = await addDocumentForPro(ctx, pro, req.params.ins, {
+          stored: up.stored,
+          replaces: up.fields.replaces?.trim() || null,
+          filename: up.filename,
+          title: up.fields.title?.trim() || up.filename,
+          mediaType: up.mediaType,
+          declaredType: up.declaredType,
+          rubric,
+          typeCode,
+          hiddenFromPatient: up.fields.hiddenFromPatient?.trim() === 'true',
+          revealAt,
+        });
         return reply.code(201).send({ id, rubric, mediaType: up.mediaType });
       },
     );

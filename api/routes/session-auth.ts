@@ -11,14 +11,14 @@
 import type { FastifyRequest } from 'fastify';
 import { csrfTokenMatches, openSession, type LiveSession } from '../../access/index.js';
 import type { ApiContext } from '../context.js';
-import { ApiProblem } from '../problem.js';
+import { problem } from '../problems.js';
 
 export const SESSION_COOKIE = 'mes_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export const notAuthenticated = () => new ApiProblem(401, 'API-AUTH-01', 'Not authenticated', 'Votre session a expiré. Reconnectez-vous.');
+export const notAuthenticated = () => problem('sessionRequired');
 
 /** The session token and where it came from: the bearer header wins over the cookie. */
 function sessionSource(req: FastifyRequest): { token: string; viaCookie: boolean } | undefined {
@@ -44,7 +44,7 @@ export async function requireSession(ctx: ApiContext, req: FastifyRequest): Prom
   if (src.viaCookie && !SAFE_METHODS.has(req.method.toUpperCase())) {
     const header = req.headers[CSRF_HEADER];
     if (!csrfTokenMatches(src.token, typeof header === 'string' ? header : undefined)) {
-      throw new ApiProblem(403, 'API-CSRF-01', 'CSRF token missing or invalid', 'La requête a été refusée par sécurité. Rechargez la page puis réessayez.');
+      throw problem('csrfRefused');
     }
   }
   return { ...session, token: src.token };

@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { ApiProblem } from '../problem.js';
+import { problem } from '../problems.js';
 import type { StoredBlob } from '../../vault/index.js';
 import { takeAttachment } from '../../vault/intake.js';
 
@@ -29,16 +29,16 @@ export async function readVettedUpload(ctx: ApiContext, req: FastifyRequest): Pr
         continue;
       }
       const intake = await takeAttachment(part.file, { declaredType: part.mimetype, filename: part.filename, maxZipBytes: 0 }, ctx);
-      if (part.file.truncated) throw new ApiProblem(413, 'API-UPLOAD-01', 'Document too large', 'Le document est trop volumineux.');
-      if (intake.stored.size === 0) throw new ApiProblem(400, 'API-UPLOAD-02', 'A file part is required', 'Aucun fichier reçu.');
-      if (intake.sniff.verdict === 'refused') throw new ApiProblem(415, 'API-UPLOAD-03', 'Refused document type', "Ce type de fichier n'est pas accepté.");
-      if (intake.scan.verdict === 'infected') throw new ApiProblem(415, 'API-UPLOAD-04', 'Infected document', 'Le document contient un virus et a été refusé.');
-      if (intake.scan.verdict === 'error') throw new ApiProblem(503, 'API-UPLOAD-05', 'Scanner unavailable', "L'analyse antivirus est indisponible ; réessayez plus tard.");
+      if (part.file.truncated) throw problem('uploadTooLarge');
+      if (intake.stored.size === 0) throw problem('uploadMissingFile');
+      if (intake.sniff.verdict === 'refused') throw problem('uploadTypeRefused');
+      if (intake.scan.verdict === 'infected') throw problem('uploadInfected');
+      if (intake.scan.verdict === 'error') throw problem('uploadScannerUnavailable');
       upload = { filename: part.filename, declaredType: part.mimetype, mediaType: intake.sniff.mediaType, stored: intake.stored };
     } else if (typeof part.value === 'string') {
       fields[part.fieldname] = part.value.slice(0, 500);
     }
   }
-  if (!upload) throw new ApiProblem(400, 'API-UPLOAD-02', 'A file part is required', 'Aucun fichier reçu.');
+  if (!upload) throw problem('uploadMissingFile');
   return { ...upload, fields };
 }

@@ -48,7 +48,13 @@ export function productionTrustProblems(i: ProductionTrustInput): ProductionTrus
   if (!i.serverCertificatePresent) {
     out.push({ setting: 'PKI_DIR', problem: `${i.pkiDir} holds no server.crt and server.key: the gateway's own certificate is never generated in production` });
   }
-  unset('PRO_JWKS_FILE', "not set: the professional identity provider's public keys (JWKS); the development issuer is never trusted in production");
+  // The provider's keys: fetched (PRO_JWKS_URL, an https URL or `discovery`) or, offline, a file (PRO_JWKS_FILE).
+  if (!i.explicit.has('PRO_JWKS_URL') && !i.explicit.has('PRO_JWKS_FILE')) {
+    out.push({
+      setting: 'PRO_JWKS_URL',
+      problem: "not set (nor PRO_JWKS_FILE): where the professional identity provider's public keys come from, its https JWKS URL or `discovery` from PRO_ISSUER; the development issuer is never trusted in production",
+    });
+  }
   // PRO_ISSUER's default is the development issuer (access/pro-auth/dev-issuer.ts).
   if (i.proIssuer === SETTINGS.proIssuer.default) {
     out.push({ setting: 'PRO_ISSUER', problem: "not set: the professional identity provider's issuer (iss), not the development issuer" });

@@ -13,9 +13,9 @@
  * and `RecipientsChangedError` is thrown (451: the sender's retry gets the exact RCPT answer).
  */
 import crypto from 'node:crypto';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { mailAcceptingStates } from '../../access/index.js';
-import { executePrepared, type Db } from '../../db/index.js';
+import { cteStatement, executePrepared, type Cte, type Db } from '../../db/index.js';
 import { inlineBlobCtes, type StoredBlob } from '../../vault/index.js';
 
 export interface AcceptedEnvelope {
@@ -50,7 +50,7 @@ export const OUTBOX_TOPIC_INBOUND = 'inbound-message';
 const ACCEPTING = mailAcceptingStates();
 
 interface AcceptStatement {
-  parts: SQL[];
+  ctes: Cte[];
   ok: string;
   result: AcceptResult;
 }
@@ -60,29 +60,35 @@ function acceptCtes(raw: StoredBlob, env: AcceptedEnvelope, queueId: string, p: 
   if (env.patientIds.length === 0) throw new Error('an accepted message needs at least one recipient');
   const messageId = crypto.randomUUID();
   const deliveryIds = env.patientIds.map(() => crypto.randomUUID());
-  const n = (name: string) => sql.raw(`${p}${name}`);
-  const ok = n('ok');
-  const parts: SQL[] = [
-    sql`${ok} AS (SELECT 1 AS ok WHERE (SELECT count(*) FROM patients WHERE id = ANY(${sql.param(env.patientIds)}::uuid[])
-                                      AND state = ANY(${sql.param(ACCEPTING)}::text[])) = ${env.patientIds.length})`,
-  ];
-  if (raw.inline) parts.push(...inlineBlobCtes(raw.inline, `${p}r`, `${p}ok`));
-  parts.push(
-    sql`${n('m')} AS (INSERT INTO inbound_messages (id, queue_id, raw_blob_id, size, mail_from, sending_domain, peer_dn, peer_fingerprint, client_address)
+  const ok = sql.raw(`${p}ok`);
+  const ctes: Cte[] = [
+    [
+      `${p}ok`,
+      sql`SELECT 1 AS ok WHERE (SELECT count(*) FROM patients WHERE id = ANY(${sql.param(env.patientIds)}::uuid[])
+                                      AND state = ANY(${sql.param(ACCEPTING)}::text[])) = ${env.patientIds.length}`,
+    ],
+    ...(raw.inline ? inlineBlobCtes(raw.inline, `${p}r`, `${p}ok`) : []),
+    [
+      `${p}m`,
+      sql`INSERT INTO inbound_messages (id, queue_id, raw_blob_id, size, mail_from, sending_domain, peer_dn, peer_fingerprint, client_address)
              SELECT ${messageId}::uuid, ${queueId}::text, ${raw.blobId}::uuid, ${raw.size}::bigint, ${env.mailFrom}::text, ${env.sendingDomain}::text,
-                    ${env.peerDn}::text, ${env.peerFingerprint}::text, ${env.clientAddress}::text FROM ${ok})`,
-    sql`${n('d')} AS (INSERT INTO deliveries (id, message_id, patient_id, status, sender, enqueued_at)
+                    ${env.peerDn}::text, ${env.peerFingerprint}::text, ${env.clientAddress}::text FROM ${ok}`,
+    ],
+    [
+      `${p}d`,
+      sql`INSERT INTO deliveries (id, message_id, patient_id, status, sender, enqueued_at)
              SELECT v.id, ${messageId}::uuid, v.patient_id, 'queued', ${env.peerFingerprint}::text, now()
-               FROM unnest(${sql.param(deliveryIds)}::uuid[], ${sql.param(env.patientIds)}::uuid[]) AS v(id, patient_id), ${ok})`,
-    sql`${n('o')} AS (INSERT INTO outbox (topic, ref_id) SELECT ${OUTBOX_TOPIC_INBOUND}, ${messageId}::uuid FROM ${ok})`,
-  );
-  return { parts, ok: `${p}ok`, result: { messageId, queueId, deliveryIds } };
+               FROM unnest(${sql.param(deliveryIds)}::uuid[], ${sql.param(env.patientIds)}::uuid[]) AS v(id, patient_id), ${ok}`,
+    ],
+    [`${p}o`, sql`INSERT INTO outbox (topic, ref_id) SELECT ${OUTBOX_TOPIC_INBOUND}, ${messageId}::uuid FROM ${ok}`],
+  ];
+  return { ctes, ok: `${p}ok`, result: { messageId, queueId, deliveryIds } };
 }
 
 /** Runs accept statements as one; per statement, whether its recipients all still accept mail. */
 async function runAccepts(db: Db, statements: AcceptStatement[]): Promise<boolean[]> {
   const counts = sql.join(statements.map((a) => sql`(SELECT count(*)::int FROM ${sql.raw(a.ok)})`), sql`, `);
-  const [r] = await executePrepared<{ n: number[] }>(db, sql`WITH ${sql.join(statements.flatMap((a) => a.parts), sql`, `)} SELECT ARRAY[${counts}] AS n`);
+  const [r] = await executePrepared<{ n: number[] }>(db, cteStatement(statements.flatMap((a) => a.ctes), sql`SELECT ARRAY[${counts}] AS n`));
   return statements.map((_, i) => Number(r?.n[i] ?? 0) === 1);
 }
 

@@ -24,16 +24,16 @@
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { describePeer, isSenderAuthorised, type PeerCertificate, type Whitelist } from '../../certs/index.js';
 import type { Limits } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
 import { RecipientCache } from '../../access/index.js';
 import { mailAcceptance } from '../../access/rules/profile-state.js';
 import { parsePatientAddress } from '../../access/rules/ins.js';
-import type { BlobStore } from '../../vault/index.js';
+import type { BlobStore, StoredBlob } from '../../vault/index.js';
 import { BlobTooLargeError } from '../../vault/index.js';
-import { AcceptBatcher, newQueueId, RecipientsChangedError } from './accept.js';
+import { AcceptBatcher, newQueueId, RecipientsChangedError, type AcceptResult } from './accept.js';
 import { DataGuard, type DataViolation } from './data-guard.js';
 import { authorFieldsVerdict } from './rules/author-fields.js';
 import type { SharedLimits } from './shared-limits.js';
@@ -85,33 +85,120 @@ const VIOLATION_REPLY: Record<DataViolation, keyof typeof REPLIES> = {
   'mime-depth': 'mimeTooComplex',
 };
 
-export async function startIngress(o: IngressOptions): Promise<Ingress> {
-  const peers = new WeakMap<SMTPServerSession, PeerCertificate | null>();
-  const transactions = new WeakMap<object, TransactionState>();
-  const messagesBySession = new WeakMap<SMTPServerSession, number>();
-  const admitted = new WeakSet<SMTPServerSession>();
-  const limits = o.sharedLimits;
-  const recipients = new RecipientCache(o.db, o.limits.recipientCacheMs);
-  const accepts = new AcceptBatcher(o.db);
-  const log = o.logger.child({ part: 'smtp-in' });
+/** What this process remembers of each SMTP session (all of it dies with the session or the process). */
+interface SessionState {
+  peers: WeakMap<SMTPServerSession, PeerCertificate | null>;
+  /** Per transaction (smtp-server gives each MAIL FROM a new envelope object). */
+  transactions: WeakMap<object, TransactionState>;
+  messagesBySession: WeakMap<SMTPServerSession, number>;
+  /** Sessions counted in the shared per-certificate limit, to be released at close. */
+  admitted: WeakSet<SMTPServerSession>;
+}
 
+/** What the SMTP handlers share. */
+interface IngressContext {
+  o: IngressOptions;
+  log: Logger;
+  state: SessionState;
+  recipients: RecipientCache;
+  accepts: AcceptBatcher;
+}
+
+function txState(state: SessionState, session: SMTPServerSession): TransactionState {
+  let s = state.transactions.get(session.envelope);
+  if (!s) {
+    s = { patients: new Map() };
+    state.transactions.set(session.envelope, s);
+  }
+  return s;
+}
+
+export async function startIngress(o: IngressOptions): Promise<Ingress> {
+  const state: SessionState = { peers: new WeakMap(), transactions: new WeakMap(), messagesBySession: new WeakMap(), admitted: new WeakSet() };
+  const ctx: IngressContext = {
+    o,
+    log: o.logger.child({ part: 'smtp-in' }),
+    state,
+    recipients: new RecipientCache(o.db, o.limits.recipientCacheMs),
+    accepts: new AcceptBatcher(o.db),
+  };
   const refused = (err: Error, session?: SMTPServerSession) => {
     if (err instanceof SmtpReplyError) o.onRefused?.(err.reply.code, err.reply.suffix);
     if (session) guard.spend(session.id);
   };
-
-  const txState = (session: SMTPServerSession): TransactionState => {
-    let s = transactions.get(session.envelope);
-    if (!s) {
-      s = { patients: new Map() };
-      transactions.set(session.envelope, s);
-    }
-    return s;
+  /** Runs one SMTP step: its text (or nothing) on success; a thrown reply is counted against the session and sent. */
+  const step = (session: SMTPServerSession, callback: (err?: Error | null, text?: string) => void, work: () => Promise<string | void>) => {
+    work().then(
+      (text) => (text === undefined ? callback() : callback(null, text)),
+      (err: Error) => {
+        refused(err, session);
+        callback(err);
+      },
+    );
   };
 
   const server = new SMTPServer({
+    ...serverOptions(o),
+    onConnect(session, callback) {
+      const refusal = guard.admit(session);
+      if (refusal) refused(refusal);
+      callback(refusal ?? undefined);
+    },
+    onSecure(socket, session, callback) {
+      const peer = describePeer(socket as TLSSocket);
+      state.peers.set(session, peer);
+      if (!peer) return callback();
+      void o.sharedLimits.openSession(peer.fingerprint256).then((ok) => {
+        if (!ok) return callback(smtpReject('tooManyConnectionsForCert'));
+        state.admitted.add(session);
+        callback();
+      });
+    },
+    onClose(session) {
+      guard.release(session);
+      const peer = state.peers.get(session);
+      if (peer && state.admitted.has(session)) {
+        state.admitted.delete(session);
+        void o.sharedLimits.closeSession(peer.fingerprint256);
+      }
+    },
+    onMailFrom(address: SMTPServerAddress, session, callback) {
+      step(session, callback, async () => {
+        checkMailFrom(ctx, address, session);
+        guard.authenticated(session);
+      });
+    },
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      step(session, callback, () => checkRecipient(ctx, address, session));
+    },
+    onData(stream: SMTPServerDataStream, session, callback) {
+      step(session, callback, async () => {
+        const text = await receiveMessage(ctx, stream, session);
+        guard.messageAccepted(session);
+        return text;
+      });
+    },
+  });
+
+  const guard = new SessionGuard(
+    server,
+    {
+      maxConnectionsPerIp: o.limits.maxConnectionsPerIp,
+      authDeadlineMs: o.limits.authDeadlineMs,
+      maxCommandsWithoutMessage: o.limits.maxCommandsWithoutMessage,
+    },
+    (reply) => o.onRefused?.(reply.code, reply.suffix),
+  );
+
+  const port = await listen(server, o, ctx.log);
+  return ingressHandle(server, port);
+}
+
+/** The SMTP server's fixed options: STARTTLS with a requested client certificate, TLS 1.2+ AEAD suites, the limits. */
+function serverOptions(o: IngressOptions): SMTPServerOptions {
+  return {
     name: o.hostname,
-    banner: "MSSante patient gateway",
+    banner: 'MSSante patient gateway',
     secure: false,
     key: o.tls.key,
     cert: o.tls.cert,
@@ -137,206 +224,159 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     socketTimeout: o.limits.idleTimeoutMs,
     closeTimeout: 5_000,
     logger: false,
-    onConnect(session, callback) {
-      const refusal = guard.admit(session);
-      if (refusal) refused(refusal);
-      callback(refusal ?? undefined);
-    },
-    onSecure(socket, session, callback) {
-      const peer = describePeer(socket as TLSSocket);
-      peers.set(session, peer);
-      if (!peer) return callback();
-      void limits.openSession(peer.fingerprint256).then((ok) => {
-        if (!ok) return callback(smtpReject('tooManyConnectionsForCert'));
-        admitted.add(session);
-        callback();
-      });
-    },
-    onClose(session) {
-      guard.release(session);
-      const peer = peers.get(session);
-      if (peer && admitted.has(session)) {
-        admitted.delete(session);
-        void limits.closeSession(peer.fingerprint256);
-      }
-    },
-    onMailFrom(address: SMTPServerAddress, session, callback) {
-      try {
-        if (!session.secure) throw smtpReject('starttlsRequired');
-        const peer = peers.get(session);
-        if (!peer) throw smtpReject('clientCertRequired');
-        if (!peer.authorized) {
-          log.warn({ fp: peer.fingerprint256, err: peer.authorizationError }, 'untrusted client certificate');
-          throw smtpReject('clientCertUntrusted', peer.authorizationError ? `(${peer.authorizationError})` : undefined);
-        }
-        const sent = messagesBySession.get(session) ?? 0;
-        if (sent >= o.limits.maxMessagesPerConnection) throw smtpReject('tooManyMessages');
-        const list = o.whitelist();
-        if (!list) throw smtpReject('whitelistUnavailable');
-        if (address.address === '') {
-          // Null sender: delivery and read reports for patients' messages; only from a listed operator's server.
-          if (!list.entries.some((e) => e.normalizedDn === peer.subjectDn)) throw smtpReject('nullSenderRefused');
-          if (!limits.allowMessage(`<>${peer.fingerprint256}`)) throw smtpReject('senderRateLimited');
-          guard.authenticated(session);
-          return callback();
-        }
-        const at = address.address.lastIndexOf('@');
-        const domain = at > 0 ? address.address.slice(at + 1).toLowerCase() : '';
-        if (!domain) throw smtpReject('senderSyntax');
-        const verdict = isSenderAuthorised(list, domain, peer.subjectDn);
-        if (verdict === 'domain-not-listed') throw smtpReject('senderDomainNotListed');
-        if (verdict !== 'ok') {
-          log.warn({ domain, fp: peer.fingerprint256 }, 'certificate not listed for sender domain');
-          throw smtpReject('senderCertNotListed');
-        }
-        if (!limits.allowMessage(domain)) throw smtpReject('senderRateLimited');
-        guard.authenticated(session);
-        callback();
-      } catch (err) {
-        refused(err as Error, session);
-        callback(err as Error);
-      }
-    },
-    onRcptTo(address: SMTPServerAddress, session, callback) {
-      void (async () => {
-        const tx = txState(session);
-        if (tx.patients.size >= o.limits.maxRecipients) throw smtpReject('tooManyRecipients');
-        const parsed = parsePatientAddress(address.address, o.patientDomain);
-        if (parsed.kind === 'not-patient-domain') throw smtpReject('relayDenied');
-        if (!parsed.result.ok) throw smtpReject('invalidIns');
-        const ins = parsed.result.ins;
-        let profile;
-        try {
-          profile = await recipients.lookup(ins);
-        } catch (err) {
-          log.error({ err: (err as Error).message }, 'profile lookup failed');
-          throw smtpReject('recipientTempFail');
-        }
-        const verdict = mailAcceptance(profile?.state);
-        if (verdict === 'closed') throw smtpReject('mailboxClosed');
-        if (verdict !== 'accept' || !profile) throw smtpReject('unknownRecipient');
-        tx.patients.set(ins, profile.id);
-      })().then(
-        () => callback(),
-        (err: Error) => {
-          refused(err, session);
-          callback(err);
-        },
-      );
-    },
-    onData(stream: SMTPServerDataStream, session, callback) {
-      void receive(stream, session).then(
-        (text) => {
-          guard.messageAccepted(session);
-          callback(null, text);
-        },
-        (err: Error) => {
-          refused(err, session);
-          callback(err);
-        },
-      );
-    },
-  });
+  };
+}
 
-  const guard = new SessionGuard(
-    server,
-    {
-      maxConnectionsPerIp: o.limits.maxConnectionsPerIp,
-      authDeadlineMs: o.limits.authDeadlineMs,
-      maxCommandsWithoutMessage: o.limits.maxCommandsWithoutMessage,
-    },
-    (reply) => o.onRefused?.(reply.code, reply.suffix),
-  );
+/**
+ * MAIL FROM: STARTTLS, a trusted client certificate, the session's message budget, a loaded whitelist, then the
+ * sender: the null sender only from a listed operator's certificate, else a domain listed with this certificate's
+ * DN; and the sending domain's rate. Throws the reply of the first check that fails.
+ */
+function checkMailFrom(ctx: IngressContext, address: SMTPServerAddress, session: SMTPServerSession): void {
+  const { o, log } = ctx;
+  if (!session.secure) throw smtpReject('starttlsRequired');
+  const peer = ctx.state.peers.get(session);
+  if (!peer) throw smtpReject('clientCertRequired');
+  if (!peer.authorized) {
+    log.warn({ fp: peer.fingerprint256, err: peer.authorizationError }, 'untrusted client certificate');
+    throw smtpReject('clientCertUntrusted', peer.authorizationError ? `(${peer.authorizationError})` : undefined);
+  }
+  const sent = ctx.state.messagesBySession.get(session) ?? 0;
+  if (sent >= o.limits.maxMessagesPerConnection) throw smtpReject('tooManyMessages');
+  const list = o.whitelist();
+  if (!list) throw smtpReject('whitelistUnavailable');
+  if (address.address === '') {
+    // Null sender: delivery and read reports for patients' messages; only from a listed operator's server.
+    if (!list.entries.some((e) => e.normalizedDn === peer.subjectDn)) throw smtpReject('nullSenderRefused');
+    if (!o.sharedLimits.allowMessage(`<>${peer.fingerprint256}`)) throw smtpReject('senderRateLimited');
+    return;
+  }
+  const at = address.address.lastIndexOf('@');
+  const domain = at > 0 ? address.address.slice(at + 1).toLowerCase() : '';
+  if (!domain) throw smtpReject('senderSyntax');
+  const verdict = isSenderAuthorised(list, domain, peer.subjectDn);
+  if (verdict === 'domain-not-listed') throw smtpReject('senderDomainNotListed');
+  if (verdict !== 'ok') {
+    log.warn({ domain, fp: peer.fingerprint256 }, 'certificate not listed for sender domain');
+    throw smtpReject('senderCertNotListed');
+  }
+  if (!o.sharedLimits.allowMessage(domain)) throw smtpReject('senderRateLimited');
+}
 
-  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const started = Date.now();
-    const tx = txState(session);
-    const peer = peers.get(session);
-    if (tx.patients.size === 0 || !peer) {
-      await drain(stream);
-      throw smtpReject('noRecipients');
+/** RCPT TO: the recipient limit, the patient domain, the INS, then the profile (unknown, pending and opposed alike). */
+async function checkRecipient(ctx: IngressContext, address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+  const { o, log } = ctx;
+  const tx = txState(ctx.state, session);
+  if (tx.patients.size >= o.limits.maxRecipients) throw smtpReject('tooManyRecipients');
+  const parsed = parsePatientAddress(address.address, o.patientDomain);
+  if (parsed.kind === 'not-patient-domain') throw smtpReject('relayDenied');
+  if (!parsed.result.ok) throw smtpReject('invalidIns');
+  const ins = parsed.result.ins;
+  let profile;
+  try {
+    profile = await ctx.recipients.lookup(ins);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'profile lookup failed');
+    throw smtpReject('recipientTempFail');
+  }
+  const verdict = mailAcceptance(profile?.state);
+  if (verdict === 'closed') throw smtpReject('mailboxClosed');
+  if (verdict !== 'accept' || !profile) throw smtpReject('unknownRecipient');
+  tx.patients.set(ins, profile.id);
+}
+
+/**
+ * DATA: the message streamed through the data guard (bare LF/CR, header and message size, MIME structure) and the
+ * author check into the encrypted blob store, then committed with its deliveries and outbox row; the 250 text.
+ */
+async function receiveMessage(ctx: IngressContext, stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+  const started = Date.now();
+  const tx = txState(ctx.state, session);
+  const peer = ctx.state.peers.get(session);
+  if (tx.patients.size === 0 || !peer) {
+    await drain(stream);
+    throw smtpReject('noRecipients');
+  }
+  const queueId = newQueueId();
+  const raw = await storeMessage(ctx, stream, session, peer, queueId);
+  if (stream.sizeExceeded) throw smtpReject('messageTooBig');
+  const result = await commitMessage(ctx, raw, session, peer, [...tx.patients.values()], queueId);
+  ctx.state.messagesBySession.set(session, (ctx.state.messagesBySession.get(session) ?? 0) + 1);
+  ctx.log.info({ queueId, size: raw.size, rcpts: result.deliveryIds.length, ms: Date.now() - started, fp: peer.fingerprint256 }, 'message accepted');
+  ctx.o.onAccepted?.(result.messageId, raw.size, (Date.now() - started) / 1000);
+  return `${REPLIES.accepted.enhanced} ${queueId} ${REPLIES.accepted.text} [${REPLIES.accepted.suffix}]`;
+}
+
+/** The raw message (a Received: trace header first) checked as it passes and written encrypted; a refusal's reply otherwise. */
+async function storeMessage(ctx: IngressContext, stream: SMTPServerDataStream, session: SMTPServerSession, peer: PeerCertificate, queueId: string): Promise<StoredBlob> {
+  const { o, log } = ctx;
+  const guard = new DataGuard(o.limits.maxMessageBytes, o.limits.maxHeaderBytes, { maxParts: o.limits.maxMimeParts, maxDepth: o.limits.maxMimeDepth });
+  const received = traceHeader(session, o.hostname, queueId, peer);
+  const iterator = stream.iterator({ destroyOnReturn: false });
+
+  let authorsChecked = false;
+  const checkAuthors = () => {
+    authorsChecked = true;
+    const list = o.whitelist();
+    if (!list) throw smtpReject('whitelistUnavailable');
+    const verdict = authorFieldsVerdict(list, peer.subjectDn, guard.authorFields());
+    if (verdict === 'from-invalid') throw smtpReject('authorFieldsInvalid');
+    if (verdict === 'not-listed') {
+      log.warn({ queueId, fp: peer.fingerprint256 }, 'header From or Reply-To domain not listed for the certificate');
+      throw smtpReject('authorNotListed');
     }
-    const guard = new DataGuard(o.limits.maxMessageBytes, o.limits.maxHeaderBytes, { maxParts: o.limits.maxMimeParts, maxDepth: o.limits.maxMimeDepth });
-    const queueId = newQueueId();
-    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    const received = traceHeader(session, o.hostname, queueId, peer);
-    const iterator = stream.iterator({ destroyOnReturn: false });
+  };
 
-    let authorsChecked = false;
-    const checkAuthors = () => {
-      authorsChecked = true;
-      const list = o.whitelist();
-      if (!list) throw smtpReject('whitelistUnavailable');
-      const verdict = authorFieldsVerdict(list, peer.subjectDn, guard.authorFields());
-      if (verdict === 'from-invalid') throw smtpReject('authorFieldsInvalid');
-      if (verdict === 'not-listed') {
-        log.warn({ queueId, fp: peer.fingerprint256 }, 'header From or Reply-To domain not listed for the certificate');
-        throw smtpReject('authorNotListed');
-      }
-    };
-
-    async function* checked(): AsyncGenerator<Buffer> {
-      yield received;
-      for (;;) {
-        const { value, done } = await iterator.next();
-        if (done) break;
-        const chunk = value as Buffer;
-        const v = guard.inspect(chunk);
-        if (v) throw new SmtpReplyError(REPLIES[VIOLATION_REPLY[v]]);
-        if (!authorsChecked && guard.headerComplete) checkAuthors();
-        yield chunk;
-      }
-      if (!authorsChecked) checkAuthors();
+  async function* checked(): AsyncGenerator<Buffer> {
+    yield received;
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) break;
+      const chunk = value as Buffer;
+      const v = guard.inspect(chunk);
+      if (v) throw new SmtpReplyError(REPLIES[VIOLATION_REPLY[v]]);
+      if (!authorsChecked && guard.headerComplete) checkAuthors();
+      yield chunk;
     }
-
-    let raw;
-    try {
-      raw = await o.blobs.write(checked(), 'raw-message');
-    } catch (err) {
-      await drain(stream);
-      if (err instanceof SmtpReplyError) {
-        log.info({ queueId, bytes: guard.bytes, reason: err.reply.suffix }, 'message refused');
-        throw err;
-      }
-      if (err instanceof BlobTooLargeError) throw smtpReject('messageTooBig');
-      log.error({ queueId, err: (err as Error).message }, 'storing the message failed');
-      throw smtpReject('storeFailed');
-    }
-    if (stream.sizeExceeded) throw smtpReject('messageTooBig');
-
-    const at = mailFrom.lastIndexOf('@');
-    const sendingDomain = at >= 0 ? mailFrom.slice(at + 1).toLowerCase() : '';
-    let result;
-    try {
-      result = await accepts.commit(
-        raw,
-        {
-          mailFrom,
-          sendingDomain,
-          peerDn: peer.subjectDn,
-          peerFingerprint: peer.fingerprint256,
-          clientAddress: session.remoteAddress,
-          patientIds: [...tx.patients.values()],
-        },
-        queueId,
-      );
-    } catch (err) {
-      if (err instanceof RecipientsChangedError) {
-        log.info({ queueId }, 'a recipient changed state since RCPT: nothing kept, 451');
-        throw smtpReject('recipientChanged');
-      }
-      log.error({ queueId, err: (err as Error).message }, 'accept transaction failed');
-      throw smtpReject('storeFailed');
-    }
-    messagesBySession.set(session, (messagesBySession.get(session) ?? 0) + 1);
-    log.info(
-      { queueId, size: raw.size, rcpts: result.deliveryIds.length, ms: Date.now() - started, fp: peer.fingerprint256 },
-      'message accepted',
-    );
-    o.onAccepted?.(result.messageId, raw.size, (Date.now() - started) / 1000);
-    return `${REPLIES.accepted.enhanced} ${queueId} ${REPLIES.accepted.text} [${REPLIES.accepted.suffix}]`;
+    if (!authorsChecked) checkAuthors();
   }
 
+  try {
+    return await o.blobs.write(checked(), 'raw-message');
+  } catch (err) {
+    await drain(stream);
+    if (err instanceof SmtpReplyError) {
+      log.info({ queueId, bytes: guard.bytes, reason: err.reply.suffix }, 'message refused');
+      throw err;
+    }
+    if (err instanceof BlobTooLargeError) throw smtpReject('messageTooBig');
+    log.error({ queueId, err: (err as Error).message }, 'storing the message failed');
+    throw smtpReject('storeFailed');
+  }
+}
+
+/** The accept statement (accept.ts); a recipient that changed state since RCPT, or any failure, is a 451. */
+async function commitMessage(ctx: IngressContext, raw: StoredBlob, session: SMTPServerSession, peer: PeerCertificate, patientIds: string[], queueId: string): Promise<AcceptResult> {
+  const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+  const at = mailFrom.lastIndexOf('@');
+  const sendingDomain = at >= 0 ? mailFrom.slice(at + 1).toLowerCase() : '';
+  try {
+    return await ctx.accepts.commit(
+      raw,
+      { mailFrom, sendingDomain, peerDn: peer.subjectDn, peerFingerprint: peer.fingerprint256, clientAddress: session.remoteAddress, patientIds },
+      queueId,
+    );
+  } catch (err) {
+    if (err instanceof RecipientsChangedError) {
+      ctx.log.info({ queueId }, 'a recipient changed state since RCPT: nothing kept, 451');
+      throw smtpReject('recipientChanged');
+    }
+    ctx.log.error({ queueId, err: (err as Error).message }, 'accept transaction failed');
+    throw smtpReject('storeFailed');
+  }
+}
+
+async function listen(server: SMTPServer, o: IngressOptions, log: Logger): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
@@ -347,7 +387,10 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   server.on('error', (err) => log.warn({ err: err.message }, 'smtp server error'));
   const port = (server.server.address() as AddressInfo).port;
   log.info({ host: o.host, port }, 'SMTP ingress listening');
+  return port;
+}
 
+function ingressHandle(server: SMTPServer, port: number): Ingress {
   return {
     port,
     updateCrl(crl) {

@@ -18,7 +18,6 @@ export {
   RETRY_SCHEDULE_MS,
   ROUTES_ENV,
   classifyReply,
-  parseRetrySchedule,
   parseRoutes,
   relayMaxConnections,
   retryDelay,

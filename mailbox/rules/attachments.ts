@@ -8,6 +8,8 @@
  * patient's document is "not found", exactly like one that does not exist.
  */
 
+import { SENTENCES } from './sentences.js';
+
 export const DOCUMENT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface CandidateDocument {
@@ -18,13 +20,15 @@ export interface CandidateDocument {
 
 export type AttachableVerdict =
   | { ok: true; ids: string[] }
-  | { ok: false; refusal: 'invalid-id' | 'not-found' | 'deleted'; id: string; message: string };
+  | { ok: false; refusal: AttachmentRefusal; id: string; message: string };
 
-export const ATTACHMENT_REFUSALS = {
-  'invalid-id': 'Identifiant de document invalide.',
-  'not-found': 'Document introuvable.',
-  deleted: 'Ce document a été supprimé : il ne peut plus être joint à un message.',
-} as const;
+export type AttachmentRefusal = 'invalid-id' | 'not-found' | 'deleted';
+
+export const ATTACHMENT_REFUSALS: Readonly<Record<AttachmentRefusal, string>> = {
+  'invalid-id': SENTENCES.documentIdInvalid.text,
+  'not-found': SENTENCES.documentNotFound.text,
+  deleted: SENTENCES.documentDeleted.text,
+};
 
 /** The ids to look up: the well-formed ones, lower-cased, once each. */
 export function documentIdsToLookUp(requested: readonly string[]): string[] {
@@ -34,7 +38,7 @@ export function documentIdsToLookUp(requested: readonly string[]): string[] {
 export function attachableDocuments(requested: readonly string[], found: readonly CandidateDocument[]): AttachableVerdict {
   const byId = new Map(found.map((d) => [d.id.toLowerCase(), d]));
   const ids: string[] = [];
-  const refuse = (refusal: 'invalid-id' | 'not-found' | 'deleted', id: string): AttachableVerdict => ({ ok: false, refusal, id, message: ATTACHMENT_REFUSALS[refusal] });
+  const refuse = (refusal: AttachmentRefusal, id: string): AttachableVerdict => ({ ok: false, refusal, id, message: ATTACHMENT_REFUSALS[refusal] });
   for (const raw of requested) {
     if (!DOCUMENT_ID_PATTERN.test(raw)) return refuse('invalid-id', raw);
     const id = raw.toLowerCase();

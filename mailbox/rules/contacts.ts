@@ -9,6 +9,7 @@
  * (null / `{ ok: false }`), and a display name that is unusable falls back to a neutral label. Refusing is the
  * safe side: a wrong "yes" would let a patient mail a stranger; a wrong "no" only shows a notice.
  */
+import { SENTENCES } from './sentences.js';
 
 export interface ParsedAddress {
   local: string;
@@ -22,13 +23,12 @@ export type WriteRefusalReason = 'patient-address' | 'not-mssante' | 'not-a-cont
 
 export type WriteDecision = { ok: true } | { ok: false; reason: WriteRefusalReason; message: string };
 
-/** The official app's wording (ens-mobile), reused verbatim so patients read the same sentence everywhere. */
-export const ONLY_KNOWN_PROFESSIONALS =
-  "Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges.";
-export const NO_WRITING_TO_PATIENTS = 'Je ne peux pas écrire à un autre usager de Mon espace santé.';
-export const PROFESSIONAL_ENDED_EXCHANGES = 'Ce professionnel a mis fin aux échanges.';
+/** The official app's wording (ens-mobile), reused verbatim so patients read the same sentence everywhere (sentences.ts). */
+export const ONLY_KNOWN_PROFESSIONALS = SENTENCES.onlyKnownProfessionals.text;
+export const NO_WRITING_TO_PATIENTS = SENTENCES.noWritingToPatients.text;
+export const PROFESSIONAL_ENDED_EXCHANGES = SENTENCES.professionalEndedExchanges.text;
 /** Shown instead of a professional's address, which patients must never see. */
-export const DEFAULT_PROFESSIONAL_NAME = 'Professionnel de santé';
+export const DEFAULT_PROFESSIONAL_NAME = SENTENCES.defaultProfessionalName.text;
 
 export const MAX_DISPLAY_NAME_LENGTH = 200;
 

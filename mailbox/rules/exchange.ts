@@ -11,11 +11,11 @@
  * contact check still applies to every reply.
  */
 import { ONLY_KNOWN_PROFESSIONALS } from './contacts.js';
+import { say, SENTENCES } from './sentences.js';
 
-export const MESSAGE_FORBIDS_REPLY = "Ce message n'autorise pas la réponse.";
+export const MESSAGE_FORBIDS_REPLY = SENTENCES.messageForbidsReply.text;
 export const MAX_SUBJECT_LENGTH = 200;
 const EMPTY_SUBJECT = '(sans objet)';
-const FALLBACK_ENDED_NAME = 'Ce professionnel';
 
 /**
  * True for a subject that is exactly `[FIN]`. Case-sensitive, as the ENS specification says; white space around
@@ -89,7 +89,7 @@ export function answerability(input: {
   contactDisplayName: string;
   hasContact: boolean;
 }): Answerability {
-  const ended = () => `${input.contactDisplayName?.trim() || FALLBACK_ENDED_NAME} a mis fin à vos échanges.`;
+  const ended = () => say('exchangeEndedBy', { name: input.contactDisplayName?.trim() || SENTENCES.endedByUnnamed.text });
   if (input.closedAt != null) return { canReply: false, closedNotice: ended() };
   if (input.noReplyHeader) return { canReply: false, closedNotice: MESSAGE_FORBIDS_REPLY };
   if (!input.hasContact) return { canReply: false, closedNotice: ONLY_KNOWN_PROFESSIONALS };

@@ -17,6 +17,7 @@
  * job that is retried and shows up in the logs.
  */
 import { parseAddress } from './contacts.js';
+import { SENTENCES } from './sentences.js';
 
 export interface NotificationState {
   /** When the last notice e-mail was sent to this patient, if ever. */
@@ -121,15 +122,15 @@ export interface NoticeEmail {
 }
 
 /** The subject when the notice announces only messages (unchanged since the first version)... */
-export const NOTICE_SUBJECT = 'Nouveau message dans Mon espace santé';
+export const NOTICE_SUBJECT = SENTENCES.newMessageSubject.text;
 /** ...and when it announces anything else. */
-export const ACTIVITY_NOTICE_SUBJECT = 'Du nouveau dans Mon espace santé';
+export const ACTIVITY_NOTICE_SUBJECT = SENTENCES.activitySubject.text;
 
-/** One fixed sentence per kind (README, "Receipts and notices"). */
+/** One fixed sentence per kind (README, "Receipts and notices"; the texts are in sentences.ts). */
 export const NOTICE_SENTENCES: Readonly<Record<NoticeKind, string>> = {
-  'new-message': 'Vous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé.',
-  'new-document': 'Un ou plusieurs nouveaux documents ont été ajoutés à votre profil Mon espace santé.',
-  'professional-action': 'Des professionnels de santé ont réalisé des actions sur des documents de votre profil.',
+  'new-message': SENTENCES.newMessages.text,
+  'new-document': SENTENCES.newDocuments.text,
+  'professional-action': SENTENCES.professionalActions.text,
 };
 
 /** The notice e-mail for `to` (the patient's personal address) announcing `kinds` (one sentence each). */
@@ -138,7 +139,7 @@ export function notificationNotice(to: string, kinds: readonly NoticeKind[]): No
   if (!parsed) throw new RangeError('invalid notification address');
   const ordered = NOTICE_KINDS.filter((k) => kinds.includes(k));
   if (ordered.length === 0 || kinds.some((k) => !NOTICE_KINDS.includes(k))) throw new RangeError('a notice needs known kinds');
-  const text = ['Bonjour,', '', ...ordered.map((k) => NOTICE_SENTENCES[k]), 'Connectez-vous pour les consulter.', '', 'Ceci est un message automatique, merci de ne pas y répondre.', ''].join('\r\n');
+  const text = [SENTENCES.noticeGreeting.text, '', ...ordered.map((k) => NOTICE_SENTENCES[k]), SENTENCES.noticeCallToAction.text, '', SENTENCES.noticeAutomatic.text, ''].join('\r\n');
   const subject = ordered.length === 1 && ordered[0] === 'new-message' ? NOTICE_SUBJECT : ACTIVITY_NOTICE_SUBJECT;
   return { to: parsed.address, subject, text };
 }

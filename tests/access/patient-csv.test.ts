@@ -12,7 +12,10 @@ const INS1 = '255081416802538';
 const INS2 = '284052A32102552';
 const INS3 = '279035121518989';
 
-const parse = (text: string) => parsePatientCsv(text, { now: NOW });
+const parse = (text: string) => {
+  const { rows, errors } = parsePatientCsv(text, { now: NOW });
+  return { rows, errors };
+};
 
 const row1: PatientImportRow = {
   ins: INS1,

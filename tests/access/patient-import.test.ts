@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planImportUpdate } from '../../access/rules/patient-import.js';
 import { makeTestIns } from '../../access/rules/ins.js';
-import { sealActivity } from '../../access/index.js';
+import { readIdentity, sealActivity } from '../../access/index.js';
 import { apiClient, loginPatient, startTestGateway, type TestGateway } from '../support/harness.js';
 
 let t: TestGateway;
@@ -89,6 +89,53 @@ describe('re-importing existing profiles', () => {
 
   it('leaves a profile alone when the row says what it already holds', async () => {
     expect(await importCsv([row(O, 'opposed')])).toMatchObject({ created: 0, updated: 0, unchanged: 1 });
+  });
+});
+
+describe('files as French tools save them, through the admin API', () => {
+  /** Windows-1252 bytes of `text` (only Latin-1 letters and the typographic apostrophe here). */
+  const cp1252 = (text: string) => Buffer.from([...text].map((ch) => (ch === '’' ? 0x92 : ch.codePointAt(0)!)));
+  const post = async (route: string, body: Buffer) => {
+    const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
+    const r = await fetch(`http://127.0.0.1:${t.gw.apiPort}${route}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: new Uint8Array(body) });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+  const identityOf = async (ins: string) => {
+    const p = (await db.query<{ identity: Buffer }>('SELECT identity FROM patients WHERE ins = $1', [ins])).rows[0];
+    return p ? readIdentity(t.gw.keyring, ins, p.identity) : null;
+  };
+  const H = { ins: makeTestIns(9811), birthDate: '1964-04-04' };
+
+  it('imports a `;` Windows-1252 file with CRLF (Excel on a French Windows), names intact, and says it converted it', async () => {
+    const text = `${HEADER.replaceAll(',', ';')}\r\n${H.ins};D’Arc-Lefèvre;Hélène Françoise;${H.birthDate};imp-h@example.org;created;\r\n`;
+    const r = await post('/v1/admin/patients/import', cp1252(text));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ created: 1, encoding: 'windows-1252', notice: expect.stringMatching(/Windows-1252/) });
+    expect(await identityOf(H.ins)).toMatchObject({ familyName: 'D’Arc-Lefèvre', givenNames: 'Hélène Françoise' });
+  });
+
+  it('refuses a file it cannot decode (422, the line of the first bad byte) and imports nothing of it', async () => {
+    const other = makeTestIns(9812);
+    const body = Buffer.concat([Buffer.from(`${HEADER}\r\n${other},Dupont,Jean,1970-01-01,imp-j@example.org,created,\r\n${makeTestIns(9813)},Du`), Buffer.from([0x81]), Buffer.from('pont,Luc,1970-01-01,imp-l@example.org,created,\r\n')]);
+    const r = await post('/v1/admin/patients/import', body);
+    expect(r.status).toBe(422);
+    expect(r.body).toMatchObject({ code: 'API-ADMIN-02', errors: [{ line: 3, message: expect.stringMatching(/neither UTF-8 nor Windows-1252.*CSV UTF-8/) }] });
+    expect(await identityOf(other)).toBeNull();
+  });
+
+  it('refuses a name holding U+FFFD (a letter an earlier conversion lost) with its line', async () => {
+    const ins = makeTestIns(9814);
+    const r = await post('/v1/admin/patients/import', Buffer.from(`${HEADER}\n${ins},H\uFFFDl\uFFFDne,X,1970-01-01,imp-r@example.org,created,\n`));
+    expect(r.status).toBe(422);
+    expect(r.body).toMatchObject({ errors: [{ line: 2, message: expect.stringMatching(/U\+FFFD/) }] });
+    expect(await identityOf(ins)).toBeNull();
+  });
+
+  it("imports the professionals' directory from a `;` Windows-1252 file", async () => {
+    const r = await post('/v1/admin/directory/import', cp1252('address;rpps;profession_code;display_name\r\ndr.lefevre@hopital-a.mssante.fr;10009;10;Dr Hélène Lefèvre\r\n'));
+    expect(r).toMatchObject({ status: 200, body: { imported: 1, encoding: 'windows-1252' } });
+    const saved = await db.query<{ display_name: string }>("SELECT display_name FROM professionals WHERE address = 'dr.lefevre@hopital-a.mssante.fr'");
+    expect(saved.rows[0]?.display_name).toBe('Dr Hélène Lefèvre');
   });
 });
 

@@ -6,6 +6,7 @@ import {
   isProfileState,
   mailAcceptance,
   reopenState,
+  statesThatMayBecome,
   type ProfileState,
 } from '../../access/rules/index.js';
 
@@ -88,6 +89,13 @@ describe('canTransition', () => {
   it('is false for unknown run-time values', () => {
     expect(canTransition('nope' as ProfileState, 'active')).toBe(false);
     expect(canTransition('pending', 'nope' as ProfileState)).toBe(false);
+  });
+});
+
+describe('statesThatMayBecome', () => {
+  it('lists exactly the states canTransition lets move to the target (closing: pending, created, active)', () => {
+    for (const to of PROFILE_STATES) expect(statesThatMayBecome(to)).toEqual(PROFILE_STATES.filter((from) => canTransition(from, to)));
+    expect(statesThatMayBecome('closed')).toEqual(['pending', 'created', 'active']);
   });
 });
 

@@ -8,7 +8,7 @@ const GOOD: Record<string, string> = {
   DATA_DIR: '/srv/mesgw/data',
   TRUST_ANCHORS: '/etc/mesgw/igc-sante.pem',
   WHITELIST_FILE: '/etc/mesgw/ListeBlancheMSSante.xml',
-  PRO_JWKS_FILE: '/etc/mesgw/psc-jwks.json',
+  PRO_JWKS_URL: 'discovery',
   PRO_ISSUER: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet',
   MASTER_KEY_FILE: '/etc/mesgw/keys/master.key',
 };
@@ -43,21 +43,30 @@ describe('productionTrustProblems', () => {
 
   it('names every missing setting at once when nothing is configured', () => {
     const i = input({ NODE_ENV: 'production' }, { masterKeyMode: null, serverCertificatePresent: false });
-    expect(settingsOf(i)).toEqual(['TRUST_ANCHORS', 'WHITELIST_FILE', 'PKI_DIR', 'PRO_JWKS_FILE', 'PRO_ISSUER', 'MASTER_KEY_FILE']);
+    expect(settingsOf(i)).toEqual(['TRUST_ANCHORS', 'WHITELIST_FILE', 'PKI_DIR', 'PRO_JWKS_URL', 'PRO_ISSUER', 'MASTER_KEY_FILE']);
     const message = productionTrustMessage(productionTrustProblems(i));
     for (const name of settingsOf(i)) expect(message).toContain(name);
+    expect(message).toContain('PRO_JWKS_FILE'); // the alternative is named too
     expect(message.split('\n')).toHaveLength(7); // the summary line, then one line per problem
   });
 
   it.each([
     ['TRUST_ANCHORS'],
     ['WHITELIST_FILE'],
-    ['PRO_JWKS_FILE'],
+    ['PRO_JWKS_URL'],
     ['MASTER_KEY_FILE'],
   ])('names %s alone when only it is missing', (name) => {
     const env = { ...GOOD };
     delete env[name];
     expect(settingsOf(input(env))).toEqual([name]);
+  });
+
+  it("accepts the provider's keys from an https JWKS URL, from discovery, or from a file", () => {
+    const { PRO_JWKS_URL: _unused, ...withoutUrl } = GOOD;
+    expect(productionTrustProblems(input({ ...withoutUrl, PRO_JWKS_URL: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/protocol/openid-connect/certs' }))).toEqual([]);
+    expect(productionTrustProblems(input({ ...withoutUrl, PRO_JWKS_URL: 'discovery' }))).toEqual([]);
+    expect(productionTrustProblems(input({ ...withoutUrl, PRO_JWKS_FILE: '/etc/mesgw/psc-jwks.json' }))).toEqual([]);
+    expect(settingsOf(input(withoutUrl))).toEqual(['PRO_JWKS_URL']);
   });
 
   it('refuses the development issuer, even set explicitly', () => {

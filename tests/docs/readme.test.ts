@@ -6,12 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { limitsTable, settingsTable } from '../../config/docs.js';
 import { repliesTable } from '../../gateway/ingress/replies.js';
+import { problemsTable } from '../../api/problems.js';
 
 const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../README.md');
 
 describe('README tables', () => {
   it.each([
     ['SMTP replies', repliesTable],
+    ['API problems', problemsTable],
     ['settings', settingsTable],
     ['limits', limitsTable],
   ])('carries the generated %s table verbatim', async (_name, table) => {

@@ -216,14 +216,17 @@ describe('outbound relay', () => {
     const durand = contacts.body.items.find((c) => c.displayName === 'Dr Claire Durand')!;
     sink.script = ['451 4.3.0 Try again later', '451 4.3.0 Try again later'];
     const before = sink.received.length;
+    const transfersBefore = sink.dataStarted;
     const r = await api.json<{ id: string }>('POST', '/v1/me/messages', { contactId: durand.id, subject: 'Question', text: 'Bonjour docteur' });
     expect(r.status).toBe(202);
     await waitFor(async () => sink.received.length > before, 30_000, 'the delivery after retries');
-    await new Promise((res) => setTimeout(res, 1000));
+    // The relay records "sent" right after the operator's 250 and never sends a message that is no longer queued
+    // (app/outbound-worker.ts processOutbound): once the sent folder says "sent", nothing more can leave.
+    const status = async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === r.body.id)?.status;
+    await waitFor(async () => (await status()) === 'sent', 10_000, 'the status "sent"');
     expect(sink.received.length).toBe(before + 1);
+    expect(sink.dataStarted - transfersBefore).toBe(3); // the two refused transfers and the accepted one
     expect(sink.script).toHaveLength(0);
-    const sent = await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent');
-    expect(sent.body.items.find((i) => i.id === r.body.id)?.status).toBe('sent');
   });
 
   it('a permanent refusal puts a readable notice in the patient inbox', async () => {
@@ -252,6 +255,9 @@ describe('receipts', () => {
     await waitQueueEmpty();
     const msg = (await bySubject('Avec accusé'))!;
     const before = sink.received.length;
+    const receipts = async () =>
+      (await t.gw.database.pool.query<{ status: string }>(`SELECT o.status FROM outbound_messages o JOIN patients p ON p.id = o.patient_id WHERE p.ins = $1 AND o.kind = 'mdn'`, [P.ins])).rows;
+    const receiptsBefore = (await receipts()).length;
     expect((await api.json('GET', `/v1/me/messages/${msg.id}`)).status).toBe(200);
     const mdn = await waitFor(async () => sink.received.slice(before).find((m) => m.from === ''), 20_000, 'the MDN');
     expect(mdn.to).toEqual(['dr.durand@hopital-a.mssante.fr']);
@@ -263,9 +269,12 @@ describe('receipts', () => {
     expect(raw).toMatch(/Original-Message-ID: <mdn-1@hopital-a\.mssante\.fr>/);
     expect(raw).toMatch(new RegExp(`Final-Recipient: rfc822; ?${P.ins}@patient\\.mssante\\.fr`, 'i'));
     expect(raw).toMatch(/Disposition: automatic-action\/MDN-sent-automatically; displayed/);
-    // opening it again sends nothing more
-    await api.json('GET', `/v1/me/messages/${msg.id}`);
-    await new Promise((res) => setTimeout(res, 1500));
+    // Opening it again sends nothing more. A receipt is queued by the read itself, before it answers, and only by
+    // the first (mailbox/reports-out.ts queueMdn claims mdn_queued_at): once the second read has answered, the
+    // outbound rows hold every receipt there will be; once that one is recorded "sent", none is left to go.
+    expect((await api.json('GET', `/v1/me/messages/${msg.id}`)).status).toBe(200);
+    expect((await receipts()).length - receiptsBefore).toBe(1);
+    await waitFor(async () => (await receipts()).every((r) => r.status === 'sent'), 10_000, 'the receipt recorded as sent');
     expect(sink.received.slice(before).filter((m) => m.from === '')).toHaveLength(1);
   });
 
@@ -355,17 +364,20 @@ describe('receipts', () => {
 
 describe('notifications', () => {
   it('500 messages within a minute produce at most one notification e-mail (window 3600 s)', async () => {
-    const notices = async () => {
+    const noticesTo = async (email: string) => {
       const dir = path.join(t.dataDir, 'notifications');
       const out: { subject: string; text: string }[] = [];
       for (const f of (await fs.readdir(dir)).filter((x) => x.endsWith('.eml'))) {
         const m = await simpleParser(await fs.readFile(path.join(dir, f)));
-        if (m.to && !Array.isArray(m.to) && m.to.value[0]?.address === P.email && m.subject === 'Nouveau message dans Mon espace santé') {
+        if (m.to && !Array.isArray(m.to) && m.to.value[0]?.address === email && m.subject === 'Nouveau message dans Mon espace santé') {
           out.push({ subject: m.subject, text: m.text ?? '' });
         }
       }
       return out;
     };
+    const notices = () => noticesTo(P.email);
+    const witnesses = [makeTestIns(5102), makeTestIns(5103)].map((ins, i) => ({ ins, email: `temoin${i}@example.org` }));
+    await importPatientsCsv(t, ['ins,family_name,given_names,birth_date,email,state,provisional_code', ...witnesses.map((w) => `${w.ins},TEST-TEMOIN,T,1980-01-01,${w.email},created,`)].join('\n'));
     await waitFor(async () => (await notices()).length >= 1, 15_000, 'the first notification');
     const before = (await notices()).length;
     let next = 0;
@@ -377,7 +389,14 @@ describe('notifications', () => {
     };
     await Promise.all(Array.from({ length: 10 }, worker));
     await waitQueueEmpty();
-    await new Promise((res) => setTimeout(res, 2500));
+    // A positive signal rather than a pause. The dispatcher runs one tick at a time, and a tick sends what it
+    // claimed before the next one starts (app/notification-dispatcher.ts). A patient never notified is due at
+    // once: the first witness's e-mail shows that a tick ran after all 500 deliveries; the second witness, written
+    // to only then, is served by a later tick, so that first tick (and whatever it sent to Zoé) is over.
+    for (const w of witnesses) {
+      expect((await pro({ to: [`${w.ins}@patient.mssante.fr`], subject: 'Témoin' })).ok).toBe(true);
+      await waitFor(async () => (await noticesTo(w.email)).length === 1, 30_000, `the notification of ${w.email}`);
+    }
     const all = await notices();
     expect(all.length - before).toBeLessThanOrEqual(1);
     for (const n of all) {
@@ -437,7 +456,8 @@ describe('patient attachments, folders and history', () => {
     const patientId = events[0]!.patientId;
     const keyring = t.gw.keyring;
     expect(await verifyActivityChain(db, keyring, patientId)).toBeNull(); // 500+ concurrent deliveries, one linear chain
-    const victim = events[Math.floor(events.length / 2)]!;
+    const own = events.filter((e) => e.patientId === patientId); // the notification test's witnesses have events too
+    const victim = own[Math.floor(own.length / 2)]!;
     // The table refuses any change to an event, and any deletion.
     const refusal = (q: Promise<unknown>) => q.then(() => 'accepted', (e: Error & { cause?: Error }) => e.cause?.message ?? e.message);
     expect(await refusal(db.update(schema.activityEvents).set({ actor: 'someone.else@hopital-a.mssante.fr' }).where(eq(schema.activityEvents.id, victim.id)))).toMatch(/append-only/);

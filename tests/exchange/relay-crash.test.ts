@@ -52,8 +52,7 @@ describe('outbound relay crash', () => {
       sink.hold = new Promise<void>((r) => (release = r));
       const reply = await api.json<{ id: string }>('POST', `/v1/me/messages/${msg.id}/reply`, { text: 'Réponse pendant la panne' });
       expect(reply.status).toBe(202);
-      await waitFor(async () => sink.dataStarted >= 1, 20_000, 'the reply to reach DATA');
-      await new Promise((r) => setTimeout(r, 300)); // the whole body is in; the operator has not answered yet
+      await waitFor(async () => sink.dataReceived >= 1, 20_000, 'the whole reply at the operator, its answer held');
       const closedBefore = sink.sessionsClosed;
       await killGroup(child);
       // the operator notices the dead connection before it would have answered
@@ -66,11 +65,15 @@ describe('outbound relay crash', () => {
       await waitHealthy(apiPort, child);
       const got = await waitFor(async () => sink.received[0], 90_000, 'the retried delivery after restart');
       expect(got.from).toBe(`${P.ins}@patient.mssante.fr`);
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(sink.received).toHaveLength(1);
+      // The relay records "sent" right after the operator's 250 and never sends a message that is no longer
+      // queued (app/outbound-worker.ts processOutbound): once the sent folder says "sent", the count is final.
       const api2 = apiClient(apiPort, await loginPatient(fake, { ...P, provisionalCode: undefined }));
-      const sentFolder = await api2.json<{ items: { status: string }[] }>('GET', '/v1/me/messages?folder=sent');
-      expect(sentFolder.body.items[0]?.status).toBe('sent');
+      await waitFor(
+        async () => (await api2.json<{ items: { status: string }[] }>('GET', '/v1/me/messages?folder=sent')).body.items[0]?.status === 'sent',
+        20_000,
+        'the status "sent"',
+      );
+      expect(sink.received).toHaveLength(1);
     } finally {
       await killGroup(child);
       await sink.close();

@@ -1,5 +1,6 @@
 // config/relay.ts: retry schedule, reply classification table (real-world replies), static routes, caps.
 import { describe, expect, it } from 'vitest';
+import { parseRetrySchedule } from '../../config/retry.js';
 import {
   REPLY_RULES,
   RETRY_SCHEDULE_MS,
@@ -7,7 +8,6 @@ import {
   DEFAULT_REFUSAL_REASON,
   EXPIRED_REASON,
   classifyReply,
-  parseRetrySchedule,
   patientFailureReason,
   parseRoutes,
   relayMaxConnections,
@@ -38,14 +38,14 @@ describe('retry schedule', () => {
     expect(() => retryDelay(1.5, schedule)).toThrow(RangeError);
   });
 
-  it('parseRetrySchedule reads RELAY_RETRY_SCHEDULE_MS or falls back to a copy of the default', () => {
-    expect(parseRetrySchedule(undefined)).toEqual([...RETRY_SCHEDULE_MS]);
-    expect(parseRetrySchedule('  ')).toEqual([...RETRY_SCHEDULE_MS]);
-    expect(parseRetrySchedule(undefined)).not.toBe(RETRY_SCHEDULE_MS);
-    expect(parseRetrySchedule('10, 20,0')).toEqual([10, 20, 0]);
-    expect(() => parseRetrySchedule('10,,20')).toThrow(/RELAY_RETRY_SCHEDULE_MS: entry #2/);
-    expect(() => parseRetrySchedule('10,-5')).toThrow(/"-5"/);
-    expect(() => parseRetrySchedule('1e3')).toThrow(/not a non-negative integer/);
+  it("parseRetrySchedule('relay') reads RELAY_RETRY_SCHEDULE_MS or falls back to a copy of the default", () => {
+    expect(parseRetrySchedule('relay', undefined)).toEqual([...RETRY_SCHEDULE_MS]);
+    expect(parseRetrySchedule('relay', '  ')).toEqual([...RETRY_SCHEDULE_MS]);
+    expect(parseRetrySchedule('relay', undefined)).not.toBe(RETRY_SCHEDULE_MS);
+    expect(parseRetrySchedule('relay', '10, 20,0')).toEqual([10, 20, 0]);
+    expect(() => parseRetrySchedule('relay', '10,,20')).toThrow(/RELAY_RETRY_SCHEDULE_MS: entry #2/);
+    expect(() => parseRetrySchedule('relay', '10,-5')).toThrow(/"-5"/);
+    expect(() => parseRetrySchedule('relay', '1e3')).toThrow(/not a non-negative integer/);
   });
 });
 

@@ -24,6 +24,8 @@ export interface OperatorSink {
   /** When set, the final reply to DATA waits until this promise resolves. */
   hold: Promise<void> | null;
   dataStarted: number;
+  /** DATA transfers whose whole body arrived (counted before the reply, so also while `hold` keeps it). */
+  dataReceived: number;
   sessionsClosed: number;
   close(): Promise<void>;
 }
@@ -31,7 +33,7 @@ export interface OperatorSink {
 export async function startOperatorSink(pki: string, port = 0, operator = 'hopital-a.mssante.fr'): Promise<OperatorSink> {
   const authorizedBySession = new Map<string, boolean>();
   const closed = new Set<string>();
-  const sink: OperatorSink = { port: 0, received: [], script: [], hold: null, dataStarted: 0, sessionsClosed: 0, close: async () => {} };
+  const sink: OperatorSink = { port: 0, received: [], script: [], hold: null, dataStarted: 0, dataReceived: 0, sessionsClosed: 0, close: async () => {} };
   const server = new SMTPServer({
     secure: false,
     key: await fs.readFile(path.join(pki, 'operators', `${operator}.key`)),
@@ -59,6 +61,7 @@ export async function startOperatorSink(pki: string, port = 0, operator = 'hopit
       const parts: Buffer[] = [];
       stream.on('data', (d: Buffer) => parts.push(d));
       stream.on('end', () => {
+        sink.dataReceived++;
         void (async () => {
           if (sink.hold) await sink.hold;
           // A client that vanished before our reply never learnt the outcome: like a server that commits only

@@ -110,7 +110,8 @@ describe('patient uploads', () => {
     const fromPro = (await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=autres-documents')).body.items[0]!;
     expect((await apiA.call('PATCH', `/v1/me/documents/${fromPro.id}`, { rubric: 'comptes-rendus' })).status).toBe(204);
     expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=comptes-rendus')).body.items.map((d) => d.id)).toContain(fromPro.id);
-    expect((await apiA.json('DELETE', `/v1/me/documents/${fromPro.id}`)).status).toBe(403);
+    const notOwn = await apiA.json<{ code: string; detail: string }>('DELETE', `/v1/me/documents/${fromPro.id}`);
+    expect([notOwn.status, notOwn.body.code, notOwn.body.detail]).toEqual([403, 'API-DOC-06', 'Seuls les documents que vous avez ajoutés peuvent être supprimés.']);
     expect((await apiB.json('DELETE', `/v1/me/documents/${up.body.id}`)).status).toBe(404);
     expect((await apiA.call('DELETE', `/v1/me/documents/${up.body.id}`)).status).toBe(204);
     expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items.map((d) => d.id)).not.toContain(up.body.id);
@@ -128,6 +129,8 @@ describe('notes', () => {
     expect(await content.text()).toBe('Douleur au genou depuis lundi.\nÀ demander : radio ?');
     expect((await apiB.json('GET', `/v1/me/documents/${note.body.id}/content`)).status).toBe(404);
     expect((await apiA.json<{ code: string }>('POST', '/v1/me/notes', { title: 'x', text: 'voir <script>alert(1)</script>' })).body.code).toBe('API-DOC-04');
+    const blank = await apiA.json<{ code: string }>('POST', '/v1/me/notes', { title: '   ', text: 'du texte' });
+    expect([blank.status, blank.body.code]).toEqual([400, 'API-DOC-05']);
     expect((await apiA.json('POST', '/v1/me/notes', { title: 'x', text: '' })).status).toBe(400);
     expect((await apiA.json('POST', '/v1/me/notes', { title: 'x', text: 'y', rubric: 'nope' })).status).toBe(400);
   });

@@ -166,8 +166,26 @@ describe('vault intake', () => {
 
   it('with the scanner down, files nothing unscanned: the delivery waits', async () => {
     await clamd.stop();
-    expect((await send('Pendant la panne', [{ filename: 'attente.pdf', content: pdfBytes('Attente') }])).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 4000));
+    const sent = await send('Pendant la panne', [{ filename: 'attente.pdf', content: pdfBytes('Attente') }]);
+    expect(sent.ok).toBe(true);
+    // A positive signal rather than a pause: the worker's attempt failed on the scanner and is waiting for its
+    // retry (the job of this delivery in BullMQ's PostgreSQL tables, schema bullmq, with the reason it failed).
+    const [delivery] = (
+      await t.gw.database.pool.query<{ id: string }>('SELECT d.id FROM deliveries d JOIN inbound_messages m ON m.id = d.message_id WHERE m.queue_id = $1', [sent.queueId])
+    ).rows;
+    const failed = await waitFor(
+      async () =>
+        (
+          await t.gw.database.pool.query<{ attempts_made: number; failed_reason: string | null; state: string }>(
+            `SELECT attempts_made, failed_reason, state::text FROM bullmq.job WHERE data->'deliveryIds' ? $1 OR data->>'deliveryId' = $1`,
+            [delivery!.id],
+          )
+        ).rows.find((j) => j.attempts_made >= 1),
+      30_000,
+      'the failed attempt',
+    );
+    expect(failed.failed_reason).toMatch(/virus scanner unavailable/);
+    expect(failed.state).not.toBe('completed');
     const list = await api.json<{ items: { subject: string }[] }>('GET', '/v1/me/messages');
     expect(list.body.items.find((i) => i.subject === 'Pendant la panne')).toBeUndefined();
     const queued = await t.gw.database.db.select().from(schema.deliveries).where(eq(schema.deliveries.status, 'queued'));

@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended rules on every TypeScript source.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import mesgw from './tools/eslint-module-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', 'db/migrations/**', 'coverage/**'] },
@@ -15,6 +16,12 @@ export default tseslint.config(
           'FormData', 'File', 'setTimeout', 'clearTimeout', 'getComputedStyle', 'navigator', 'HTMLElement', 'TextEncoder', 'crypto'].map((g) => [g, 'readonly']),
       ),
     },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: ['tests/**'],
+    plugins: { mesgw },
+    rules: { 'mesgw/module-boundaries': 'error' },
   },
   {
     rules: {

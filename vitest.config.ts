@@ -33,6 +33,7 @@ const UNIT = [
   'tests/api/problems.test.ts',
   'tests/app/delivery-job-id.test.ts',
   'tests/certs/**/*.test.ts',
+  'tests/ci/module-boundaries.test.ts',
   'tests/ci/system-packages.test.ts',
   'tests/config/**/*.test.ts',
   'tests/db/cte.test.ts',

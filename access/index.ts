@@ -51,3 +51,5 @@ export {
   type ProAccessDeps,
   type ProIdentity,
 } from './professional-access.js';
+export { rotateMasterKey } from './key-rotation.js';
+export * from './pro-auth/index.js';

@@ -18,12 +18,12 @@
  *   'already-filed'; its stored blob is left unreferenced and collected by the orphan collector.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { organisationMayDeposit } from '../config/authorization-grid.js';
+import { organisationMayDeposit } from '../config/index.js';
 import { cteStatement, schema } from '../db/index.js';
 import type { Db } from '../db/index.js';
 import type { StoredBlob } from '../vault/index.js';
-import { fileDocument } from '../vault/documents.js';
-import type { RubricId } from '../vault/rubrics.js';
+import { fileDocument } from '../vault/index.js';
+import type { RubricId } from '../vault/index.js';
 import { activityInsert, notifyPatientCte, type ActivityEvent, type ActivityKind } from './activity.js';
 import { patientByIns, ProAccessRefused, type ProAccessDeps } from './professional-access.js';
 import { blockRefusal, reasonText } from './rules/access-decision.js';

@@ -21,8 +21,8 @@ import {
   summarizeDocument,
   type DocumentMeta,
   type DocumentSummary,
-} from '../vault/documents.js';
-import type { RubricId } from '../vault/rubrics.js';
+} from '../vault/index.js';
+import type { RubricId } from '../vault/index.js';
 import { activityInsert, notifyPatientCte, type ActivityKind } from './activity.js';
 import { revealCtes } from './scheduled-reveal.js';
 import { blockRefusal, decideAccess, reasonText, type AccessDecision, type AccessRequest } from './rules/access-decision.js';

@@ -1,9 +1,9 @@
 /** What the HTTP layer needs from the rest of the gateway: it calls the modules, never SQL or queues itself. */
 import type { Registry } from 'prom-client';
-import type { ProKeys } from '../access/pro-auth/index.js';
+import type { ProKeys } from '../access/index.js';
 import type { Config } from '../config/index.js';
-import type { VirusScanner } from '../vault/scan/clamd.js';
-import type { ReportDeps } from '../mailbox/reports-out.js';
+import type { VirusScanner } from '../vault/index.js';
+import type { ReportDeps } from '../mailbox/index.js';
 import type { Db } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
 import type { BlobStore, Keyring } from '../vault/index.js';

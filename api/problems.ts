@@ -14,7 +14,7 @@ import type { FastifyError } from 'fastify';
 import { PatientAccessError, ProAccessRefused, type PatientAccessRefusal, type RevealDateRefusal, type SettingsRefusal, type TransitionResult } from '../access/index.js';
 import type { CursorList } from '../db/index.js';
 import { InvalidCursorError, SendRefusedError, type SendRefusal } from '../mailbox/index.js';
-import { InvalidDocumentCursorError } from '../vault/documents.js';
+import { InvalidDocumentCursorError } from '../vault/index.js';
 import { ApiProblem, type ProblemDef } from './problem.js';
 
 const p = (status: number, code: string, title: string, detail: string | null, when: string, detailFrom?: string): ProblemDef => ({

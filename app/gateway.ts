@@ -31,7 +31,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { endOppositionWindows, revealDueDocuments, sealActivity } from '../access/index.js';
-import { ProKeys, ensureDevIssuer, keyFetcherFor } from '../access/pro-auth/index.js';
+import { ProKeys, ensureDevIssuer, keyFetcherFor } from '../access/index.js';
 import { buildApi, buildOrganisationApi, startStatusServer, updateOrganisationCrl, type ApiContext, type OrganisationTls } from '../api/index.js';
 import {
   CrlReloader,
@@ -44,17 +44,17 @@ import {
   type Whitelist,
 } from '../certs/index.js';
 import type { Config } from '../config/index.js';
-import { productionTrustMessage, productionTrustProblems } from '../config/rules/index.js';
+import { productionTrustMessage, productionTrustProblems } from '../config/index.js';
 import { openDatabase, type Database } from '../db/index.js';
-import { startIngress, type Ingress } from '../gateway/ingress/server.js';
-import { SharedLimits } from '../gateway/ingress/shared-limits.js';
+import { startIngress, type Ingress } from '../gateway/ingress/index.js';
+import { SharedLimits } from '../gateway/ingress/index.js';
 import { createNotifier, type Notifier } from '../gateway/notify/index.js';
 import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
-import type { VirusScanner } from '../vault/scan/clamd.js';
+import type { VirusScanner } from '../vault/index.js';
 import { createLogger } from './logger.js';
 import { MeasuredScanner, createMetrics, type GatewayMetrics } from './metrics.js';
-import { parseRoutes } from '../config/relay.js';
-import { queueDsnForFailedDelivery, queueUnreadableNotice, queueXdmRefusalNotice, type ReportDeps } from '../mailbox/reports-out.js';
+import { parseRoutes } from '../config/index.js';
+import { queueDsnForFailedDelivery, queueUnreadableNotice, queueXdmRefusalNotice, type ReportDeps } from '../mailbox/index.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 import { createOutboundQueue, startOutboundWorker } from './outbound-worker.js';
 import { OutboxRelay, type DeliveryJob, type OutboundJob } from './outbox-relay.js';

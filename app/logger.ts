@@ -7,8 +7,8 @@
  */
 import { pino, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
-import { serializeRequest } from '../api/request-log.js';
-import { logFormatOf } from '../config/rules/logging.js';
+import { serializeRequest } from '../api/index.js';
+import { logFormatOf } from '../config/index.js';
 
 /** To `destination` when given (a test's stream), else stdout, as `logFormatOf` decides. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream, o: { production?: boolean } = {}): Logger {

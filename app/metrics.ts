@@ -20,7 +20,7 @@
  */
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { VirusScanner, type ScanVerdict, type VirusScannerConfig } from '../vault/scan/clamd.js';
+import { VirusScanner, type ScanVerdict, type VirusScannerConfig } from '../vault/index.js';
 
 export type RelayOutcome = 'sent' | 'deferred' | 'failed' | 'skipped';
 

@@ -20,7 +20,7 @@ import { readIdentity } from '../access/index.js';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
-import { notificationDecision, noticeKinds, notificationNotice, type NotificationFact } from '../mailbox/rules/index.js';
+import { notificationDecision, noticeKinds, notificationNotice, type NotificationFact } from '../mailbox/index.js';
 import type { Keyring } from '../vault/index.js';
 
 export class NotificationDispatcher {

@@ -10,7 +10,7 @@
  */
 import { type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { retryDelay } from '../config/retry.js';
+import { retryDelay } from '../config/index.js';
 import { deliverBatch, markQueuedDeliveriesFailed, PermanentDeliveryError, type DeliverDeps } from '../mailbox/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { DeliveryJob } from './outbox-relay.js';

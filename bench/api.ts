@@ -2,7 +2,7 @@
  * The two operator API calls the benchmark needs: provisioning its synthetic patients and reading the
  * delivery counts. Every request carries its own timeout.
  */
-import { makeTestIns } from '../access/rules/ins.js';
+import { makeTestIns } from '../access/index.js';
 
 export const FIRST_SEED = 500_000;
 

@@ -7,7 +7,7 @@
  *
  * Guarantees:
  * - `RETRY_SCHEDULE_MS` spans at least 48 h (SPEC §4 "retries with backoff over 48 h"); after its last delay
- *   `retryDelay` returns null and the caller gives up (a DSN goes back into the patient's mailbox).
+ *   `retryDelay` (config/retry.ts) returns null and the caller gives up (a DSN goes back into the patient's mailbox).
  * - `classifyReply` always answers: the first matching rule of `REPLY_RULES` wins, otherwise the reply class
  *   decides (4xx temporary, 5xx permanent) and a failure without any SMTP code (network, TLS, timeout) is
  *   temporary. Nothing is ever classified permanent without a 5xx reply from the remote server.
@@ -15,7 +15,7 @@
  *   throws an Error naming the variable and the offending entry, so a typo fails at start, not at 3 a.m.
  */
 
-import { RETRY_SCHEDULES, retryDelay as scheduleDelay } from './retry.js';
+import { RETRY_SCHEDULES } from './retry.js';
 
 // --- Retry schedule ------------------------------------------------------------------------------------------
 
@@ -28,11 +28,6 @@ export const RETRY_SCHEDULE_MS: readonly number[] = RETRY_SCHEDULES.relay.delays
 
 /** Name of the variable that overrides the schedule (tests use a few milliseconds). */
 export const RETRY_SCHEDULE_ENV = RETRY_SCHEDULES.relay.env;
-
-/** Delay before the next outbound attempt (config/retry.ts), on the relay's schedule by default. */
-export function retryDelay(attemptsMade: number, schedule: readonly number[] = RETRY_SCHEDULE_MS): number | null {
-  return scheduleDelay(attemptsMade, schedule);
-}
 
 // --- Classification of remote replies --------------------------------------------------------------------
 

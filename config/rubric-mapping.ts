@@ -29,7 +29,7 @@
  *   "Compte rendu" or "Synthèse".
  * - Reimbursement data (class 60) and management documents (class 95) → `pieces-administratives`.
  */
-import type { RubricId } from '../vault/rubrics.js';
+import type { RubricId } from './rubrics.js';
 
 export interface RubricMapping {
   /** XDS typeCode (JDV_J07) → rubric. */

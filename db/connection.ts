@@ -11,7 +11,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { PROJECT_ROOT } from '../config/paths.js';
+import { PROJECT_ROOT } from '../config/index.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
 import * as schema from './schema.js';
 

@@ -5,3 +5,4 @@ export { ensureEmbeddedPostgres, livePostmaster, EmbeddedPostgresError, type Emb
 export { executePrepared, queryPrepared, poolOf } from './prepared.js';
 export { afterPosition, decodeCursor, encodeCursor, keysetAt, MAX_CURSOR_LENGTH, type CursorList, type KeysetPosition } from './keyset.js';
 export { cteStatement, cteNames, CteNameClash, type Cte } from './cte.js';
+export * from './enums.js';

@@ -21,9 +21,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 // State columns are typed with the values the rules use (a TypeScript type only: the columns stay text).
-import { ACTIVITY_ACTOR_KINDS, ACTIVITY_KINDS } from '../access/rules/activity-kinds.js';
-import { PROFILE_STATES } from '../access/rules/profile-state.js';
-import { DELIVERY_STATUSES, MAILBOX_FOLDERS, MAILBOX_MESSAGE_KINDS, OUTBOUND_KINDS, OUTBOUND_STATUSES } from '../mailbox/rules/statuses.js';
+import { ACTIVITY_ACTOR_KINDS, ACTIVITY_KINDS, DELIVERY_STATUSES, MAILBOX_FOLDERS, MAILBOX_MESSAGE_KINDS, OUTBOUND_KINDS, OUTBOUND_STATUSES, PROFILE_STATES } from './enums.js';
 
 /** `bytea` as a Node Buffer (pg gives Buffer; a Uint8Array is wrapped without copy). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({

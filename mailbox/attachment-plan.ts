@@ -14,11 +14,11 @@
  */
 import type { Limits } from '../config/index.js';
 import type { BlobStore, StoredBlob } from '../vault/index.js';
-import { storeBuffer, type IntakeResult } from '../vault/intake.js';
-import { DEFAULT_RUBRIC, type RubricId } from '../vault/rubrics.js';
-import { MEDIA, markupIn, sniffMediaType, withMarkupVerdict, type SniffResult } from '../vault/sniff.js';
-import { classifyXdmArchive, readXdmZip, XdmError, type XdmArchive } from '../vault/xdm/index.js';
-import { vetZipMembers } from '../vault/zip-members.js';
+import { storeBuffer, type IntakeResult } from '../vault/index.js';
+import { DEFAULT_RUBRIC, type RubricId } from '../vault/index.js';
+import { MEDIA, markupIn, sniffMediaType, withMarkupVerdict, type SniffResult } from '../vault/index.js';
+import { classifyXdmArchive, readXdmZip, XdmError, type XdmArchive } from '../vault/index.js';
+import { vetZipMembers } from '../vault/index.js';
 
 export interface ParsedAttachment {
   stored: StoredBlob;

@@ -14,7 +14,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { activityInsert, notifyPatientCte } from '../access/activity.js';
+import { activityInsert, notifyPatientCte } from '../access/index.js';
 import {
   contactAddressFor,
   dsnOutcome,
@@ -34,10 +34,10 @@ import type { Cte, Db } from '../db/index.js';
 import { schema } from '../db/index.js';
 import type { BlobHeader, BlobStore, Keyring } from '../vault/index.js';
 import { inlineBlobCtes, sealValue } from '../vault/index.js';
-import { documentContext, type DocumentMeta } from '../vault/documents.js';
-import { takeAttachment } from '../vault/intake.js';
-import type { VirusScanner } from '../vault/scan/clamd.js';
-import type { XdmError } from '../vault/xdm/index.js';
+import { documentContext, type DocumentMeta } from '../vault/index.js';
+import { takeAttachment } from '../vault/index.js';
+import type { VirusScanner } from '../vault/index.js';
+import type { XdmError } from '../vault/index.js';
 import { attachmentsFor, planAttachments, type AttachmentPlan, type FileToFile, type ParsedAttachment, type Removed } from './attachment-plan.js';
 
 export class PermanentDeliveryError extends Error {

@@ -8,7 +8,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
-import { csvReadingNotice, readCsvFile, type CsvEncoding } from '../access/rules/csv-file.js';
+import { csvReadingNotice, readCsvFile, type CsvEncoding } from '../access/index.js';
 
 export interface DirectoryRow {
   address: string;

@@ -7,3 +7,4 @@ export { replyToMessage, writeToContact, SendRefusedError, type SendRefusal, MAX
 export { queueOutbound, OUTBOX_TOPIC_OUTBOUND, type OutboundRequest } from './outbound.js';
 export { queueMdn, queueDsnForFailedDelivery, queueUnreadableNotice, UNREADABLE_NOTICE_SUBJECT, queueXdmRefusalNotice, readHeaderBlock, failOutboundMessage, type FailedOutbound, type ReportDeps } from './reports-out.js';
 export { parseDirectoryCsv, importDirectory, directoryNames, type DirectoryRow } from './directory.js';
+export * from './rules/index.js';

@@ -31,8 +31,6 @@ import path from 'node:path';
 import { eq, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { schema } from '../db/index.js';
-import { resignActivityHeads } from '../access/activity.js';
-import { readIdentity } from '../access/patients.js';
 import { keyFileText, parseKeyFile, previousKeyFile, removeStaleKeyTemps, syncFolder, writeKeyFileDurably, type Keyring } from './keyring.js';
 import { rewrapValue, sealedKeyId, unwrapDataKey, wrapDataKey } from './envelope.js';
 
@@ -42,6 +40,17 @@ export type RotationStep = (typeof ROTATION_STEPS)[number];
 export interface RotationHooks {
   /** Called after each step is durable (tests kill the process here). */
   afterStep?: (step: RotationStep) => void | Promise<void>;
+}
+
+/**
+ * What the master key protects outside the vault, given by the module that owns it (access/ composes the
+ * rotation: the vault stands below the domain modules and imports none of them).
+ */
+export interface RotationRecords {
+  /** Re-signs the activity chain heads with the new current key. */
+  resignHeads: (db: Db, keyring: Keyring) => Promise<{ resigned: number; unverified: number }>;
+  /** Opens one more sealed sample with the keys read back from disk (throws when it cannot). */
+  openSample: (db: Db, keyring: Keyring) => Promise<void>;
 }
 
 /** Writes a new current key in front of the existing ones (durably); returns the new keyring. */
@@ -158,7 +167,7 @@ export function describeRotation(r: RotationResult): string {
 }
 
 /** The whole rotation (steps in the header). */
-export async function rotateMasterKey(db: Db, file: string, hooks: RotationHooks = {}): Promise<RotationResult> {
+export async function rotateVaultMasterKey(db: Db, file: string, records: RotationRecords, hooks: RotationHooks = {}): Promise<RotationResult> {
   await removeStaleKeyTemps(file);
   const prevFile = previousKeyFile(file);
   const before = parseKeyFile(await fs.readFile(file, 'utf8'));
@@ -183,9 +192,9 @@ export async function rotateMasterKey(db: Db, file: string, hooks: RotationHooks
     keyring = await addCurrentKey(file, hooks);
   }
   const report = await rewrapAll(db, keyring, hooks);
-  const heads = await resignActivityHeads(db, keyring);
+  const heads = await records.resignHeads(db, keyring);
   await hooks.afterStep?.('heads-resigned');
-  const confirmed = await confirm(db, file, keyring, prevFile);
+  const confirmed = await confirm(db, file, keyring, prevFile, records);
   if (confirmed) {
     await fs.rm(prevFile, { force: true });
     await syncFolder(path.dirname(file));
@@ -197,7 +206,7 @@ export async function rotateMasterKey(db: Db, file: string, hooks: RotationHooks
 }
 
 /** The key file on disk is the new one and holds every earlier key; the database is wholly under its current key. */
-async function confirm(db: Db, file: string, keyring: Keyring, prevFile: string): Promise<boolean> {
+async function confirm(db: Db, file: string, keyring: Keyring, prevFile: string, records: RotationRecords): Promise<boolean> {
   const onDisk = parseKeyFile(await fs.readFile(file, 'utf8'));
   if (onDisk.current.id !== keyring.current.id) throw new Error(`${file} changed during the rotation: its current key is not ${keyring.current.id}`);
   const prev = parseKeyFile(await fs.readFile(prevFile, 'utf8'));
@@ -207,7 +216,6 @@ async function confirm(db: Db, file: string, keyring: Keyring, prevFile: string)
   // A sample, unwrapped with the keys read back from disk rather than those in memory.
   const [blob] = await db.select({ keyId: schema.blobs.keyId, wrappedKey: schema.blobs.wrappedKey }).from(schema.blobs).limit(1);
   if (blob) unwrapDataKey(onDisk, { keyId: blob.keyId, wrapped: blob.wrappedKey });
-  const [patient] = await db.select({ ins: schema.patients.ins, identity: schema.patients.identity }).from(schema.patients).limit(1);
-  if (patient) readIdentity(onDisk, patient.ins, patient.identity);
+  await records.openSample(db, onDisk);
   return true;
 }

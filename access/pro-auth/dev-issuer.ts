@@ -29,7 +29,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LIMITS } from '../../config/limits.js';
+import { LIMITS } from '../../config/index.js';
 import { PROFESSION_PATTERN, RPPS_PATTERN } from './verify.js';
 
 export const DEV_ISSUER_URL = 'https://pro-auth.dev.mes-gateway.local';

@@ -28,9 +28,9 @@
  */
 import https from 'node:https';
 import { createRemoteJWKSet, customFetch, type FetchImplementation } from 'jose';
-import type { ProKeysSetting } from '../../config/rules/pro-keys.js';
-import { jwksUriOf } from '../../config/rules/pro-keys.js';
-import { redactUrl } from '../../certs/rules/whitelist-refresh.js';
+import type { ProKeysSetting } from '../../config/index.js';
+import { jwksUriOf } from '../../config/index.js';
+import { redactUrl } from '../../certs/index.js';
 import { loadJwks, publicJwks, tokenKid, verifyProToken, type ProTokenResult, type VerifyProTokenOptions } from './verify.js';
 
 /** A JWKS or a discovery document is a few KB; more is not a key set. */

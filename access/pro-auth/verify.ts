@@ -29,7 +29,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { LIMITS } from '../../config/limits.js';
+import { LIMITS } from '../../config/index.js';
 
 export type ProTokenFailure = 'malformed' | 'alg' | 'kid' | 'signature' | 'issuer' | 'audience' | 'expired' | 'not-yet-valid' | 'lifetime' | 'claims';
 

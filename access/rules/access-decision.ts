@@ -31,7 +31,7 @@
 // - Every decision carries a reason; `reasonText` gives the French wording shown in the activity history, and
 //   says which emergency setting refused a request.
 
-import { gridAllows } from '../../config/authorization-grid.js';
+import { gridAllows } from '../../config/index.js';
 import { blockedBy, type Block, type BlockableActor, type PatientBlocks } from './blocking.js';
 
 export interface AccessRequest {

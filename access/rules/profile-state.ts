@@ -15,9 +15,9 @@
 // - Every function accepts any runtime value: an unknown string is never a valid state, never accepts mail
 //   (it is 'unknown'), and never transitions.
 
-export const PROFILE_STATES = ['pending', 'created', 'active', 'opposed', 'closed'] as const;
+import { PROFILE_STATES, type ProfileState } from '../../db/index.js';
 
-export type ProfileState = (typeof PROFILE_STATES)[number];
+export { PROFILE_STATES, type ProfileState };
 
 export type MailAcceptance = 'accept' | 'unknown' | 'closed';
 

@@ -8,8 +8,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { closeProfile, listActivity } from '../../access/index.js';
-import { documentsArchive } from '../../vault/archive.js';
-import { RUBRICS } from '../../vault/rubrics.js';
+import { documentsArchive } from '../../vault/index.js';
+import { RUBRICS } from '../../vault/index.js';
 import {
   currentDocuments,
   deleteOwnUpload,
@@ -22,8 +22,8 @@ import {
   setDocumentMasked,
   setDocumentRubric,
   summarizeDocument,
-} from '../../vault/documents.js';
-import { fileNote, MAX_NOTE_CHARS, type NoteRefusal } from '../../vault/notes.js';
+} from '../../vault/index.js';
+import { fileNote, MAX_NOTE_CHARS, type NoteRefusal } from '../../vault/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem, type ProblemName } from '../problems.js';

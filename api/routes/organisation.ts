@@ -34,9 +34,9 @@ import {
   type OrganisationIdentity,
 } from '../../access/index.js';
 import { describePeer } from '../../certs/index.js';
-import { rubricFor } from '../../config/rubric-mapping.js';
-import { takeAttachment } from '../../vault/intake.js';
-import { isRubric } from '../../vault/documents.js';
+import { rubricFor } from '../../config/index.js';
+import { takeAttachment } from '../../vault/index.js';
+import { isRubric } from '../../vault/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem } from '../problems.js';

@@ -18,9 +18,9 @@ import {
   type Emergency,
   type ProIdentity,
 } from '../../access/index.js';
-import { verifyProTokenWith } from '../../access/pro-auth/index.js';
-import { rubricFor } from '../../config/rubric-mapping.js';
-import { InvalidDocumentCursorError, isRubric } from '../../vault/documents.js';
+import { verifyProTokenWith } from '../../access/index.js';
+import { rubricFor } from '../../config/index.js';
+import { InvalidDocumentCursorError, isRubric } from '../../vault/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem, REVEAL_DATE_REFUSALS } from '../problems.js';

@@ -17,7 +17,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
-import { PROJECT_ROOT } from '../../config/paths.js';
+import { PROJECT_ROOT } from '../../config/index.js';
 
 const WEB = path.join(PROJECT_ROOT, 'web');
 const require = createRequire(import.meta.url);

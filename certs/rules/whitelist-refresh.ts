@@ -16,30 +16,12 @@
  *
  * Failure semantics: none of these throws on any input; bad input gives a refusal with a readable reason.
  */
+import { checkHttpsUrl, redactUrl, type UrlCheck } from '../../config/index.js';
 
-export type UrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
+export { redactUrl, type UrlCheck };
 
-export function checkWhitelistUrl(raw: string): UrlCheck {
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    return { ok: false, reason: 'not a valid URL' };
-  }
-  if (url.protocol !== 'https:') return { ok: false, reason: `only https:// URLs are accepted, got ${url.protocol}//` };
-  if (url.username || url.password) return { ok: false, reason: 'credentials in the URL are refused (they would end up in logs and process listings)' };
-  return { ok: true, url };
-}
-
-/** What may be logged of a URL: origin and path, never query, fragment or credentials. */
-export function redactUrl(url: URL | string): string {
-  try {
-    const u = typeof url === 'string' ? new URL(url) : url;
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
-}
+/** The whitelist comes over https only, without credentials (config/rules/https-url.ts, shared with the JWKS URL). */
+export const checkWhitelistUrl = checkHttpsUrl;
 
 export type WhitelistSource = { kind: 'file'; path: string } | { kind: 'url'; url: URL } | { kind: 'refused'; reason: string };
 

@@ -2,3 +2,4 @@
 export * from './production.js';
 export * from './pro-keys.js';
 export * from './logging.js';
+export * from './https-url.js';

@@ -8,14 +8,14 @@
  *   neither                       the development issuer's jwks.json under $PKI_DIR/oidc
  *
  * Guarantees: a JWKS URL (and a discovery issuer) is `https:` only, without credentials in it, on loopback too
- * (certs/rules/whitelist-refresh.ts `checkWhitelistUrl`: the keys decide who may read patients' documents, so they
+ * (config/rules/https-url.ts `checkHttpsUrl`, as for the whitelist: the keys decide who may read patients' documents, so they
  * come over an authenticated channel); tests use HTTPS with the development CA (PRO_JWKS_CA_FILE). Setting both
  * PRO_JWKS_FILE and PRO_JWKS_URL is refused rather than one silently winning.
  *
  * Failure semantics: pure, never throws; a refusal carries a readable reason naming the variable (loadConfig
  * turns it into the start-up error).
  */
-import { checkWhitelistUrl as checkHttpsUrl } from '../../certs/rules/whitelist-refresh.js';
+import { checkHttpsUrl } from './https-url.js';
 
 export type ProKeysSetting =
   | { kind: 'development'; file: string }

@@ -29,8 +29,8 @@ import { describePeer, isSenderAuthorised, type PeerCertificate, type Whitelist 
 import type { Limits } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
 import { RecipientCache } from '../../access/index.js';
-import { mailAcceptance } from '../../access/rules/profile-state.js';
-import { parsePatientAddress } from '../../access/rules/ins.js';
+import { mailAcceptance } from '../../access/index.js';
+import { parsePatientAddress } from '../../access/index.js';
 import type { BlobStore, StoredBlob } from '../../vault/index.js';
 import { BlobTooLargeError } from '../../vault/index.js';
 import { AcceptBatcher, newQueueId, RecipientsChangedError, type AcceptResult } from './accept.js';

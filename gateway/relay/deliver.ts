@@ -45,7 +45,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { dnFromX509, isSenderAuthorised, normalizeDomain, type Whitelist } from '../../certs/index.js';
-import { RELAY_TIMEOUT_MS, classifyReply, type RelayDestination, type ReplyAction } from '../../config/relay.js';
+import { RELAY_TIMEOUT_MS, classifyReply, type RelayDestination, type ReplyAction } from '../../config/index.js';
 import { DestinationLimiter, destinationKey } from './limiter.js';
 
 export { DestinationLimiter, destinationKey };

@@ -20,12 +20,11 @@ export {
   classifyReply,
   parseRoutes,
   relayMaxConnections,
-  retryDelay,
   type RelayDestination,
   type ReplyAction,
   type ReplyClassification,
   type ReplyRule,
-} from '../../config/relay.js';
+} from '../../config/index.js';
 export {
   DN_NOT_LISTED_CODE,
   OUTBOUND_CIPHERS,

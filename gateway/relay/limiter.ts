@@ -12,7 +12,7 @@
  * caller that needs a bound on the wait puts it inside `fn` (deliverMessage has its own timeouts). It is
  * per process; several workers on several hosts each apply their own cap.
  */
-import { relayMaxConnections, type RelayDestination } from '../../config/relay.js';
+import { relayMaxConnections, type RelayDestination } from '../../config/index.js';
 
 interface Slot {
   active: number;

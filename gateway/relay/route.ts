@@ -17,7 +17,7 @@
  * retries per the schedule.
  */
 import dns from 'node:dns';
-import type { RelayDestination } from '../../config/relay.js';
+import type { RelayDestination } from '../../config/index.js';
 import { PermanentRelayError, TemporaryRelayError } from './errors.js';
 
 export interface MxRecordLike {

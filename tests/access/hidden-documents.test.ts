@@ -83,9 +83,12 @@ describe('documents hidden until the announcement consultation', () => {
     expect(up.status).toBe(201);
     expect(await listed()).not.toContain(up.id); // a reveal date implies hidden until then
     expect(await pendingNotification()).toBeNull();
+    const announced = async () => (await readNotices(t.dataDir, P.email)).filter((n) => n.includes('nouveaux documents ont été ajoutés')).length;
+    const noticesBefore = await announced();
     await waitFor(async () => (await listed()).includes(up.id), 20_000, 'the document revealed at its date');
     expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
-    expect(await pendingNotification()).not.toBeNull();
+    // Announced: pending for the next notice, or already sent by the dispatcher as a new document.
+    await waitFor(async () => (await pendingNotification()) !== null || (await announced()) > noticesBefore, 20_000, 'the announcement of the revealed document');
     const history = (await patient.json<{ items: { action: string; documentId: string | null; actor: { kind: string } }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
     expect(history.map((e) => [e.action, e.actor.kind])).toEqual([
       ['document-revealed', 'system'],

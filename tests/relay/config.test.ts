@@ -1,6 +1,6 @@
 // config/relay.ts: retry schedule, reply classification table (real-world replies), static routes, caps.
 import { describe, expect, it } from 'vitest';
-import { parseRetrySchedule } from '../../config/retry.js';
+import { parseRetrySchedule, retryDelay } from '../../config/retry.js';
 import {
   REPLY_RULES,
   RETRY_SCHEDULE_MS,
@@ -11,7 +11,6 @@ import {
   patientFailureReason,
   parseRoutes,
   relayMaxConnections,
-  retryDelay,
 } from '../../config/relay.js';
 
 const H = 3_600_000;
@@ -32,8 +31,8 @@ describe('retry schedule', () => {
     expect(retryDelay(1, schedule)).toBe(10);
     expect(retryDelay(3, schedule)).toBe(30);
     expect(retryDelay(4, schedule)).toBeNull();
-    expect(retryDelay(RETRY_SCHEDULE_MS.length)).toBe(4 * H);
-    expect(retryDelay(RETRY_SCHEDULE_MS.length + 1)).toBeNull();
+    expect(retryDelay(RETRY_SCHEDULE_MS.length, RETRY_SCHEDULE_MS)).toBe(4 * H);
+    expect(retryDelay(RETRY_SCHEDULE_MS.length + 1, RETRY_SCHEDULE_MS)).toBeNull();
     expect(() => retryDelay(-1, schedule)).toThrow(RangeError);
     expect(() => retryDelay(1.5, schedule)).toThrow(RangeError);
   });

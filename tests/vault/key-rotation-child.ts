@@ -6,7 +6,8 @@
  * new key is durable in its temporary file. For tests/vault/key-rotation-crash.test.ts.
  */
 import { openDatabase } from '../../db/index.js';
-import { ROTATION_STEPS, rotateMasterKey, type RotationStep } from '../../vault/key-rotation.js';
+import { rotateMasterKey } from '../../access/index.js';
+import { ROTATION_STEPS, type RotationStep } from '../../vault/key-rotation.js';
 import { loadKeyring } from '../../vault/keyring.js';
 
 if (process.env.KEY_GENERATION_KILL === '1') {

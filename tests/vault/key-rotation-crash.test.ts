@@ -26,7 +26,8 @@ import { openDatabase, schema, type Database } from '../../db/index.js';
 import { contentContext } from '../../mailbox/deliver-inbound.js';
 import { documentContext } from '../../vault/documents.js';
 import { BlobStore, loadKeyring, newDataKey, openValue, parseKeyFile, wrapDataKey, type Keyring } from '../../vault/index.js';
-import { countNotUnder, describeRotation, rotateMasterKey, ROTATION_STEPS, type RotationResult } from '../../vault/key-rotation.js';
+import { rotateMasterKey } from '../../access/index.js';
+import { countNotUnder, describeRotation, ROTATION_STEPS, type RotationResult } from '../../vault/key-rotation.js';
 import { previousKeyFile } from '../../vault/keyring.js';
 import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
 

@@ -16,7 +16,7 @@
  * - `patientOid` tells which INS OID the archive used, so that the caller can refuse the test and demo OIDs
  *   (…4.10, …4.11) in production; this module has no notion of environment.
  */
-import { rubricFor } from '../../config/rubric-mapping.js';
+import { rubricFor } from '../../config/index.js';
 import type { RubricId } from '../rubrics.js';
 import { cdaHeader, codeCdaValue, isCdaDocument, type CdaHeader } from './cda.js';
 import { XdmError } from './errors.js';

@@ -28,7 +28,7 @@ try {
   report = { error: { summary: 'no JSON report' } };
 }
 if (!report.vulnerabilities) {
-  const why = report.statusCode ? `HTTP ${report.statusCode}` : (report.error?.summary || report.message || 'unknown error');
+  const why = report.statusCode ? `HTTP ${report.statusCode}` : report.error?.summary || report.message || 'unknown error';
   console.log(`npm audit: the registry's advisory service could not be reached (${why}): dependencies NOT audited`);
   process.exit(process.env.MESGW_AUDIT_REQUIRED === '1' ? 1 : 0);
 }
@@ -50,5 +50,9 @@ for (const via of advisories.values()) {
   } else console.log(`low       ${line}`);
 }
 const counts = report.metadata?.vulnerabilities ?? {};
-console.log(`npm audit: ${advisories.size} advisories (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}), ${failing} failing`);
+console.log(
+  `npm audit: ${advisories.size} advisories (${Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}), ${failing} failing`,
+);
 process.exit(failing > 0 ? 1 : 0);

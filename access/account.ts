@@ -45,7 +45,6 @@ import {
   type ProfileState,
 } from './rules/index.js';
 
-
 /** An e-mail to the patient's personal address (the shape of the notifier's Notice). No health data. */
 export interface AccountNotice {
   to: string;
@@ -111,7 +110,10 @@ async function revokeAccess(tx: Db, patientId: string, now: Date, keepTokenHash?
     .set({ revokedAt: now })
     .where(and(eq(s.patientId, patientId), isNull(s.revokedAt), ...(keepTokenHash ? [ne(s.tokenHash, keepTokenHash)] : [])));
   const lc = schema.loginChallenges;
-  await tx.update(lc).set({ usedAt: now }).where(and(eq(lc.patientId, patientId), isNull(lc.usedAt)));
+  await tx
+    .update(lc)
+    .set({ usedAt: now })
+    .where(and(eq(lc.patientId, patientId), isNull(lc.usedAt)));
 }
 
 /** Forgotten password: provisional code + birth date on an `active` profile, then a new password. */

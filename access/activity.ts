@@ -59,7 +59,16 @@ export async function recordActivity(db: Db, keyring: Keyring, e: ActivityEvent)
 
 export function activityHash(
   prev: string | null,
-  e: { patientId: string; kind: string; actor: string; actorKind: string; actorRpps: string | null; documentId: string | null; createdAt: Date; detail: Buffer | null },
+  e: {
+    patientId: string;
+    kind: string;
+    actor: string;
+    actorKind: string;
+    actorRpps: string | null;
+    documentId: string | null;
+    createdAt: Date;
+    detail: Buffer | null;
+  },
 ): string {
   // Over the encrypted body only: a master-key rotation re-wraps the data key (the header) and must not break
   // the chain, while any change to the content still does.
@@ -67,7 +76,9 @@ export function activityHash(
   // actor kind, RPPS and document are bound too, so that none of them can be rewritten unnoticed
   return crypto
     .createHash('sha256')
-    .update(`${prev ?? ''}|${e.patientId}|${e.kind}|${e.actor}|${e.actorKind}|${e.actorRpps ?? ''}|${e.documentId ?? ''}|${e.createdAt.toISOString()}|${detailDigest}`)
+    .update(
+      `${prev ?? ''}|${e.patientId}|${e.kind}|${e.actor}|${e.actorKind}|${e.actorRpps ?? ''}|${e.documentId ?? ''}|${e.createdAt.toISOString()}|${detailDigest}`,
+    )
     .digest('hex');
 }
 
@@ -108,7 +119,11 @@ export async function sealActivity(db: Db, keyring: Keyring, batch = 500): Promi
                              WHERE a.hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity_heads h WHERE h.patient_id = a.patient_id)
                              ORDER BY a.patient_id, a.chain_seq DESC LIMIT ${batch}`),
       );
-      await signHeads(tx, keyring, unsigned.map((r) => ({ patientId: r.patient_id, chainSeq: Number(r.chain_seq), hash: r.hash })));
+      await signHeads(
+        tx,
+        keyring,
+        unsigned.map((r) => ({ patientId: r.patient_id, chainSeq: Number(r.chain_seq), hash: r.hash })),
+      );
       return 0;
     }
     const patients = [...new Set(pending.map((e) => e.patientId))];
@@ -133,7 +148,11 @@ export async function sealActivity(db: Db, keyring: Keyring, batch = 500): Promi
     await tx.execute(sql`UPDATE activity_events AS a SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash
                          FROM unnest(${sql.param(ids)}::bigint[], ${sql.param(seqs)}::int[], ${sql.param(prevs)}::text[], ${sql.param(hashes)}::text[]) AS v(id, seq, prev, hash)
                          WHERE a.id = v.id`);
-    await signHeads(tx, keyring, patients.map((patientId) => ({ patientId, chainSeq: heads.get(patientId)!.seq, hash: heads.get(patientId)!.hash! })));
+    await signHeads(
+      tx,
+      keyring,
+      patients.map((patientId) => ({ patientId, chainSeq: heads.get(patientId)!.seq, hash: heads.get(patientId)!.hash! })),
+    );
     return pending.length;
   });
 }
@@ -149,7 +168,10 @@ function rowsOf<T>(result: unknown): T[] {
  */
 export async function resignActivityHeads(db: Db, keyring: Keyring): Promise<{ resigned: number; unverified: number }> {
   const h = schema.activityHeads;
-  const rows = await db.select().from(h).where(sql`${h.keyId} <> ${keyring.current.id}`);
+  const rows = await db
+    .select()
+    .from(h)
+    .where(sql`${h.keyId} <> ${keyring.current.id}`);
   const good: { patientId: string; chainSeq: number; hash: string }[] = [];
   let unverified = 0;
   for (const r of rows) {

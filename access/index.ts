@@ -23,7 +23,20 @@ export {
   type PatientSession,
   type LiveSession,
 } from './patients.js';
-export { activityInsert, recordActivity, sealActivity, verifyActivityChain, resignActivityHeads, ACTIVITY_KINDS, activityHash, listActivity, notifyPatientCte, type ActivityEvent, type ActivityKind, type ActivityItem } from './activity.js';
+export {
+  activityInsert,
+  recordActivity,
+  sealActivity,
+  verifyActivityChain,
+  resignActivityHeads,
+  ACTIVITY_KINDS,
+  activityHash,
+  listActivity,
+  notifyPatientCte,
+  type ActivityEvent,
+  type ActivityKind,
+  type ActivityItem,
+} from './activity.js';
 export {
   accessSnapshot,
   blockProfessional,
@@ -38,8 +51,26 @@ export {
 } from './settings.js';
 export { knownProfessionals, KNOWN_PROFESSIONALS_MAX } from './known-professionals.js';
 export { endOppositionWindows, changeProfileState, closeProfile, type TransitionResult } from './lifecycle.js';
-export { requestProvisionalCode, resetPassword, reactivateProfile, changePassword, endAllSessions, provisionalCodeNotice, type AccountNotice, type CodeIssueJob } from './account.js';
-export { checkDeposit, fileDeposit, priorDeposit, retriedDeposit, type DepositOutcome, type DepositRefusal, type OrganisationDocument, type PriorDeposit } from './organisation-deposits.js';
+export {
+  requestProvisionalCode,
+  resetPassword,
+  reactivateProfile,
+  changePassword,
+  endAllSessions,
+  provisionalCodeNotice,
+  type AccountNotice,
+  type CodeIssueJob,
+} from './account.js';
+export {
+  checkDeposit,
+  fileDeposit,
+  priorDeposit,
+  retriedDeposit,
+  type DepositOutcome,
+  type DepositRefusal,
+  type OrganisationDocument,
+  type PriorDeposit,
+} from './organisation-deposits.js';
 export { revealDueDocuments } from './scheduled-reveal.js';
 export {
   addDocumentForPro,

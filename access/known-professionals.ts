@@ -56,7 +56,14 @@ export async function knownProfessionals(db: Db, keyring: Keyring, patientId: st
     .limit(KNOWN_PROFESSIONALS_MAX);
   return mergeKnownProfessionals(
     history,
-    contacts.map((r) => ({ rpps: r.rpps!, displayName: r.displayName, profession: r.profession, organisation: null, finess: null, lastSeenAt: r.lastMessageAt.toISOString() })),
+    contacts.map((r) => ({
+      rpps: r.rpps!,
+      displayName: r.displayName,
+      profession: r.profession,
+      organisation: null,
+      finess: null,
+      lastSeenAt: r.lastMessageAt.toISOString(),
+    })),
     KNOWN_PROFESSIONALS_MAX,
   );
 }

@@ -110,7 +110,10 @@ export async function closeProfile(db: Db, patientId: string): Promise<Transitio
   const res = await db.execute<{ n: number }>(
     cteStatement(
       [
-        ['moved', sql`UPDATE patients SET state = 'closed', updated_at = now() WHERE id = ${patientId}::uuid AND state = ANY(${sql.param(statesThatMayBecome('closed'))}::text[]) RETURNING id`],
+        [
+          'moved',
+          sql`UPDATE patients SET state = 'closed', updated_at = now() WHERE id = ${patientId}::uuid AND state = ANY(${sql.param(statesThatMayBecome('closed'))}::text[]) RETURNING id`,
+        ],
         ['revoked', sql`UPDATE sessions SET revoked_at = now() WHERE patient_id IN (SELECT id FROM moved) AND revoked_at IS NULL`],
       ],
       sql`SELECT count(*)::int AS n FROM moved`,

@@ -53,7 +53,10 @@ export async function reserveAttempt(db: Db, limits: Limits, key: string): Promi
     const [row] = await tx.select().from(t).where(eq(t.key, key)).for('update');
     const d = loginThrottle(row ? { failures: row.failures, lastFailureAt: row.lastFailureAt?.getTime() ?? null } : null, now, throttlePolicy(limits));
     if (!d.allowed) return d.retryAfterMs;
-    await tx.update(t).set({ failures: d.failures, lastFailureAt: new Date(now) }).where(eq(t.key, key));
+    await tx
+      .update(t)
+      .set({ failures: d.failures, lastFailureAt: new Date(now) })
+      .where(eq(t.key, key));
     return null;
   });
   if (now - lastSweep > SWEEP_EVERY_MS) {
@@ -72,5 +75,9 @@ export async function reserveAttempt(db: Db, limits: Limits, key: string): Promi
 export async function attemptSucceeded(db: Db, key: string, how: 'reset' | 'undo'): Promise<void> {
   const t = schema.loginThrottle;
   if (how === 'reset') await db.delete(t).where(eq(t.key, key));
-  else await db.update(t).set({ failures: sql`GREATEST(${t.failures} - 1, 0)` }).where(eq(t.key, key));
+  else
+    await db
+      .update(t)
+      .set({ failures: sql`GREATEST(${t.failures} - 1, 0)` })
+      .where(eq(t.key, key));
 }

@@ -91,7 +91,7 @@ export async function checkDeposit(
   const blocked = blockRefusal(settings, { finess: org.finess });
   const allowed = organisationMayDeposit(org.kind, doc);
   if (blocked || !allowed) {
-    const reason = blocked ? reasonText(blocked) : "Dépôt refusé : ce type de document ne peut pas être déposé par cet organisme";
+    const reason = blocked ? reasonText(blocked) : 'Dépôt refusé : ce type de document ne peut pas être déposé par cet organisme';
     const e = event(patientId, org, 'access-refused', reason);
     await deps.db.execute(
       cteStatement(

@@ -151,7 +151,12 @@ export async function importPatients(db: Db, keyring: Keyring, limits: Limits, r
       await db
         .select({ ins: schema.patients.ins })
         .from(schema.patients)
-        .where(and(sql`${schema.patients.ins} = ANY(${sql.param(rows.map((r) => r.ins))}::text[])`, sql`(${schema.patients.activatedAt} IS NOT NULL OR ${schema.patients.passwordHash} IS NOT NULL)`))
+        .where(
+          and(
+            sql`${schema.patients.ins} = ANY(${sql.param(rows.map((r) => r.ins))}::text[])`,
+            sql`(${schema.patients.activatedAt} IS NOT NULL OR ${schema.patients.passwordHash} IS NOT NULL)`,
+          ),
+        )
     ).map((r) => r.ins),
   );
   const codeHashes = new Map<string, string>();
@@ -169,15 +174,13 @@ export async function importPatients(db: Db, keyring: Keyring, limits: Limits, r
       const [p] = await tx.select().from(schema.patients).where(eq(schema.patients.ins, row.ins)).for('update');
       if (!p) {
         const codeHash = row.provisionalCode ? await codeHashFor(row) : null;
-        await tx
-          .insert(schema.patients)
-          .values({
-            ins: row.ins,
-            state: row.state,
-            identity: sealValue(keyring, identity, identityContext(row.ins)),
-            provisionalCodeHash: codeHash,
-            provisionalCodeExpiresAt: codeHash ? expires : null,
-          });
+        await tx.insert(schema.patients).values({
+          ins: row.ins,
+          state: row.state,
+          identity: sealValue(keyring, identity, identityContext(row.ins)),
+          provisionalCodeHash: codeHash,
+          provisionalCodeExpiresAt: codeHash ? expires : null,
+        });
         result.created++;
         continue;
       }
@@ -283,12 +286,16 @@ export async function activatePatient(
   const refused = new PatientAccessError('activation-refused');
   const p = await checkProvisional(db, keyring, limits, input, client, canActivate, refused);
   const passwordHash = await newPasswordHash(limits, input.password);
-  const moved = await moveProfile(db, { id: p.id, from: p.state as ProfileState, to: 'active' }, {
-    passwordHash,
-    activatedAt: new Date(),
-    provisionalCodeHash: null,
-    provisionalCodeExpiresAt: null,
-  });
+  const moved = await moveProfile(
+    db,
+    { id: p.id, from: p.state as ProfileState, to: 'active' },
+    {
+      passwordHash,
+      activatedAt: new Date(),
+      provisionalCodeHash: null,
+      provisionalCodeExpiresAt: null,
+    },
+  );
   // The profile changed state in between (an opposition, the operator): the activation did not happen.
   if (!moved) throw refused;
   profileStatesChanged();
@@ -384,7 +391,15 @@ export async function verifyLogin(db: Db, limits: Limits, input: { challengeId: 
   if (!UUID.test(input.challengeId)) throw invalid;
   const lc = schema.loginChallenges;
   const [c] = await db
-    .select({ id: lc.id, patientId: lc.patientId, codeHash: lc.codeHash, attempts: lc.attempts, usedAt: lc.usedAt, expiresAt: lc.expiresAt, ins: schema.patients.ins })
+    .select({
+      id: lc.id,
+      patientId: lc.patientId,
+      codeHash: lc.codeHash,
+      attempts: lc.attempts,
+      usedAt: lc.usedAt,
+      expiresAt: lc.expiresAt,
+      ins: schema.patients.ins,
+    })
     .from(lc)
     .innerJoin(schema.patients, eq(schema.patients.id, lc.patientId))
     .where(eq(lc.id, input.challengeId));
@@ -465,7 +480,10 @@ export async function profileStateOf(db: Db, patientId: string): Promise<Profile
 }
 
 export async function endSession(db: Db, token: string): Promise<void> {
-  await db.update(schema.sessions).set({ revokedAt: new Date() }).where(eq(schema.sessions.tokenHash, hashToken(token)));
+  await db
+    .update(schema.sessions)
+    .set({ revokedAt: new Date() })
+    .where(eq(schema.sessions.tokenHash, hashToken(token)));
 }
 
 /** The anti-CSRF token of a session: derived, never stored, distinct from the stored `hashToken`. */

@@ -63,7 +63,14 @@ export async function patientByIns(db: Db, rawIns: string): Promise<string> {
   return p.id;
 }
 
-function event(patientId: string, pro: ProIdentity, kind: ActivityKind, documentId: string | null, decision: AccessDecision | null, emergency?: Emergency | null) {
+function event(
+  patientId: string,
+  pro: ProIdentity,
+  kind: ActivityKind,
+  documentId: string | null,
+  decision: AccessDecision | null,
+  emergency?: Emergency | null,
+) {
   return {
     patientId,
     kind: decision?.allowed && decision.reason === 'emergency' ? ('emergency-access' as const) : kind,
@@ -183,7 +190,18 @@ export async function addDocumentForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
   ins: string,
-  doc: { stored: StoredBlob; replaces: string | null; filename: string; title: string; mediaType: string; declaredType: string; rubric: RubricId; typeCode: string | null; hiddenFromPatient?: boolean; revealAt?: Date | null },
+  doc: {
+    stored: StoredBlob;
+    replaces: string | null;
+    filename: string;
+    title: string;
+    mediaType: string;
+    declaredType: string;
+    rubric: RubricId;
+    typeCode: string | null;
+    hiddenFromPatient?: boolean;
+    revealAt?: Date | null;
+  },
 ): Promise<string> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);

@@ -21,10 +21,7 @@ export interface ProfileRef {
 }
 
 export async function findProfileByIns(db: Db, ins: string): Promise<ProfileRef | undefined> {
-  const [row] = await db
-    .select({ id: schema.patients.id, state: schema.patients.state })
-    .from(schema.patients)
-    .where(eq(schema.patients.ins, ins));
+  const [row] = await db.select({ id: schema.patients.id, state: schema.patients.state }).from(schema.patients).where(eq(schema.patients.ins, ins));
   if (!row) return undefined;
   if (!isProfileState(row.state)) throw new Error(`patient ${row.id} has an unknown state`);
   return { id: row.id, state: row.state };

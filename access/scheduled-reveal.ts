@@ -20,7 +20,10 @@ import { activityInsert, notifyPatientCte, type ActivityEvent } from './activity
 export function revealCtes(keyring: Keyring, patientId: string, documentId: string, event: ActivityEvent, due?: SQL): Cte[] {
   const done = sql`EXISTS (SELECT 1 FROM up)`;
   return [
-    ['up', sql`UPDATE documents SET hidden_from_patient = false, reveal_at = NULL WHERE id = ${documentId} AND hidden_from_patient AND deleted_at IS NULL ${due ? sql`AND ${due}` : sql``} RETURNING id, previous_version_id`],
+    [
+      'up',
+      sql`UPDATE documents SET hidden_from_patient = false, reveal_at = NULL WHERE id = ${documentId} AND hidden_from_patient AND deleted_at IS NULL ${due ? sql`AND ${due}` : sql``} RETURNING id, previous_version_id`,
+    ],
     ['sv', sql`UPDATE documents SET superseded_at = now() WHERE id = (SELECT previous_version_id FROM up) AND superseded_at IS NULL`],
     ['np', notifyPatientCte(patientId, done)],
     ['ae', activityInsert(keyring, event, new Date(), done)],
@@ -43,11 +46,14 @@ export async function revealDueDocuments(deps: { db: Db; keyring: Keyring }, now
       actorKind: 'system',
       actorRpps: null,
       documentId: d.id,
-      detail: { displayName: 'Mon espace santé', reason: "Document rendu visible à la date choisie par son auteur" },
+      detail: { displayName: 'Mon espace santé', reason: 'Document rendu visible à la date choisie par son auteur' },
     };
     const r = rowsOf<{ n: number }>(
       await deps.db.execute(
-        cteStatement(revealCtes(deps.keyring, d.patient_id, d.id, event, sql`reveal_at <= ${now.toISOString()}::timestamptz`), sql`SELECT count(*)::int AS n FROM up`),
+        cteStatement(
+          revealCtes(deps.keyring, d.patient_id, d.id, event, sql`reveal_at <= ${now.toISOString()}::timestamptz`),
+          sql`SELECT count(*)::int AS n FROM up`,
+        ),
       ),
     );
     revealed += r[0]?.n ?? 0;

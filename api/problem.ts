@@ -39,7 +39,14 @@ export class ApiProblem extends Error {
 export const problemType = (code: string) => `https://mes-gateway.example/problems/${code.toLowerCase()}`;
 
 /** The problem+json body of `p` for the request `instance`. */
-export const problemBody = (p: ApiProblem, instance: string) => ({ type: problemType(p.code), title: p.title, status: p.status, detail: p.detail, code: p.code, instance });
+export const problemBody = (p: ApiProblem, instance: string) => ({
+  type: problemType(p.code),
+  title: p.title,
+  status: p.status,
+  detail: p.detail,
+  code: p.code,
+  instance,
+});
 
 export const ProblemSchema = {
   type: 'object',

@@ -138,7 +138,11 @@ export async function buildOrganisationApi(ctx: ApiContext, logger: Logger, tls:
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'mes-gateway organisation API', version: '0.1.0', description: 'Deposits by hospital systems and the insurer, over mutual TLS with their IGC-Santé organisation certificate.' },
+      info: {
+        title: 'mes-gateway organisation API',
+        version: '0.1.0',
+        description: 'Deposits by hospital systems and the insurer, over mutual TLS with their IGC-Santé organisation certificate.',
+      },
     },
   });
   if (ctx.config.api.expose.has('docs')) await app.register(swaggerUi, { routePrefix: '/docs' });

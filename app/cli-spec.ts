@@ -37,7 +37,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: ['FILE.csv'],
     options: { progress },
     summary: 'provision profiles from a CSV (all rows or none)',
-    details: ['Header: ins,family_name,given_names,birth_date,email,state,provisional_code. A file with errors is refused', 'whole (each error by line, exit 2); live profiles keep their state and credentials.'],
+    details: [
+      'Header: ins,family_name,given_names,birth_date,email,state,provisional_code. A file with errors is refused',
+      'whole (each error by line, exit 2); live profiles keep their state and credentials.',
+    ],
   },
   {
     words: ['directory', 'import'],
@@ -99,7 +102,8 @@ export const EXIT_CODES = {
   failed: {
     code: 1,
     name: 'failed',
-    meaning: 'could not be done: a file, a URL, the database or a key could not be read or written; or a check found a problem (`activity verify`: a broken link)',
+    meaning:
+      'could not be done: a file, a URL, the database or a key could not be read or written; or a check found a problem (`activity verify`: a broken link)',
   },
   refused: {
     code: 2,
@@ -141,7 +145,12 @@ export function helpOf(spec: CommandSpec): string {
   lines.push('', 'options:');
   for (const [n, o] of opts) lines.push(`  ${optionUsage(n, o).padEnd(24)} ${o.doc}`);
   lines.push(`  ${'-h, --help'.padEnd(24)} this help`);
-  lines.push('', `exit codes: ${Object.values(EXIT_CODES).map((e) => `${e.code} ${e.name}`).join(', ')} (npm run cli -- --help)`);
+  lines.push(
+    '',
+    `exit codes: ${Object.values(EXIT_CODES)
+      .map((e) => `${e.code} ${e.name}`)
+      .join(', ')} (npm run cli -- --help)`,
+  );
   return lines.join('\n');
 }
 

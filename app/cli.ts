@@ -241,7 +241,9 @@ async function migrate({ config }: Run): Promise<void> {
 }
 
 async function docs(): Promise<void> {
-  console.log(`## SMTP replies\n\n${repliesTable()}\n\n## API problems\n\n${problemsTable()}\n\n## Settings\n\n${settingsTable()}\n\n## Limits\n\n${limitsTable()}\n\n## CLI exit codes\n\n${exitCodesTable()}`);
+  console.log(
+    `## SMTP replies\n\n${repliesTable()}\n\n## API problems\n\n${problemsTable()}\n\n## Settings\n\n${settingsTable()}\n\n## Limits\n\n${limitsTable()}\n\n## CLI exit codes\n\n${exitCodesTable()}`,
+  );
 }
 
 const HANDLERS: Record<string, (run: Run) => Promise<void>> = {
@@ -266,7 +268,9 @@ function parseCommand(spec: CommandSpec, rest: string[]): { positionals: string[
     throw new CliError(`${(err as Error).message}\nusage: ${usageOf(spec)}`);
   }
   if (parsed.values.help !== true && parsed.positionals.length !== spec.args.length) {
-    throw new CliError(`${spec.args.length ? `expected ${spec.args.join(' ')}` : 'no argument expected'}, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}\nusage: ${usageOf(spec)}`);
+    throw new CliError(
+      `${spec.args.length ? `expected ${spec.args.join(' ')}` : 'no argument expected'}, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}\nusage: ${usageOf(spec)}`,
+    );
   }
   return parsed;
 }

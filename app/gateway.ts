@@ -108,7 +108,11 @@ export async function ensurePki(config: Config): Promise<void> {
   if (config.organisations.mtlsPort !== null && existsSync(pkiPaths(config.pkiDir).issuingCaKey)) await ensureDevelopmentOrganisations(config.pkiDir);
 }
 
-const readable = (file: string) => fs.access(file, fsConstants.R_OK).then(() => true, () => false);
+const readable = (file: string) =>
+  fs.access(file, fsConstants.R_OK).then(
+    () => true,
+    () => false,
+  );
 
 /** NODE_ENV=production: throws one error naming every setting still on development trust material. */
 export async function checkProductionTrust(config: Config): Promise<void> {
@@ -188,7 +192,10 @@ async function openStores(config: Config, logger: Logger, cleanups: Cleanups) {
   const queues: QueueBackend = await openQueueBackend({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: database.url });
   cleanups.push(() => queues.close());
   logger.info({ queues: queues.describe }, 'job queues ready');
-  const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes, { inlineBytes: config.limits.blobInlineBytes, writePool: database.writePool });
+  const blobs = new BlobStore(database.db, keyring, config.limits.blobChunkBytes, {
+    inlineBytes: config.limits.blobInlineBytes,
+    writePool: database.writePool,
+  });
   return { keyring, database, queues, blobs };
 }
 
@@ -223,7 +230,9 @@ async function startTrust(config: Config, logger: Logger, cleanups: Cleanups, me
     return d !== config.patientDomain && (whitelist()?.byDomain.has(d) ?? false);
   };
   const peerTrust = await loadTrustMaterial({ caFile: config.trustAnchorsFile, crlFiles: config.crlFiles });
-  const crls = peerTrust.crl ? new CrlReloader({ files: config.crlFiles, ca: peerTrust.ca, initial: peerTrust.crl, logger: logger.child({ part: 'crl' }) }) : null;
+  const crls = peerTrust.crl
+    ? new CrlReloader({ files: config.crlFiles, ca: peerTrust.ca, initial: peerTrust.crl, logger: logger.child({ part: 'crl' }) })
+    : null;
   return { whitelist, isMssanteDomain, peerTrust, crls };
 }
 
@@ -245,10 +254,36 @@ async function openCore(config: Config, logger: Logger, cleanups: Cleanups): Pro
   metrics.watchQueue(outboundQueue);
   const notifier = createNotifier({ smtpUrl: config.notifySmtpUrl, dir: path.join(config.dataDir, 'notifications'), from: config.notifyFrom });
   cleanups.push(async () => notifier.close());
-  const reportDeps: ReportDeps = { db: database.db, blobs, keyring, patientDomain: config.patientDomain, reportingMta: config.smtp.hostname, isMssanteDomain: trust.isMssanteDomain };
-  const scanner = new MeasuredScanner(config.clamd ? { ...config.clamd, timeoutMs: 60_000, maxBytes: config.limits.maxMessageBytes } : null, (v) => metrics.scanned(v));
+  const reportDeps: ReportDeps = {
+    db: database.db,
+    blobs,
+    keyring,
+    patientDomain: config.patientDomain,
+    reportingMta: config.smtp.hostname,
+    isMssanteDomain: trust.isMssanteDomain,
+  };
+  const scanner = new MeasuredScanner(config.clamd ? { ...config.clamd, timeoutMs: 60_000, maxBytes: config.limits.maxMessageBytes } : null, (v) =>
+    metrics.scanned(v),
+  );
   metrics.watchScanner(scanner);
-  return { config, logger, cleanups, database, queues, keyring, blobs, queue, outboundQueue, schedule, metrics, ready, notifier, reportDeps, scanner, ...trust };
+  return {
+    config,
+    logger,
+    cleanups,
+    database,
+    queues,
+    keyring,
+    blobs,
+    queue,
+    outboundQueue,
+    schedule,
+    metrics,
+    ready,
+    notifier,
+    reportDeps,
+    scanner,
+    ...trust,
+  };
 }
 
 /** The worker role: outbox relay, outbound relay, inbound delivery worker, then the periodic jobs. */
@@ -349,12 +384,15 @@ function startPeriodicJobs({ config, database, keyring, blobs, logger }: Core): 
       (err: Error) => logger.warn({ err: err.message }, 'scheduled reveal failed'),
     );
   }, config.limits.lifecycleCheckMs);
-  const gc = setInterval(() => {
-    blobs.collectOrphans(config.limits.orphanBlobAgeMs).then(
-      (n) => n && logger.info({ n }, 'orphan blobs collected'),
-      (err: Error) => logger.warn({ err: err.message }, 'orphan collection failed'),
-    );
-  }, Math.max(60_000, config.limits.orphanBlobAgeMs / 4));
+  const gc = setInterval(
+    () => {
+      blobs.collectOrphans(config.limits.orphanBlobAgeMs).then(
+        (n) => n && logger.info({ n }, 'orphan blobs collected'),
+        (err: Error) => logger.warn({ err: err.message }, 'orphan collection failed'),
+      );
+    },
+    Math.max(60_000, config.limits.orphanBlobAgeMs / 4),
+  );
   for (const t of [chainer, lifecycle, gc]) t.unref();
   return async function stopPeriodicJobs() {
     clearInterval(gc);
@@ -493,7 +531,9 @@ export async function startGateway(config: Config, opts: { logger?: Logger } = {
     const relay = config.roles.has('worker') ? await startWorkerRole(core) : null;
     const smtp = config.roles.has('smtp') ? await startSmtpRole(core, relay) : null;
     startCrlReloads(core);
-    const { api, organisationApi } = config.roles.has('api') ? await startApiRole(core, relay) : { api: await startStatusListener(core), organisationApi: null };
+    const { api, organisationApi } = config.roles.has('api')
+      ? await startApiRole(core, relay)
+      : { api: await startStatusListener(core), organisationApi: null };
     return {
       config,
       database: core.database,

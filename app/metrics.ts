@@ -47,7 +47,9 @@ const STATES = [...WAITING_STATES, 'active', 'failed', 'completed'] as const;
 
 const within = <T>(p: Promise<T>, fallback: T): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p.catch(() => fallback), new Promise<T>((r) => (timer = setTimeout(() => r(fallback), SCRAPE_PROBE_MS)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p.catch(() => fallback), new Promise<T>((r) => (timer = setTimeout(() => r(fallback), SCRAPE_PROBE_MS)))]).finally(() =>
+    clearTimeout(timer),
+  );
 };
 
 const ageSeconds = (at: Date | null | undefined) => (at ? Math.max(0, (Date.now() - at.getTime()) / 1000) : null);
@@ -121,7 +123,11 @@ function registerQueueGauges(registry: Registry, queues: Queue[]): void {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [queue, c] of await countAll()) this.set({ queue }, WAITING_STATES.reduce((n, s) => n + (c[s] ?? 0), 0));
+      for (const [queue, c] of await countAll())
+        this.set(
+          { queue },
+          WAITING_STATES.reduce((n, s) => n + (c[s] ?? 0), 0),
+        );
     },
   });
   new Gauge({

@@ -64,11 +64,22 @@ export class NotificationDispatcher {
                              ORDER BY last_sent_at ASC NULLS FIRST LIMIT 200 FOR UPDATE SKIP LOCKED`),
       );
       const ids = candidates
-        .filter((c) => notificationDecision({ lastSentAt: c.last_ms == null ? null : new Date(Number(c.last_ms)), pending: true }, new Date(Number(c.now_ms)), windowMs).sendNow)
+        .filter(
+          (c) =>
+            notificationDecision({ lastSentAt: c.last_ms == null ? null : new Date(Number(c.last_ms)), pending: true }, new Date(Number(c.now_ms)), windowMs)
+              .sendNow,
+        )
         .map((c) => c.patient_id);
       if (ids.length === 0) return [];
       const facts = new Map<string, NotificationFact[]>(ids.map((id) => [id, []]));
-      for (const f of rowsOf<{ patient_id: string; source: 'mailbox' | 'document' | 'activity'; a: string; b: string; hidden: boolean | null; deleted: boolean | null }>(
+      for (const f of rowsOf<{
+        patient_id: string;
+        source: 'mailbox' | 'document' | 'activity';
+        a: string;
+        b: string;
+        hidden: boolean | null;
+        deleted: boolean | null;
+      }>(
         await tx.execute(sql`
           WITH ns AS (SELECT patient_id, least(coalesce(last_sent_at, '-infinity'::timestamptz), pending_since) AS since FROM notification_state
                       WHERE patient_id = ANY(${sql.param(ids)}::uuid[]))

@@ -117,7 +117,12 @@ export class OutboxRelay {
       }
       const outboundRows = rows.filter((r) => r.topic === OUTBOX_TOPIC_OUTBOUND);
       if (outboundRows.length) await this.enqueueOutbound(outboundRows.map((r) => r.refId));
-      await this.db.delete(schema.outbox).where(inArray(schema.outbox.id, rows.map((r) => r.id)));
+      await this.db.delete(schema.outbox).where(
+        inArray(
+          schema.outbox.id,
+          rows.map((r) => r.id),
+        ),
+      );
       if (rows.length < 200) break;
     }
     const now = Date.now();
@@ -128,12 +133,7 @@ export class OutboxRelay {
         .select({ id: schema.deliveries.id, sender: schema.deliveries.sender, messageId: schema.deliveries.messageId, size: schema.inboundMessages.size })
         .from(schema.deliveries)
         .innerJoin(schema.inboundMessages, eq(schema.inboundMessages.id, schema.deliveries.messageId))
-        .where(
-          and(
-            eq(schema.deliveries.status, 'queued'),
-            or(isNull(schema.deliveries.enqueuedAt), lt(schema.deliveries.enqueuedAt, cutoff)),
-          ),
-        )
+        .where(and(eq(schema.deliveries.status, 'queued'), or(isNull(schema.deliveries.enqueuedAt), lt(schema.deliveries.enqueuedAt, cutoff))))
         .limit(5000);
       if (stale.length) {
         this.opts.logger.info({ count: stale.length }, 're-enqueueing deliveries not done');
@@ -144,10 +144,7 @@ export class OutboxRelay {
           .select({ id: schema.outboundMessages.id })
           .from(schema.outboundMessages)
           .where(
-            and(
-              eq(schema.outboundMessages.status, 'queued'),
-              or(isNull(schema.outboundMessages.enqueuedAt), lt(schema.outboundMessages.enqueuedAt, cutoff)),
-            ),
+            and(eq(schema.outboundMessages.status, 'queued'), or(isNull(schema.outboundMessages.enqueuedAt), lt(schema.outboundMessages.enqueuedAt, cutoff))),
           )
           .limit(5000);
         if (staleOut.length) await this.enqueueOutbound(staleOut.map((o) => o.id));
@@ -168,12 +165,25 @@ export class OutboxRelay {
     for (let i = 0; i < deliveries.length; i += 500) {
       const batch = deliveries.slice(i, i + 500);
       const jobs = planDeliveryJobs(batch, await this.queuedBySender(batch));
-      const adds = jobs.map((j) => ({ name: 'deliver', data: { deliveryIds: j.deliveryIds }, opts: { jobId: deliveryJobId(j.deliveryIds), priority: j.priority } }));
+      const adds = jobs.map((j) => ({
+        name: 'deliver',
+        data: { deliveryIds: j.deliveryIds },
+        opts: { jobId: deliveryJobId(j.deliveryIds), priority: j.priority },
+      }));
       // A bulk add costs a fixed few milliseconds on the PostgreSQL backend (temporary tables): worth it only for
       // many jobs; a drain under load usually hands over one or two.
       if (adds.length <= SINGLE_ADDS_UP_TO) await Promise.all(adds.map((a) => this.queue.add(a.name, a.data, a.opts)));
       else await this.queue.addBulk(adds);
-      if (stamp) await this.db.update(schema.deliveries).set({ enqueuedAt: new Date() }).where(inArray(schema.deliveries.id, batch.map((d) => d.id)));
+      if (stamp)
+        await this.db
+          .update(schema.deliveries)
+          .set({ enqueuedAt: new Date() })
+          .where(
+            inArray(
+              schema.deliveries.id,
+              batch.map((d) => d.id),
+            ),
+          );
     }
   }
 

@@ -10,7 +10,17 @@
  * last few hundred milliseconds of job transitions, which costs a re-run (deliveries are idempotent) or a
  * re-enqueue, never a message, and saves a WAL flush per job transition.
  */
-import { Queue, Worker, withBackend, createPostgresBackend, runMigrations, type ConnectionOptions, type Processor, type QueueOptions, type WorkerOptions } from 'bullmq';
+import {
+  Queue,
+  Worker,
+  withBackend,
+  createPostgresBackend,
+  runMigrations,
+  type ConnectionOptions,
+  type Processor,
+  type QueueOptions,
+  type WorkerOptions,
+} from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 

@@ -69,7 +69,13 @@ export function startInboundWorker(
       if (temporary) throw temporary; // retried: what is delivered is skipped
       return results.size;
     },
-    { concurrency, lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5, settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, schedule) ?? 0 } },
+    {
+      concurrency,
+      lockDuration: 15_000,
+      stalledInterval: 5_000,
+      maxStalledCount: 5,
+      settings: { backoffStrategy: (attemptsMade: number) => retryDelay(attemptsMade, schedule) ?? 0 },
+    },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;

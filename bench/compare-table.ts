@@ -18,11 +18,25 @@ interface Line {
 }
 
 const dir = process.argv[2] ?? '.';
-const setups = [['pg', 'external PostgreSQL 15, queues in PostgreSQL'], ['redis', 'external PostgreSQL 15, queues on Redis'], ['embedded', 'embedded default (nothing set)']];
-const read = (f: string): Line[] => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : []);
+const setups = [
+  ['pg', 'external PostgreSQL 15, queues in PostgreSQL'],
+  ['redis', 'external PostgreSQL 15, queues on Redis'],
+  ['embedded', 'embedded default (nothing set)'],
+];
+const read = (f: string): Line[] =>
+  fs.existsSync(f)
+    ? fs
+        .readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line)
+    : [];
 const fmt = (x: number | undefined | null, d = 0) => (x === undefined || x === null ? '–' : Number(x).toFixed(d));
 for (const size of [10246, 1048582]) {
-  console.log(`\n| ${size < 100000 ? '10 KB' : '1 MB'} | run | Postfix accepted | gateway accepted | ratio | filed (end to end) | filed / accepted | p99 accept |`);
+  console.log(
+    `\n| ${size < 100000 ? '10 KB' : '1 MB'} | run | Postfix accepted | gateway accepted | ratio | filed (end to end) | filed / accepted | p99 accept |`,
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const [key, label] of setups) {
     const rows = read(path.join(dir, `${key}.jsonl`));
@@ -30,7 +44,9 @@ for (const size of [10246, 1048582]) {
       const pf = rows.find((r) => r.run === run && r.label === 'postfix' && Math.abs(r.size_bytes - size) < 10);
       const gw = rows.find((r) => r.run === run && r.label === 'gateway' && Math.abs(r.size_bytes - size) < 10);
       if (!pf || !gw) continue;
-      console.log(`| ${label} | ${run} | ${fmt(pf.msgs_per_s)} msg/s | ${fmt(gw.msgs_per_s)} msg/s | ${fmt(gw.msgs_per_s / pf.msgs_per_s, 2)} | ${fmt(gw.filed_per_s)} msg/s | ${fmt((gw.filed_per_s ?? 0) / gw.msgs_per_s, 2)} | ${fmt(gw.lat_ms_p99)} ms |`);
+      console.log(
+        `| ${label} | ${run} | ${fmt(pf.msgs_per_s)} msg/s | ${fmt(gw.msgs_per_s)} msg/s | ${fmt(gw.msgs_per_s / pf.msgs_per_s, 2)} | ${fmt(gw.filed_per_s)} msg/s | ${fmt((gw.filed_per_s ?? 0) / gw.msgs_per_s, 2)} | ${fmt(gw.lat_ms_p99)} ms |`,
+      );
     }
   }
 }

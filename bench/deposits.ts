@@ -48,8 +48,12 @@ function body(boundary: string, first: number, n: number, inses: string[], seed:
     (function* () {
       for (let i = first; i < first + n; i++) {
         const meta = { key: `bench-${seed}-${i}`, ins: inses[i % inses.length], title: `Dossier de pré-admission ${i}`, typeCode: '11488-4' };
-        yield Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="document"\r\ncontent-type: application/json\r\n\r\n${JSON.stringify(meta)}\r\n`);
-        yield Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="preadmission-${i}.pdf"\r\ncontent-type: application/pdf\r\n\r\n`);
+        yield Buffer.from(
+          `--${boundary}\r\ncontent-disposition: form-data; name="document"\r\ncontent-type: application/json\r\n\r\n${JSON.stringify(meta)}\r\n`,
+        );
+        yield Buffer.from(
+          `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="preadmission-${i}.pdf"\r\ncontent-type: application/pdf\r\n\r\n`,
+        );
         // Deterministic per document, distinct between documents: a resend sends the same bytes.
         const rng = crypto.createHash('sha256').update(`${seed}-${i}`).digest();
         const block = Buffer.alloc(Math.max(0, size - 9));
@@ -65,11 +69,18 @@ function body(boundary: string, first: number, n: number, inses: string[], seed:
 async function send(tls: https.RequestOptions, first: number, n: number, inses: string[], seed: number): Promise<BatchAnswer> {
   const boundary = `----bench${crypto.randomBytes(8).toString('hex')}`;
   return new Promise((resolve, reject) => {
-    const req = https.request({ ...tls, method: 'POST', path: '/v1/organisation/documents', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as BatchAnswer) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`))));
-    });
+    const req = https.request(
+      { ...tls, method: 'POST', path: '/v1/organisation/documents', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as BatchAnswer)
+            : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`)),
+        );
+      },
+    );
     req.on('error', reject);
     body(boundary, first, n, inses, seed).pipe(req);
   });

@@ -178,7 +178,9 @@ async function run(o: BenchOptions, onSpawned: (gw: SpawnedGateway) => void): Pr
   let memory: MemoryReport | null = null;
   try {
     if (o.spawn) {
-      log(`starting the gateway (DATA_DIR=${o.dataDir}, smtp ${o.smtpHost}:${o.smtpPort}, api ${o.apiHost}:${o.apiPort}, ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL'})`);
+      log(
+        `starting the gateway (DATA_DIR=${o.dataDir}, smtp ${o.smtpHost}:${o.smtpPort}, api ${o.apiHost}:${o.apiPort}, ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL'})`,
+      );
       gw = await spawnGateway({ ...o, deadline });
       onSpawned(gw);
       log(`gateway pid ${gw.pid} ready; its log: ${gw.logFile}`);
@@ -280,11 +282,14 @@ async function main(): Promise<number> {
   }
   let spawned: SpawnedGateway | null = null;
   // Whatever happens, the process ends: a watchdog a minute after the overall bound, and signals.
-  const watchdog = setTimeout(() => {
-    log('watchdog: --timeout-s exceeded by 60 s, exiting');
-    spawned?.killNow();
-    process.exit(1);
-  }, o.timeoutS * 1000 + 60_000);
+  const watchdog = setTimeout(
+    () => {
+      log('watchdog: --timeout-s exceeded by 60 s, exiting');
+      spawned?.killNow();
+      process.exit(1);
+    },
+    o.timeoutS * 1000 + 60_000,
+  );
   watchdog.unref();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {

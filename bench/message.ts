@@ -25,29 +25,28 @@ export function buildMessage(opts: { targetBytes: number; senderDomain: string; 
     `Subject: Banc d'essai ${opts.runId} ${String(i).padStart(9, '0')}${CRLF}`;
   const prefixBytes = Buffer.byteLength(prefix(0));
   const boundary = `bench-${crypto.randomBytes(12).toString('hex')}`;
-  const head =
-    [
-      `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
-      `From: "Banc d'essai" <bench@${opts.senderDomain}>`,
-      'To: undisclosed-recipients:;',
-      'MIME-Version: 1.0',
-      `Content-Type: multipart/mixed; boundary="${boundary}"`,
-      '',
-      `--${boundary}`,
-      'Content-Type: text/plain; charset=utf-8',
-      'Content-Transfer-Encoding: 7bit',
-      '',
-      'Bonjour,',
-      '',
-      "Veuillez trouver ci-joint le compte rendu (message synthetique du banc d'essai, sans donnee reelle).",
-      '',
-      `--${boundary}`,
-      'Content-Type: application/pdf; name="compte-rendu.pdf"',
-      'Content-Disposition: attachment; filename="compte-rendu.pdf"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      '',
-    ].join(CRLF);
+  const head = [
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `From: "Banc d'essai" <bench@${opts.senderDomain}>`,
+    'To: undisclosed-recipients:;',
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 7bit',
+    '',
+    'Bonjour,',
+    '',
+    "Veuillez trouver ci-joint le compte rendu (message synthetique du banc d'essai, sans donnee reelle).",
+    '',
+    `--${boundary}`,
+    'Content-Type: application/pdf; name="compte-rendu.pdf"',
+    'Content-Disposition: attachment; filename="compte-rendu.pdf"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    '',
+  ].join(CRLF);
   const tail = `--${boundary}--${CRLF}`;
   // Base64 budget: full lines of 76 characters + CRLF carry 57 bytes; a last partial line what fits.
   const budget = Math.max(0, opts.targetBytes - prefixBytes - Buffer.byteLength(head) - Buffer.byteLength(tail));

@@ -55,9 +55,17 @@ export function table(f: Figures): string {
     ['messages refused', String(f.refused) + (f.refused > 0 ? `  by code: ${JSON.stringify(f.errorsByCode)}` : '')],
     ['sending phase wall time', `${fmt(f.sendWallS, 2)} s`],
     ['throughput', `${fmt(f.msgPerS)} msg/s, ${fmt(f.mbPerS, 2)} MB/s (10^6 bytes accepted)`],
-    ['acceptance latency p50/p99/max', f.latencyMs ? `${fmt(f.latencyMs.p50)} / ${fmt(f.latencyMs.p99)} / ${fmt(f.latencyMs.max)} ms (mean ${fmt(f.latencyMs.mean)})` : 'n/a'],
+    [
+      'acceptance latency p50/p99/max',
+      f.latencyMs ? `${fmt(f.latencyMs.p50)} / ${fmt(f.latencyMs.p99)} / ${fmt(f.latencyMs.max)} ms (mean ${fmt(f.latencyMs.mean)})` : 'n/a',
+    ],
     ['delivered when sending ended', f.deliveredAtSendEnd === null ? 'n/a' : `${f.deliveredAtSendEnd} of ${f.accepted}`],
-    ['time until all visible in mailboxes', f.timeToVisibleS === null ? `not reached (delivered ${f.delivered}, failed ${f.failed}, queued ${f.stillQueued})` : `${fmt(f.timeToVisibleS, 2)} s from the start of sending`],
+    [
+      'time until all visible in mailboxes',
+      f.timeToVisibleS === null
+        ? `not reached (delivered ${f.delivered}, failed ${f.failed}, queued ${f.stillQueued})`
+        : `${fmt(f.timeToVisibleS, 2)} s from the start of sending`,
+    ],
     ['drain rate', f.drainMsgPerS === null ? 'n/a' : `${fmt(f.drainMsgPerS)} delivered msg/s`],
   ];
   if (f.memory) {
@@ -65,7 +73,9 @@ export function table(f: Figures): string {
     rows.push(['gateway peak RSS', `${fmt(m.gatewayPeakRssMiB)} MiB (${fmt(m.gatewayRssBeforeSendMiB)} MiB when sending started; ${m.samples} samples)`]);
     rows.push([
       'children peak RSS',
-      m.children.length === 0 ? 'none' : `${fmt(m.childrenPeakRssMiB)} MiB: ${m.children.map((c) => `${c.name} (pid ${c.pid}) ${fmt(c.peakRssMiB)} MiB`).join(', ')}`,
+      m.children.length === 0
+        ? 'none'
+        : `${fmt(m.childrenPeakRssMiB)} MiB: ${m.children.map((c) => `${c.name} (pid ${c.pid}) ${fmt(c.peakRssMiB)} MiB`).join(', ')}`,
     ]);
   }
   rows.push(['result', f.ok ? 'OK: every message accepted and delivered' : 'FAILED: not every message was accepted and delivered']);

@@ -94,7 +94,7 @@ export function readDer(buf: Buffer): DerElement {
 export function derChildren(el: DerElement): DerElement[] {
   if (!el.constructed) throw new DerError(`element at offset ${el.offset} is not constructed`);
   const out: DerElement[] = [];
-  for (let at = 0; at < el.content.length; ) {
+  for (let at = 0; at < el.content.length;) {
     const child = readDerElement(el.content, at);
     out.push({ ...child, offset: el.offset + at });
     at += child.size;
@@ -102,8 +102,7 @@ export function derChildren(el: DerElement): DerElement[] {
   return out;
 }
 
-export const isUniversal = (el: DerElement | undefined, tag: number): el is DerElement =>
-  el !== undefined && el.cls === DER_CLASS_UNIVERSAL && el.tag === tag;
+export const isUniversal = (el: DerElement | undefined, tag: number): el is DerElement => el !== undefined && el.cls === DER_CLASS_UNIVERSAL && el.tag === tag;
 
 /** The date of a UTCTime or GeneralizedTime element; null when the element is neither. */
 export function derTime(el: DerElement | undefined): Date | null {

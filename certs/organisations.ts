@@ -42,7 +42,13 @@ export async function ensureDevelopmentOrganisations(pkiDir: string, opts: { for
     out[name] = paths;
     if (existsSync(paths.cert)) continue;
     issuer ??= { certPem: await readFile(pki.issuingCa, 'utf8'), keyPem: await readFile(pki.issuingCaKey, 'utf8') };
-    const issued = issueCertificate({ issuerCertPem: issuer.certPem, issuerKeyPem: issuer.keyPem, subject: DEV_ORGANISATIONS[name], sans: [], usages: ['clientAuth'] });
+    const issued = issueCertificate({
+      issuerCertPem: issuer.certPem,
+      issuerKeyPem: issuer.keyPem,
+      subject: DEV_ORGANISATIONS[name],
+      sans: [],
+      usages: ['clientAuth'],
+    });
     await writeAtomic(paths.key, issued.keyPem, 0o600);
     await writeAtomic(paths.cert, issued.certPem + issuer.certPem, 0o644);
   }

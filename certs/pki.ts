@@ -213,9 +213,7 @@ const pemLf = (pem: string): string => pem.replace(/\r\n/g, '\n');
 
 function issuerKeyIdentifier(issuer: Forge.pki.Certificate): string {
   const ext = issuer.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
-  return ext?.subjectKeyIdentifier
-    ? forge().util.hexToBytes(ext.subjectKeyIdentifier)
-    : issuer.generateSubjectKeyIdentifier().getBytes();
+  return ext?.subjectKeyIdentifier ? forge().util.hexToBytes(ext.subjectKeyIdentifier) : issuer.generateSubjectKeyIdentifier().getBytes();
 }
 
 // Exported by node-forge at run time but missing from @types/node-forge.
@@ -347,10 +345,8 @@ const OID_AKI = '2.5.29.35';
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_CRL_REASON = '2.5.29.21';
 
-const universal = (type: number, value: string): Forge.asn1.Asn1 =>
-  forge().asn1.create(forge().asn1.Class.UNIVERSAL, type, false, value);
-const seq = (value: Forge.asn1.Asn1[]): Forge.asn1.Asn1 =>
-  forge().asn1.create(forge().asn1.Class.UNIVERSAL, forge().asn1.Type.SEQUENCE, true, value);
+const universal = (type: number, value: string): Forge.asn1.Asn1 => forge().asn1.create(forge().asn1.Class.UNIVERSAL, type, false, value);
+const seq = (value: Forge.asn1.Asn1[]): Forge.asn1.Asn1 => forge().asn1.create(forge().asn1.Class.UNIVERSAL, forge().asn1.Type.SEQUENCE, true, value);
 const oid = (id: string): Forge.asn1.Asn1 => universal(forge().asn1.Type.OID, forge().asn1.oidToDer(id).getBytes());
 const der = (node: Forge.asn1.Asn1): string => forge().asn1.toDer(node).getBytes();
 
@@ -414,17 +410,18 @@ export function createCrl(opts: CreateCrlOptions): string {
     );
   }
   const aki = seq([forge().asn1.create(forge().asn1.Class.CONTEXT_SPECIFIC, 0, false, issuerKeyIdentifier(issuer))]);
-  const crlNumber = universal(forge().asn1.Type.INTEGER, forge().asn1.integerToDer(opts.crlNumber ?? 1).getBytes());
+  const crlNumber = universal(
+    forge().asn1.Type.INTEGER,
+    forge()
+      .asn1.integerToDer(opts.crlNumber ?? 1)
+      .getBytes(),
+  );
   const crlExtensions = seq([extension(OID_AKI, aki), extension(OID_CRL_NUMBER, crlNumber)]);
   tbsFields.push(forge().asn1.create(forge().asn1.Class.CONTEXT_SPECIFIC, 0, true, [crlExtensions]));
 
   const tbsDer = der(seq(tbsFields));
   const signature = cryptoSign('sha256', Buffer.from(tbsDer, 'binary'), opts.issuerKeyPem).toString('binary');
-  const crl = seq([
-    forge().asn1.fromDer(tbsDer),
-    algorithm,
-    universal(forge().asn1.Type.BITSTRING, `\x00${signature}`),
-  ]);
+  const crl = seq([forge().asn1.fromDer(tbsDer), algorithm, universal(forge().asn1.Type.BITSTRING, `\x00${signature}`)]);
   return pemLf(forge().pem.encode({ type: 'X509 CRL', body: der(crl) }));
 }
 
@@ -533,17 +530,7 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
     }
 
     const hostname = opts.gatewayHostname ?? DEFAULT_GATEWAY_HOSTNAME;
-    const keyNames = [
-      'root',
-      'issuing',
-      'server',
-      'hopital',
-      'cabinet',
-      'untrustedRoot',
-      'impostor',
-      'expired',
-      'revoked',
-    ] as const;
+    const keyNames = ['root', 'issuing', 'server', 'hopital', 'cabinet', 'untrustedRoot', 'impostor', 'expired', 'revoked'] as const;
     const generated = await Promise.all(keyNames.map(() => newKeyPair()));
     type KeyName = (typeof keyNames)[number];
     const key = (name: KeyName): KeyPairPem => generated[keyNames.indexOf(name)]!;
@@ -653,9 +640,7 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
 export async function renewDevelopmentCrl(dir: string, now: Date = new Date()): Promise<string> {
   const paths = pkiPaths(dir);
   const files = [paths.root, paths.rootKey, paths.issuingCa, paths.issuingCaKey, paths.revoked.cert];
-  const [rootCertPem, rootKeyPem, issuingCertPem, issuingKeyPem, revokedCertPem] = await Promise.all(
-    files.map((f) => readFile(f, 'utf8')),
-  );
+  const [rootCertPem, rootKeyPem, issuingCertPem, issuingKeyPem, revokedCertPem] = await Promise.all(files.map((f) => readFile(f, 'utf8')));
   const crl = crlBundle(
     {
       rootCertPem: rootCertPem!,

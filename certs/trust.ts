@@ -66,7 +66,10 @@ function derOfPem(block: string): Buffer {
 }
 
 const pemOfDer = (der: Buffer): string =>
-  `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END X509 CRL-----\n`;
+  `-----BEGIN X509 CRL-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END X509 CRL-----\n`;
 
 /**
  * Reads CRL files into one PEM block per entry, the form node:tls takes. A file is PEM (one or more CRLs) or a
@@ -199,8 +202,7 @@ export function describePeer(socket: TLSSocket): PeerCertificate | null {
   // At run time node sets a string code here, although the typings say Error.
   const error = socket.authorizationError as unknown;
   if (!peer.authorized && error) {
-    peer.authorizationError =
-      error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+    peer.authorizationError = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
   }
   return peer;
 }

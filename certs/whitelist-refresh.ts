@@ -286,7 +286,10 @@ export class WhitelistKeeper {
     } catch (err) {
       // Used anyway: it is valid and newer. The file keeps the older copy; its signature is unchanged, so the
       // next check does not bring the older copy back.
-      log.error({ alert: 'WHITELIST-SAVE', file: this.#o.file, err: (err as Error).message }, 'the downloaded whitelist could not be written; it is in force until a restart');
+      log.error(
+        { alert: 'WHITELIST-SAVE', file: this.#o.file, err: (err as Error).message },
+        'the downloaded whitelist could not be written; it is in force until a restart',
+      );
     }
     this.#list = list;
     log.info(
@@ -308,7 +311,9 @@ export class WhitelistKeeper {
       if (!this.#url) throw fileErr;
       const outcome = await this.#download();
       if (outcome !== 'installed' || !this.#list) {
-        throw new Error(`no usable whitelist: ${this.#o.file}: ${(fileErr as Error).message}; and the download from ${redactUrl(this.#url)} did not give one (${outcome})`);
+        throw new Error(
+          `no usable whitelist: ${this.#o.file}: ${(fileErr as Error).message}; and the download from ${redactUrl(this.#url)} did not give one (${outcome})`,
+        );
       }
       return this.#list;
     }
@@ -334,7 +339,11 @@ export class WhitelistKeeper {
     }
     let download: WhitelistCheck['download'] = 'not-configured';
     if (this.#url) {
-      const due = downloadDue({ lastSuccessMs: this.#lastDownloadMs, lastAttemptFailed: this.#lastDownloadFailed }, this.#now(), this.#o.limits.downloadEveryMs);
+      const due = downloadDue(
+        { lastSuccessMs: this.#lastDownloadMs, lastAttemptFailed: this.#lastDownloadFailed },
+        this.#now(),
+        this.#o.limits.downloadEveryMs,
+      );
       download = due ? await this.#download() : 'not-due';
     }
     const list = this.#list;

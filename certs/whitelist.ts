@@ -122,16 +122,13 @@ export function parseWhitelist(xml: string): Whitelist {
   const doc = parser.parse(source) as Record<string, unknown>;
   const roots = Object.keys(doc);
   if (roots.length !== 1 || roots[0] !== 'ListeBlancheMSSante') {
-    throw new WhitelistFormatError(
-      `Whitelist root element must be ListeBlancheMSSante, found ${roots.length ? roots.join(', ') : 'none'}`,
-    );
+    throw new WhitelistFormatError(`Whitelist root element must be ListeBlancheMSSante, found ${roots.length ? roots.join(', ') : 'none'}`);
   }
   const root = doc.ListeBlancheMSSante;
   const rootObj = (typeof root === 'object' && root !== null ? root : {}) as Record<string, unknown>;
   const generatedAt = parseDate(optionalText(rootObj.DateDeGeneration)) ?? null;
   const liste = rootObj.ListeDomaines;
-  const domaines =
-    typeof liste === 'object' && liste !== null ? (liste as Record<string, unknown>).Domaine : undefined;
+  const domaines = typeof liste === 'object' && liste !== null ? (liste as Record<string, unknown>).Domaine : undefined;
   const items = Array.isArray(domaines) ? (domaines as unknown[]) : [];
 
   const entries: WhitelistEntry[] = [];
@@ -209,14 +206,16 @@ const INVALID_XML_CHARS =
 
 function escapeXml(value: string): string {
   if (INVALID_XML_CHARS.test(value)) throw new WhitelistFormatError('Value contains characters XML 1.0 cannot carry');
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    // A literal CR would be turned into LF by any XML parser.
-    .replace(/\r/g, '&#13;');
+  return (
+    value
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+      // A literal CR would be turned into LF by any XML parser.
+      .replace(/\r/g, '&#13;')
+  );
 }
 
 const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');

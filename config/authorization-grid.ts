@@ -342,10 +342,7 @@ export const AUTHORIZATION_GRID: Readonly<Record<string, ProfessionRow>> = {
 /** Any profession code not in the grid: nothing. */
 export const DEFAULT_ROW: ProfessionRow = {
   label: 'Autre profession',
-  categories: Object.fromEntries(DOCUMENT_CATEGORIES.map((c) => [c, 'N' as const])) as Record<
-    DocumentCategory,
-    Cell
-  >,
+  categories: Object.fromEntries(DOCUMENT_CATEGORIES.map((c) => [c, 'N' as const])) as Record<DocumentCategory, Cell>,
   types: {},
 };
 
@@ -354,9 +351,7 @@ export const DEFAULT_ROW: ProfessionRow = {
 const ROWS = new Map(Object.entries(AUTHORIZATION_GRID));
 const TYPE_CATEGORY = new Map(Object.entries(TYPE_CODES).map(([code, def]) => [code, def.category]));
 const RUBRIC_CATEGORY_MAP = new Map<string, readonly DocumentCategory[]>(Object.entries(RUBRIC_CATEGORIES));
-const ROW_TYPES = new Map<ProfessionRow, ReadonlyMap<string, Cell>>(
-  [...ROWS.values(), DEFAULT_ROW].map((row) => [row, new Map(Object.entries(row.types))]),
-);
+const ROW_TYPES = new Map<ProfessionRow, ReadonlyMap<string, Cell>>([...ROWS.values(), DEFAULT_ROW].map((row) => [row, new Map(Object.entries(row.types))]));
 
 /** The row that applies to a profession code: its own, or `DEFAULT_ROW` (nothing). */
 export function professionRow(profession: string): ProfessionRow {

@@ -124,7 +124,7 @@ export const LIMITS = {
   crlReloadMs: {
     value: 3600_000,
     env: 'LIMIT_CRL_RELOAD_MS',
-    why: 'How often the CRL_FILE files are re-read (an operator job fetches the CAs\' CRLs into them): a revocation takes effect within this for new TLS sessions, in and out; a bad file keeps the CRLs in force (alert CRL-RELOAD).',
+    why: "How often the CRL_FILE files are re-read (an operator job fetches the CAs' CRLs into them): a revocation takes effect within this for new TLS sessions, in and out; a bad file keeps the CRLs in force (alert CRL-RELOAD).",
   },
 
   recipientCacheMs: {
@@ -198,7 +198,7 @@ export const LIMITS = {
   maxRevealDelayMs: {
     value: 365 * 24 * 3600_000,
     env: 'LIMIT_MAX_REVEAL_DELAY_MS',
-    why: 'A document hidden until an announcement consultation may be given a reveal date at most a year ahead (API-PRO-08 / API-ORG-22 beyond): further is a typo in the year, and the document would stay out of the patient\'s sight for good.',
+    why: "A document hidden until an announcement consultation may be given a reveal date at most a year ahead (API-PRO-08 / API-ORG-22 beyond): further is a typo in the year, and the document would stay out of the patient's sight for good.",
   },
   loginCodeValidityMs: {
     value: 10 * 60_000,
@@ -263,17 +263,17 @@ export const LIMITS = {
   proJwksCooldownMs: {
     value: 30_000,
     env: 'LIMIT_PRO_JWKS_COOLDOWN_MS',
-    why: "A token naming a kid we do not have makes us fetch the keys at once (the provider rotated), but at most once per this after the last attempt: tokens with made-up kids cannot turn the gateway into a flood of requests to the provider.",
+    why: 'A token naming a kid we do not have makes us fetch the keys at once (the provider rotated), but at most once per this after the last attempt: tokens with made-up kids cannot turn the gateway into a flood of requests to the provider.',
   },
   proJwksTimeoutMs: {
     value: 5_000,
     env: 'LIMIT_PRO_JWKS_TIMEOUT_MS',
-    why: "Whole fetch of the keys or the discovery document (a few KB): a request that met an unknown kid waits at most this before its answer; a slow provider is given up and retried after the cooldown.",
+    why: 'Whole fetch of the keys or the discovery document (a few KB): a request that met an unknown kid waits at most this before its answer; a slow provider is given up and retried after the cooldown.',
   },
   organisationBatchMaxDocuments: {
     value: 1000,
     env: 'LIMIT_ORGANISATION_BATCH_MAX_DOCUMENTS',
-    why: "Documents per bulk request of the organisation API: the per-document results are answered once the body is read, so a batch stays one answer a hospital system can log; past it each document gets API-ORG-20 and goes in the next batch (its idempotency key makes resending safe).",
+    why: 'Documents per bulk request of the organisation API: the per-document results are answered once the body is read, so a batch stays one answer a hospital system can log; past it each document gets API-ORG-20 and goes in the next batch (its idempotency key makes resending safe).',
   },
   apiPageSize: {
     value: 50,

@@ -262,8 +262,7 @@ export const REPLY_RULES: readonly ReplyRule[] = Object.freeze([
  */
 export function classifyReply(code: number | undefined, text: string): ReplyClassification {
   const trimmed = text.trim();
-  const subject =
-    code !== undefined && !trimmed.startsWith(String(code)) ? `${code} ${trimmed}` : trimmed;
+  const subject = code !== undefined && !trimmed.startsWith(String(code)) ? `${code} ${trimmed}` : trimmed;
   for (const rule of REPLY_RULES) {
     if (rule.pattern.test(subject)) return { action: rule.action, category: rule.category };
   }

@@ -147,10 +147,7 @@ export const RUBRIC_MAPPING: RubricMapping = Object.freeze({
 });
 
 /** Rubric for an XDS document: typeCode first, then classCode, else `autres-documents`. Never throws. */
-export function rubricFor(
-  codes: { typeCode?: string | null; classCode?: string | null },
-  mapping: RubricMapping = RUBRIC_MAPPING,
-): RubricId {
+export function rubricFor(codes: { typeCode?: string | null; classCode?: string | null }, mapping: RubricMapping = RUBRIC_MAPPING): RubricId {
   const t = codes.typeCode?.trim();
   // Object.hasOwn: a code such as "constructor" must not reach Object.prototype.
   if (t && Object.hasOwn(mapping.typeCodes, t)) return mapping.typeCodes[t]!;

@@ -191,11 +191,11 @@ async function initialise(bin: Binaries, pgData: string, as: RunAs): Promise<voi
   const tmp = path.join(parent, `pg.init-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
   await ensureDir(tmp, 0o700, as);
   try {
-    execFileSync(
-      bin.initdb,
-      ['-D', tmp, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--lc-messages=C'],
-      { ...as, stdio: 'pipe', env: { ...process.env, LC_ALL: 'C' } },
-    );
+    execFileSync(bin.initdb, ['-D', tmp, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--lc-messages=C'], {
+      ...as,
+      stdio: 'pipe',
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     // rename() replaces an empty directory and fails on a non-empty one: of processes initialising together,
     // exactly one wins; the others drop their copy and use the winner's.
     await fsp.rename(tmp, pgData).catch((err: NodeJS.ErrnoException) => {
@@ -228,7 +228,10 @@ async function assertReachable(dir: string, as: RunAs, user: string): Promise<vo
 async function readTail(file: string, bytes = 2000): Promise<string> {
   try {
     const buf = await fsp.readFile(file);
-    return buf.subarray(Math.max(0, buf.length - bytes)).toString('utf8').trim();
+    return buf
+      .subarray(Math.max(0, buf.length - bytes))
+      .toString('utf8')
+      .trim();
   } catch {
     return '';
   }

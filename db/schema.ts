@@ -5,23 +5,19 @@
  * patients' identity traits are stored sealed (AES-256-GCM, see vault/) in `bytea` columns. Plain columns hold
  * only what indexes, joins and state machines need. Keep every statement within PostgreSQL 15.
  */
-import {
-  bigint,
-  bigserial,
-  boolean,
-  customType,
-  index,
-  integer,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, customType, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 // State columns are typed with the values the rules use (a TypeScript type only: the columns stay text).
-import { ACTIVITY_ACTOR_KINDS, ACTIVITY_KINDS, DELIVERY_STATUSES, MAILBOX_FOLDERS, MAILBOX_MESSAGE_KINDS, OUTBOUND_KINDS, OUTBOUND_STATUSES, PROFILE_STATES } from './enums.js';
+import {
+  ACTIVITY_ACTOR_KINDS,
+  ACTIVITY_KINDS,
+  DELIVERY_STATUSES,
+  MAILBOX_FOLDERS,
+  MAILBOX_MESSAGE_KINDS,
+  OUTBOUND_KINDS,
+  OUTBOUND_STATUSES,
+  PROFILE_STATES,
+} from './enums.js';
 
 /** `bytea` as a Node Buffer (pg gives Buffer; a Uint8Array is wrapped without copy). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -127,7 +123,9 @@ export const deliveries = pgTable(
     index('deliveries_status_idx').on(t.status, t.enqueuedAt),
     index('deliveries_message_idx').on(t.messageId),
     // A sender's current backlog, counted at every enqueue (fair scheduling): only queued rows are indexed.
-    index('deliveries_sender_queued_idx').on(t.sender).where(sql`status = 'queued'`),
+    index('deliveries_sender_queued_idx')
+      .on(t.sender)
+      .where(sql`status = 'queued'`),
   ],
 );
 
@@ -345,7 +343,9 @@ export const documents = pgTable(
   (t) => [
     uniqueIndex('documents_message_position_uq').on(t.mailboxMessageId, t.position),
     index('documents_patient_idx').on(t.patientId, t.createdAt),
-    index('documents_reveal_idx').on(t.revealAt).where(sql`reveal_at IS NOT NULL`),
+    index('documents_reveal_idx')
+      .on(t.revealAt)
+      .where(sql`reveal_at IS NOT NULL`),
   ],
 );
 

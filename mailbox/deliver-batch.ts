@@ -64,8 +64,17 @@ async function readDeliveries(deps: DeliverDeps, ids: string[]): Promise<Deliver
 
 /** Commits writes in one statement; returns, per write, whether it was written by this call. */
 async function commit(deps: DeliverDeps, writes: DeliveryWrite[]): Promise<boolean[]> {
-  const counts = sql.join(writes.map((w) => sql`(SELECT count(*)::int FROM ${sql.raw(w.countCte)})`), sql`, `);
-  const [r] = await executePrepared<{ n: number[] }>(deps.db, cteStatement(writes.flatMap((w) => w.ctes), sql`SELECT ARRAY[${counts}] AS n`));
+  const counts = sql.join(
+    writes.map((w) => sql`(SELECT count(*)::int FROM ${sql.raw(w.countCte)})`),
+    sql`, `,
+  );
+  const [r] = await executePrepared<{ n: number[] }>(
+    deps.db,
+    cteStatement(
+      writes.flatMap((w) => w.ctes),
+      sql`SELECT ARRAY[${counts}] AS n`,
+    ),
+  );
   return writes.map((_, i) => Number(r?.n[i] ?? 0) > 0);
 }
 
@@ -90,7 +99,8 @@ export async function deliverBatch(deps: DeliverDeps, deliveryIds: string[]): Pr
   const writes: DeliveryWrite[] = [];
   for (const [k, id] of deliveryIds.entries()) {
     const row = rows.get(id);
-    if (!row) result.set(id, 'skipped'); // a job whose delivery does not exist (another deployment's queue?)
+    if (!row)
+      result.set(id, 'skipped'); // a job whose delivery does not exist (another deployment's queue?)
     else if (row.status !== 'queued') result.set(id, row.status === 'failed' ? 'skipped' : 'already-delivered');
     else {
       try {
@@ -110,7 +120,13 @@ export async function deliverBatch(deps: DeliverDeps, deliveryIds: string[]): Pr
         continue;
       }
       written = [];
-      for (const w of wave) written.push(await commit(deps, [w]).then(([x]) => x!, (e: Error) => (result.set(w.deliveryId, e), false)));
+      for (const w of wave)
+        written.push(
+          await commit(deps, [w]).then(
+            ([x]) => x!,
+            (e: Error) => (result.set(w.deliveryId, e), false),
+          ),
+        );
     }
     for (const [i, w] of wave.entries()) {
       if (result.get(w.deliveryId) instanceof Error) continue;

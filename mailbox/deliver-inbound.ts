@@ -116,8 +116,11 @@ function firstAddress(a: AddressObject | AddressObject[] | undefined): { name: s
 }
 
 function safeFilename(name: string | undefined, index: number): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a file name
-  const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim().slice(0, 255);
+  const cleaned = (name ?? '')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a file name
+    .replace(/[\u0000-\u001f\u007f/\\]/g, '_')
+    .trim()
+    .slice(0, 255);
   return cleaned || `piece-jointe-${index + 1}`;
 }
 
@@ -388,7 +391,11 @@ async function messageWrite(
   const mailboxMessageId = crypto.randomUUID();
   const ctes: Cte[] = [];
   if (contactAddress) {
-    const meta = sealValue(deps.keyring, { headerName: content.replyTo === contactAddress ? '' : content.fromName }, `contact:${row.patientId}:${contactAddress}`);
+    const meta = sealValue(
+      deps.keyring,
+      { headerName: content.replyTo === contactAddress ? '' : content.fromName },
+      `contact:${row.patientId}:${contactAddress}`,
+    );
     ctes.push(
       // A contact written to less than a minute ago is left as it is, not even locked: a batch for one patient
       // neither rewrites its row per message nor waits on it.
@@ -402,7 +409,10 @@ async function messageWrite(
                   WHERE contacts.ended_at IS NOT NULL OR contacts.last_message_at < now() - interval '1 minute'
                 RETURNING id`,
       ],
-      [`${p}ci`, sql`SELECT coalesce((SELECT id FROM ${n('c')}), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id`],
+      [
+        `${p}ci`,
+        sql`SELECT coalesce((SELECT id FROM ${n('c')}), (SELECT id FROM contacts WHERE patient_id = ${row.patientId} AND address = ${contactAddress})) AS id`,
+      ],
     );
   }
   ctes.push([
@@ -486,8 +496,9 @@ function removalNotice(removed: Removed[]): string {
  * unmatched report is dropped (status 'report'), as reports must not create conversations.
  */
 function reportWrite(row: DeliveryRow, reports: ReportParts, p: string): DeliveryWrite {
-  const originalId = normalizeMessageId(/^message-id:\s*(.+)$/im.exec(reports.rfc822Headers ?? '')?.[1]?.trim() ?? null)
-    ?? normalizeMessageId(/^original-message-id:\s*(.+)$/im.exec(reports.dispositionNotification ?? '')?.[1]?.trim() ?? null);
+  const originalId =
+    normalizeMessageId(/^message-id:\s*(.+)$/im.exec(reports.rfc822Headers ?? '')?.[1]?.trim() ?? null) ??
+    normalizeMessageId(/^original-message-id:\s*(.+)$/im.exec(reports.dispositionNotification ?? '')?.[1]?.trim() ?? null);
   let status: string | null = null;
   if (reports.deliveryStatus) {
     const outcome = dsnOutcome(parseDeliveryStatus(reports.deliveryStatus).recipients);
@@ -518,4 +529,3 @@ export async function markQueuedDeliveriesFailed(db: Db, ids: string[], reason: 
     .returning({ id: schema.deliveries.id });
   return rows.map((r) => r.id);
 }
-

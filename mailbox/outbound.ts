@@ -27,7 +27,10 @@ export interface OutboundRequest {
   extra?: Cte[];
 }
 
-export async function queueOutbound(deps: { db: Db; blobs: BlobStore; keyring: Keyring }, r: OutboundRequest): Promise<{ id: string; mailboxMessageId: string | null }> {
+export async function queueOutbound(
+  deps: { db: Db; blobs: BlobStore; keyring: Keyring },
+  r: OutboundRequest,
+): Promise<{ id: string; mailboxMessageId: string | null }> {
   const id = crypto.randomUUID();
   const stored = await deps.blobs.write(Readable.from([r.raw]), 'outbound-message');
   const ctes: Cte[] = [

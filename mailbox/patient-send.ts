@@ -16,7 +16,16 @@ import type { BlobStore, Keyring } from '../vault/index.js';
 import { openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { queueOutbound } from './outbound.js';
-import { answerability, attachableDocuments, canPatientWriteTo, documentIdsToLookUp, referencesFor, replySubject, SENTENCES, type AttachmentRefusal } from './rules/index.js';
+import {
+  answerability,
+  attachableDocuments,
+  canPatientWriteTo,
+  documentIdsToLookUp,
+  referencesFor,
+  replySubject,
+  SENTENCES,
+  type AttachmentRefusal,
+} from './rules/index.js';
 
 /** SPEC §4 / the official app: at most 5 MB of documents per patient message. */
 export const MAX_PATIENT_ATTACHMENT_BYTES = 5_000_000;
@@ -79,7 +88,15 @@ async function loadAttachments(deps: SendDeps, patientId: string, documentIds: s
   const lookUp = documentIdsToLookUp(documentIds);
   const found = lookUp.length
     ? await deps.db
-        .select({ id: d.id, blobId: d.blobId, size: d.size, meta: d.meta, mediaType: d.mediaType, deletedAt: d.deletedAt, hiddenFromPatient: d.hiddenFromPatient })
+        .select({
+          id: d.id,
+          blobId: d.blobId,
+          size: d.size,
+          meta: d.meta,
+          mediaType: d.mediaType,
+          deletedAt: d.deletedAt,
+          hiddenFromPatient: d.hiddenFromPatient,
+        })
         .from(d)
         .where(and(eq(d.patientId, patientId), inArray(d.id, lookUp)))
     : [];
@@ -133,7 +150,16 @@ async function send(
   const attachments = await loadAttachments(deps, patientId, msg.documentIds);
   const from = await patientAddress(deps.db, patientId, deps.patientDomain);
   const messageId = `<${crypto.randomUUID()}@${deps.patientDomain}>`;
-  const raw = await compose({ from, to: contact.address, subject: msg.subject, text: msg.text, messageId, inReplyTo: msg.inReplyTo, references: msg.references, attachments });
+  const raw = await compose({
+    from,
+    to: contact.address,
+    subject: msg.subject,
+    text: msg.text,
+    messageId,
+    inReplyTo: msg.inReplyTo,
+    references: msg.references,
+    attachments,
+  });
   const content: MessageContent = {
     subject: msg.subject,
     fromName: '',
@@ -189,14 +215,19 @@ export async function replyToMessage(
   });
   if (!a.canReply || !row.contactId || !row.address) throw new SendRefusedError('not-answerable', a.closedNotice ?? SENTENCES.messageForbidsReply.text);
   const refs = referencesFor({ messageId: c.messageId, references: c.references, inReplyTo: c.inReplyTo });
-  return send(deps, input.patientId, { id: row.contactId, address: row.address, endedAt: row.endedAt }, {
-    subject: replySubject(c.subject),
-    text: input.text,
-    inReplyTo: refs.inReplyTo,
-    references: refs.references,
-    threadKey: row.threadKey,
-    documentIds: input.documentIds ?? [],
-  });
+  return send(
+    deps,
+    input.patientId,
+    { id: row.contactId, address: row.address, endedAt: row.endedAt },
+    {
+      subject: replySubject(c.subject),
+      text: input.text,
+      inReplyTo: refs.inReplyTo,
+      references: refs.references,
+      threadKey: row.threadKey,
+      documentIds: input.documentIds ?? [],
+    },
+  );
 }
 
 export async function writeToContact(

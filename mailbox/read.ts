@@ -110,7 +110,10 @@ interface Opened {
 /** Each row's decrypted content (opened once) and the name the patient sees for its professional. */
 async function openRows(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<string, Opened>> {
   const contents = new Map(rows.map((r) => [r.id, openValue<MessageContent>(keyring, r.content, contentContext(r.id))]));
-  const dir = await directoryNames(db, rows.flatMap((r) => [r.contactAddress ?? '', r.folder === 'inbox' ? (contents.get(r.id)?.fromAddress ?? '') : '']));
+  const dir = await directoryNames(
+    db,
+    rows.flatMap((r) => [r.contactAddress ?? '', r.folder === 'inbox' ? (contents.get(r.id)?.fromAddress ?? '') : '']),
+  );
   const out = new Map<string, Opened>();
   for (const r of rows) {
     const c = contents.get(r.id)!;
@@ -132,12 +135,22 @@ async function openRows(db: Db, keyring: Keyring, rows: Row[]): Promise<Map<stri
   return out;
 }
 
-function summarize<A extends AttachmentSummary>(r: Row, opened: Opened, attachments: A[]): Omit<MessageSummary, 'attachments'> & { attachments: A[]; text: string; html: string | null } {
+function summarize<A extends AttachmentSummary>(
+  r: Row,
+  opened: Opened,
+  attachments: A[],
+): Omit<MessageSummary, 'attachments'> & { attachments: A[]; text: string; html: string | null } {
   const { name, content: c } = opened;
   const inbox = r.folder !== 'sent';
   const a =
     inbox && r.kind === 'message'
-      ? answerability({ noReplyHeader: r.noReply, closedAt: r.closedAt, contactEnded: r.contactEndedAt !== null, contactDisplayName: name, hasContact: r.contactId !== null })
+      ? answerability({
+          noReplyHeader: r.noReply,
+          closedAt: r.closedAt,
+          contactEnded: r.contactEndedAt !== null,
+          contactDisplayName: name,
+          hasContact: r.contactId !== null,
+        })
       : { canReply: false, closedNotice: r.kind === 'notice' ? SENTENCES.messageForbidsReply.text : null };
   return {
     id: r.id,
@@ -159,7 +172,11 @@ function summarize<A extends AttachmentSummary>(r: Row, opened: Opened, attachme
 
 /** A listing entry: no body, and attachments without the detail-only fields. */
 function summaryOf(r: Row, opened: Opened, attachments: AttachmentDetail[]): MessageSummary {
-  const { text: _text, html: _html, ...summary } = summarize(
+  const {
+    text: _text,
+    html: _html,
+    ...summary
+  } = summarize(
     r,
     opened,
     attachments.map(({ contentId: _cid, contentType: _type, ...a }) => a),
@@ -229,7 +246,11 @@ async function attachmentsOf(db: Db, keyring: Keyring, messageIds: string[]): Pr
 
 /** Summaries of listed rows (their attachments and names read in one query each). */
 async function summariesOf(db: Db, keyring: Keyring, rows: Row[]): Promise<MessageSummary[]> {
-  const atts = await attachmentsOf(db, keyring, rows.map((r) => r.id));
+  const atts = await attachmentsOf(
+    db,
+    keyring,
+    rows.map((r) => r.id),
+  );
   const opened = await openRows(db, keyring, rows);
   return rows.map((r) => summaryOf(r, opened.get(r.id)!, atts.get(r.id) ?? []));
 }
@@ -319,7 +340,11 @@ export async function readMessage(
     .leftJoin(schema.outboundMessages, eq(schema.outboundMessages.id, m.outboundId))
     .where(and(eq(m.id, id), eq(m.patientId, patientId), isNull(m.deletedAt)))) as (Row & { mdnTo: string | null; mdnQueuedAt: Date | null })[];
   if (!r) return null;
-  if (!r.readAt) await db.update(m).set({ readAt: sql`now()` }).where(and(eq(m.id, id), isNull(m.readAt)));
+  if (!r.readAt)
+    await db
+      .update(m)
+      .set({ readAt: sql`now()` })
+      .where(and(eq(m.id, id), isNull(m.readAt)));
   if (r.mdnTo && !r.mdnQueuedAt && onFirstOpen) await onFirstOpen(r.id);
   const opened = await openRows(db, keyring, [r]);
   const atts = await attachmentsOf(db, keyring, [r.id]);
@@ -351,7 +376,12 @@ export async function deleteMessage(db: Db, patientId: string, id: string): Prom
 }
 
 /** One page of the professionals the patient may write to now (not ended), the one who wrote last first. */
-export async function listContacts(db: Db, keyring: Keyring, patientId: string, opts: { cursor?: string; limit: number }): Promise<Page<{ id: string; displayName: string }>> {
+export async function listContacts(
+  db: Db,
+  keyring: Keyring,
+  patientId: string,
+  opts: { cursor?: string; limit: number },
+): Promise<Page<{ id: string; displayName: string }>> {
   const c = schema.contacts;
   const pos = positionOf('contacts', opts.cursor);
   const conds = [eq(c.patientId, patientId), isNull(c.endedAt)];
@@ -363,7 +393,10 @@ export async function listContacts(db: Db, keyring: Keyring, patientId: string, 
     .orderBy(desc(c.lastMessageAt), desc(c.id))
     .limit(opts.limit + 1);
   const { page, next } = pageOf('contacts', rows, opts.limit);
-  const dir = await directoryNames(db, page.map((r) => r.address));
+  const dir = await directoryNames(
+    db,
+    page.map((r) => r.address),
+  );
   const items = page.map((r) => ({
     id: r.id,
     displayName: contactDisplayName({
@@ -389,14 +422,7 @@ export async function openAttachment(
     .select({ id: d.id, blobId: d.blobId, meta: d.meta, size: d.size, mediaType: d.mediaType })
     .from(d)
     .innerJoin(schema.mailboxMessages, eq(schema.mailboxMessages.id, d.mailboxMessageId))
-    .where(
-      and(
-        eq(d.id, attachmentId),
-        eq(d.mailboxMessageId, messageId),
-        eq(d.patientId, patientId),
-        isNull(schema.mailboxMessages.deletedAt),
-      ),
-    );
+    .where(and(eq(d.id, attachmentId), eq(d.mailboxMessageId, messageId), eq(d.patientId, patientId), isNull(schema.mailboxMessages.deletedAt)));
   if (!r) return null;
   const meta = openValue<AttachmentMeta>(keyring, r.meta, documentContext(r.id));
   return { filename: meta.filename, mediaType: r.mediaType, size: r.size, stream: blobs.read(r.blobId) };

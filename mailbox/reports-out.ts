@@ -104,7 +104,14 @@ export async function queueDsnForFailedDelivery(deps: ReportDeps, deliveryId: st
     from: `MAILER-DAEMON@${deps.patientDomain}`,
     humanText: SENTENCES.unreadableForSender.text,
   });
-  await queueOutbound(deps, { patientId: row.patientId, kind: 'dsn', envelopeFrom: '', rcpt: row.inbound.mailFrom, raw: Buffer.from(raw), messageIdHeader: messageId });
+  await queueOutbound(deps, {
+    patientId: row.patientId,
+    kind: 'dsn',
+    envelopeFrom: '',
+    rcpt: row.inbound.mailFrom,
+    raw: Buffer.from(raw),
+    messageIdHeader: messageId,
+  });
   return true;
 }
 
@@ -221,11 +228,19 @@ export interface FailedOutbound {
  */
 export async function failOutboundMessage(deps: { db: Db; keyring: Keyring }, row: FailedOutbound, response: string, reason: string): Promise<void> {
   const ctes: Cte[] = [
-    ['u', sql`UPDATE outbound_messages SET status = 'failed', done_at = now(), last_response = ${response.slice(0, 500)} WHERE id = ${row.id} AND status = 'queued' RETURNING id`],
+    [
+      'u',
+      sql`UPDATE outbound_messages SET status = 'failed', done_at = now(), last_response = ${response.slice(0, 500)} WHERE id = ${row.id} AND status = 'queued' RETURNING id`,
+    ],
   ];
   if (row.kind === 'patient' && row.patientId) {
     const [sent] = await deps.db
-      .select({ id: schema.mailboxMessages.id, content: schema.mailboxMessages.content, contactId: schema.mailboxMessages.contactId, threadKey: schema.mailboxMessages.threadKey })
+      .select({
+        id: schema.mailboxMessages.id,
+        content: schema.mailboxMessages.content,
+        contactId: schema.mailboxMessages.contactId,
+        threadKey: schema.mailboxMessages.threadKey,
+      })
       .from(schema.mailboxMessages)
       .where(eq(schema.mailboxMessages.outboundId, row.id));
     const original = sent ? openValue<MessageContent>(deps.keyring, sent.content, contentContext(sent.id)) : null;

@@ -26,8 +26,13 @@ import type { Keyring } from './keyring.js';
 import { currentDocuments, documentContent, readMeta } from './documents.js';
 
 function safeName(s: string): string {
-  // eslint-disable-next-line no-control-regex -- controls and separators must not reach a file name
-  return s.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_').trim().slice(0, 150) || 'document';
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- controls and separators must not reach a file name
+      .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_')
+      .trim()
+      .slice(0, 150) || 'document'
+  );
 }
 
 /** Per `used` set: the next number to try for each name already taken (so 10 000 "Résultats.pdf" stay linear). */
@@ -76,7 +81,10 @@ async function blobStarts(blobs: BlobStore, ids: string[]): Promise<Map<string, 
     [[...new Set(ids)], PREFETCH_MAX_BYTES],
   );
   return new Map(
-    rows.map((r) => [r.id, { header: { blobId: r.id, wrappedKey: r.wrapped_key, keyId: r.key_id, chunkCount: r.chunk_count, complete: r.complete }, firstChunk: r.first }]),
+    rows.map((r) => [
+      r.id,
+      { header: { blobId: r.id, wrappedKey: r.wrapped_key, keyId: r.key_id, chunkCount: r.chunk_count, complete: r.complete }, firstChunk: r.first },
+    ]),
   );
 }
 
@@ -92,7 +100,10 @@ export function documentsArchive(db: Db, keyring: Keyring, blobs: BlobStore, pat
   // held is bounded by two pages whatever the size of the record; then `end` writes the central directory.
   const addPage = async (cursor: string | undefined): Promise<void> => {
     const page = await currentDocuments(db, patientId, { limit: PAGE, cursor, includeHidden: false });
-    const starts = await blobStarts(blobs, page.rows.map((r) => r.blobId));
+    const starts = await blobStarts(
+      blobs,
+      page.rows.map((r) => r.blobId),
+    );
     page.rows.forEach((row, i) => {
       const name = archiveEntryName(row.rubric, readMeta(keyring, row), used);
       const last = i === page.rows.length - 1;

@@ -139,7 +139,12 @@ export class BlobStore {
       seq++;
       if (!streaming && seq * this.chunkBytes > this.inlineBytes) {
         streaming = true;
-        await queryPrepared(this.writePool, 'INSERT INTO blobs (id, purpose, wrapped_key, key_id) VALUES ($1, $2, $3, $4)', [blobId, purpose, wrapped.wrapped, wrapped.keyId]);
+        await queryPrepared(this.writePool, 'INSERT INTO blobs (id, purpose, wrapped_key, key_id) VALUES ($1, $2, $3, $4)', [
+          blobId,
+          purpose,
+          wrapped.wrapped,
+          wrapped.keyId,
+        ]);
         for (const [i, c] of held.entries()) await this.insertChunk(blobId, i, c);
         held.length = 0;
       }
@@ -192,7 +197,12 @@ export class BlobStore {
         },
       };
     }
-    await queryPrepared(this.writePool, 'UPDATE blobs SET size = $2, sha256 = $3, chunk_count = $4, complete = true WHERE id = $1', [blobId, size, sha256, seq]);
+    await queryPrepared(this.writePool, 'UPDATE blobs SET size = $2, sha256 = $3, chunk_count = $4, complete = true WHERE id = $1', [
+      blobId,
+      size,
+      sha256,
+      seq,
+    ]);
     return { blobId, size, sha256, inline: null, persist: async () => {} };
   }
 

@@ -73,8 +73,7 @@ export function readMeta(keyring: Keyring, row: { id: string; meta: Buffer }): D
 
 export function summarizeDocument(keyring: Keyring, r: DocumentRow): DocumentSummary {
   const meta = readMeta(keyring, r);
-  const displayName =
-    r.authorKind === 'patient' ? 'Moi' : meta.authorName?.trim() || (AUTHOR_FALLBACK_NAME[r.authorKind] ?? 'Professionnel de santé');
+  const displayName = r.authorKind === 'patient' ? 'Moi' : meta.authorName?.trim() || (AUTHOR_FALLBACK_NAME[r.authorKind] ?? 'Professionnel de santé');
   return {
     id: r.id,
     rubric: r.rubric,
@@ -189,7 +188,14 @@ export async function documentVersions(
   const rows = await db
     .select({ ...columns, supersededAt: d.supersededAt })
     .from(d)
-    .where(and(eq(d.patientId, patientId), isNull(d.deletedAt), sql`${d.id} = ANY(${sql.param(ids)}::uuid[])`, opts.includeHidden ? sql`true` : eq(d.hiddenFromPatient, false)))
+    .where(
+      and(
+        eq(d.patientId, patientId),
+        isNull(d.deletedAt),
+        sql`${d.id} = ANY(${sql.param(ids)}::uuid[])`,
+        opts.includeHidden ? sql`true` : eq(d.hiddenFromPatient, false),
+      ),
+    )
     .orderBy(desc(d.createdAt));
   return rows.map((r) => ({ ...summarizeDocument(keyring, r), current: r.supersededAt === null }));
 }
@@ -265,7 +271,10 @@ export async function deleteOwnUpload(db: Db, patientId: string, id: string): Pr
   const row = await documentById(db, patientId, id);
   if (!row) return 'not-found';
   if (row.authorKind !== 'patient') return 'not-own';
-  await db.update(schema.documents).set({ deletedAt: sql`now()` }).where(eq(schema.documents.id, id));
+  await db
+    .update(schema.documents)
+    .set({ deletedAt: sql`now()` })
+    .where(eq(schema.documents.id, id));
   return 'deleted';
 }
 

@@ -130,7 +130,10 @@ export async function rewrapAll(db: Db, keyring: Keyring, hooks: RotationHooks =
 
 /** How many blob keys and sealed values are wrapped by another key than `keyId` (read from the rows themselves). */
 export async function countNotUnder(db: Db, keyId: string): Promise<number> {
-  const [left] = await db.select({ n: sql<number>`count(*)::int` }).from(schema.blobs).where(ne(schema.blobs.keyId, keyId));
+  const [left] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(schema.blobs)
+    .where(ne(schema.blobs.keyId, keyId));
   let n = Number(left?.n ?? 0);
   const kid = Buffer.from(keyId, 'utf8');
   for (const c of SEALED_COLUMNS) {

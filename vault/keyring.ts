@@ -103,12 +103,7 @@ export async function syncFolder(dir: string): Promise<void> {
  * `create` links it to the name only if nothing is there (false when another process created it first). The
  * folder is fsynced after. `afterTemp` runs once the temporary file is durable, before it takes the name.
  */
-export async function writeKeyFileDurably(
-  file: string,
-  text: string,
-  mode: 'create' | 'replace',
-  afterTemp?: () => void | Promise<void>,
-): Promise<boolean> {
+export async function writeKeyFileDurably(file: string, text: string, mode: 'create' | 'replace', afterTemp?: () => void | Promise<void>): Promise<boolean> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `${TEMP(file)}${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
   let created = true;

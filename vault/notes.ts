@@ -22,8 +22,13 @@ export type NoteRefusal = 'empty' | 'markup';
 
 /** A file name for a note's title: no path separators nor control characters, bounded. */
 export function noteFileName(title: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a file name
-  return `${title.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_').trim().slice(0, 100) || 'note'}.txt`;
+  return `${
+    title
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a file name
+      .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_')
+      .trim()
+      .slice(0, 100) || 'note'
+  }.txt`;
 }
 
 /** Files the note, or says why not; `text` may have any line endings (kept as LF). */

@@ -94,12 +94,72 @@ const DANGEROUS_TYPES: ReadonlySet<string> = new Set([
 
 /** File extensions of executables, scripts and installers (Windows runs them by extension). */
 const DANGEROUS_EXTENSIONS: ReadonlySet<string> = new Set([
-  'exe', 'com', 'dll', 'sys', 'cpl', 'scr', 'pif', 'msi', 'msp', 'mst', 'bat', 'cmd', 'js', 'jse', 'mjs',
-  'vbs', 'vbe', 'wsf', 'wsh', 'ws', 'ps1', 'psm1', 'psd1', 'hta', 'lnk', 'reg', 'inf', 'jar', 'class', 'apk',
-  'app', 'dmg', 'pkg', 'sh', 'bash', 'zsh', 'csh', 'ksh', 'command', 'elf', 'bin', 'run', 'appimage', 'deb',
-  'rpm', 'xpi', 'iso', 'img', 'vhd', 'vhdx', 'chm', 'url', 'scf', 'gadget', 'msc', 'application',
+  'exe',
+  'com',
+  'dll',
+  'sys',
+  'cpl',
+  'scr',
+  'pif',
+  'msi',
+  'msp',
+  'mst',
+  'bat',
+  'cmd',
+  'js',
+  'jse',
+  'mjs',
+  'vbs',
+  'vbe',
+  'wsf',
+  'wsh',
+  'ws',
+  'ps1',
+  'psm1',
+  'psd1',
+  'hta',
+  'lnk',
+  'reg',
+  'inf',
+  'jar',
+  'class',
+  'apk',
+  'app',
+  'dmg',
+  'pkg',
+  'sh',
+  'bash',
+  'zsh',
+  'csh',
+  'ksh',
+  'command',
+  'elf',
+  'bin',
+  'run',
+  'appimage',
+  'deb',
+  'rpm',
+  'xpi',
+  'iso',
+  'img',
+  'vhd',
+  'vhdx',
+  'chm',
+  'url',
+  'scf',
+  'gadget',
+  'msc',
+  'application',
   // Active web content: opened in a browser, it runs scripts whatever the bytes look like.
-  'html', 'htm', 'xhtml', 'xht', 'shtml', 'mht', 'mhtml', 'svg', 'svgz',
+  'html',
+  'htm',
+  'xhtml',
+  'xht',
+  'shtml',
+  'mht',
+  'mhtml',
+  'svg',
+  'svgz',
 ]);
 
 /** Declared-type aliases, folded to our canonical names before comparing. */
@@ -296,7 +356,10 @@ export async function sniffMediaType(head: Buffer, declared: string | null, file
 
   // CSV cannot be sniffed; text that the sender calls CSV (by type or name) is kept as CSV.
   let mediaType = sniffed;
-  if (sniffed === MEDIA.text && (declaredType === MEDIA.csv || (declaredType === 'application/vnd.ms-excel' && ext === 'csv') || (!declaredType && ext === 'csv'))) {
+  if (
+    sniffed === MEDIA.text &&
+    (declaredType === MEDIA.csv || (declaredType === 'application/vnd.ms-excel' && ext === 'csv') || (!declaredType && ext === 'csv'))
+  ) {
     mediaType = MEDIA.csv;
   }
 
@@ -314,7 +377,24 @@ export async function sniffMediaType(head: Buffer, declared: string | null, file
 /** Text-based types a browser could be tricked into rendering as markup. */
 const TEXT_TYPES: ReadonlySet<string> = new Set([MEDIA.text, MEDIA.csv, MEDIA.xml, MEDIA.cda, MEDIA.hl7v2, MEDIA.rtf]);
 /** Elements that make a text HTML or SVG (followed by white space, `>` or `/` to count as a tag). */
-const MARKUP_TAGS = ['!doctype html', 'html', 'head', 'body', 'script', 'svg', 'iframe', 'frame', 'object', 'embed', 'img', 'style', 'link', 'meta', 'form', 'base'];
+const MARKUP_TAGS = [
+  '!doctype html',
+  'html',
+  'head',
+  'body',
+  'script',
+  'svg',
+  'iframe',
+  'frame',
+  'object',
+  'embed',
+  'img',
+  'style',
+  'link',
+  'meta',
+  'form',
+  'base',
+];
 const LONGEST_TAG = Math.max(...MARKUP_TAGS.map((t) => t.length)) + 2;
 
 /**

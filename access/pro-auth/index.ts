@@ -28,12 +28,4 @@ export {
   type ProKeysOptions,
   type RemoteOptions,
 } from './key-source.js';
-export {
-  ensureDevIssuer,
-  issueDevToken,
-  DEV_ISSUER_URL,
-  DEFAULT_AUDIENCE,
-  DEFAULT_TTL_SECONDS,
-  type DevIssuer,
-  type DevTokenRequest,
-} from './dev-issuer.js';
+export { ensureDevIssuer, issueDevToken, DEV_ISSUER_URL, DEFAULT_AUDIENCE, DEFAULT_TTL_SECONDS, type DevIssuer, type DevTokenRequest } from './dev-issuer.js';

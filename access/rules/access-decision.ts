@@ -98,8 +98,7 @@ export function decideAccess(req: AccessRequest): AccessDecision {
 
   if (emergency != null) {
     // `=== true`: only a real boolean grants; a truthy stray value from a caller does not.
-    const ground: EmergencyGround | null =
-      emergency.samuRegulator === true ? 'samu-regulator' : emergency.lifeAtRisk === true ? 'life-at-risk' : null;
+    const ground: EmergencyGround | null = emergency.samuRegulator === true ? 'samu-regulator' : emergency.lifeAtRisk === true ? 'life-at-risk' : null;
     const samuAllowed = patientSettings.samuRegulatorAllowed === true;
     const breakGlassAllowed = patientSettings.breakGlassAllowed === true;
     if (ground === null) {
@@ -108,9 +107,7 @@ export function decideAccess(req: AccessRequest): AccessDecision {
         : { allowed: false, reason: 'emergency-not-allowed', ground: null };
     }
     if (!(ground === 'samu-regulator' ? samuAllowed : breakGlassAllowed)) return { allowed: false, reason: 'emergency-not-allowed', ground };
-    const written =
-      typeof emergency.justification === 'string' &&
-      emergency.justification.trim().length >= MIN_JUSTIFICATION_LENGTH;
+    const written = typeof emergency.justification === 'string' && emergency.justification.trim().length >= MIN_JUSTIFICATION_LENGTH;
     if (!written) return { allowed: false, reason: 'justification-required' };
     return { allowed: true, reason: 'emergency', ground };
   }
@@ -132,16 +129,12 @@ export function reasonText(decision: AccessDecision): string {
       case 'grid':
         return "Accès autorisé selon la matrice d'habilitations";
       case 'emergency':
-        return decision.ground === 'samu-regulator'
-          ? "Accès d'urgence (régulateur SAMU)"
-          : "Accès d'urgence (bris de glace : pronostic vital engagé)";
+        return decision.ground === 'samu-regulator' ? "Accès d'urgence (régulateur SAMU)" : "Accès d'urgence (bris de glace : pronostic vital engagé)";
     }
   }
   switch (decision.reason) {
     case 'blocked':
-      return decision.by === 'establishment'
-        ? 'Accès refusé : établissement bloqué par le patient'
-        : 'Accès refusé : professionnel bloqué par le patient';
+      return decision.by === 'establishment' ? 'Accès refusé : établissement bloqué par le patient' : 'Accès refusé : professionnel bloqué par le patient';
     case 'masked':
       return 'Accès refusé : document masqué aux professionnels';
     case 'grid':

@@ -122,7 +122,7 @@ function scanUtf8(b: Uint8Array): { firstInvalid: number; multibyte: number } {
   let multibyte = 0;
   let firstInvalid = -1;
   const cont = (i: number): boolean => i < b.length && (b[i]! & 0xc0) === 0x80;
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     if (c < 0x80) {
       i += 1;
@@ -223,7 +223,9 @@ function tokenise(text: string, separator: CsvSeparator): CsvRecord[] {
       records.push({
         line,
         fields,
-        error: lost ? 'contains U+FFFD "�", the mark of a letter lost by an earlier wrong encoding conversion: export the file again from its source as UTF-8' : null,
+        error: lost
+          ? 'contains U+FFFD "�", the mark of a letter lost by an earlier wrong encoding conversion: export the file again from its source as UTF-8'
+          : null,
       });
     };
     try {

@@ -14,9 +14,7 @@
 // - `computeInsKey` and `insAddress` are for callers holding data they already trust; they throw RangeError on
 //   malformed input because that is a programming error, not a sender's mistake.
 
-export type InsParseResult =
-  | { ok: true; ins: string; kind: 'NIR' | 'NIA' }
-  | { ok: false; reason: 'syntax' | 'key' };
+export type InsParseResult = { ok: true; ins: string; kind: 'NIR' | 'NIA' } | { ok: false; reason: 'syntax' | 'key' };
 
 // ASCII-only classes on purpose: `\d` with the `u` flag still means ASCII, but spelling [0-9] keeps it obvious that
 // full-width or other Unicode digits are not digits here.
@@ -104,9 +102,7 @@ export function insAddress(ins: string, domain: string): string {
   return `${r.ins}@${domain.toLowerCase()}`;
 }
 
-export type PatientAddressResult =
-  | { kind: 'not-patient-domain' }
-  | { kind: 'patient'; result: InsParseResult };
+export type PatientAddressResult = { kind: 'not-patient-domain' } | { kind: 'patient'; result: InsParseResult };
 
 /**
  * Classify an envelope address (without angle brackets). The domain is the part after the LAST `@` and is

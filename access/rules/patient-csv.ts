@@ -54,15 +54,7 @@ export interface PatientCsvOptions {
   now?: Date;
 }
 
-export const PATIENT_CSV_COLUMNS = [
-  'ins',
-  'family_name',
-  'given_names',
-  'birth_date',
-  'email',
-  'state',
-  'provisional_code',
-] as const;
+export const PATIENT_CSV_COLUMNS = ['ins', 'family_name', 'given_names', 'birth_date', 'email', 'state', 'provisional_code'] as const;
 
 type Column = (typeof PATIENT_CSV_COLUMNS)[number];
 

@@ -140,8 +140,7 @@ export function checkPasswordPolicy(password: string, minLength: number): Passwo
   if (classes < 3) {
     return {
       ok: false,
-      reason:
-        'Le mot de passe doit contenir au moins trois types de caractères parmi les minuscules, les majuscules, les chiffres et les caractères spéciaux.',
+      reason: 'Le mot de passe doit contenir au moins trois types de caractères parmi les minuscules, les majuscules, les chiffres et les caractères spéciaux.',
     };
   }
   return { ok: true };

@@ -34,7 +34,6 @@ import { ProblemSchema } from '../problem.js';
 import { problem, SETTINGS_REFUSALS } from '../problems.js';
 import { requirePatient } from './session-auth.js';
 
-
 export const AccessSettingsSchema = Type.Object({
   blocked: Type.Array(Type.String(), { description: 'RPPS of the blocked professionals.' }),
   blockedEstablishments: Type.Array(Type.String(), { description: 'FINESS of the blocked establishments: none of their professionals sees anything.' }),
@@ -52,7 +51,7 @@ export const KnownProfessionalSchema = Type.Object({
   finess: Type.Union([Type.String(), Type.Null()]),
   lastSeenAt: Type.String({ description: 'Their last action in the history or last message, ISO 8601.' }),
   source: Type.Union([Type.Literal('history'), Type.Literal('contact')], {
-    description: "history: they acted on the record (may become the administrator doctor); contact: a mail contact whose RPPS the directory knows.",
+    description: 'history: they acted on the record (may become the administrator doctor); contact: a mail contact whose RPPS the directory knows.',
   }),
 });
 
@@ -87,7 +86,9 @@ export const accessRoutes =
             samuRegulatorAllowed: Type.Optional(Type.Boolean()),
             breakGlassAllowed: Type.Optional(Type.Boolean()),
             administratorRpps: Type.Optional(Type.Union([Type.String({ pattern: '^\\d{11}$' }), Type.Null()])),
-            emergencyAllowed: Type.Optional(Type.Unknown({ deprecated: true, description: 'Replaced by samuRegulatorAllowed and breakGlassAllowed: refused (400 API-ACCESS-06).' })),
+            emergencyAllowed: Type.Optional(
+              Type.Unknown({ deprecated: true, description: 'Replaced by samuRegulatorAllowed and breakGlassAllowed: refused (400 API-ACCESS-06).' }),
+            ),
           }),
           response: { 204: Type.Null(), 400: ProblemSchema, 401: ProblemSchema, 409: ProblemSchema },
         },
@@ -107,7 +108,8 @@ export const accessRoutes =
       {
         schema: {
           tags: ['access'],
-          summary: 'The professionals I know (my history, my mail contacts known to the directory), newest first, to choose the administrator doctor or block someone',
+          summary:
+            'The professionals I know (my history, my mail contacts known to the directory), newest first, to choose the administrator doctor or block someone',
           response: { 200: Type.Object({ items: Type.Array(KnownProfessionalSchema) }), 401: ProblemSchema },
         },
       },

@@ -23,7 +23,9 @@ const CsvProblemSchema = Type.Object({
 });
 
 /** The CSV file's bytes as saved: UTF-8 (BOM or not) or Windows-1252, `,` or `;` separated (access/rules/csv-file.ts). */
-const CsvBodySchema = Type.Unsafe<Buffer>({ description: 'The CSV file as saved: UTF-8 (with or without BOM) or Windows-1252 (detected, reported in `encoding`), separated by , or ;' });
+const CsvBodySchema = Type.Unsafe<Buffer>({
+  description: 'The CSV file as saved: UTF-8 (with or without BOM) or Windows-1252 (detected, reported in `encoding`), separated by , or ;',
+});
 
 /** How the file was read: `encoding` utf-8 or windows-1252; `notice` when it was converted. */
 const CsvReadingSchema = {
@@ -63,7 +65,8 @@ export const adminRoutes =
         bodyLimit: ctx.config.limits.importMaxBytes,
         schema: {
           tags: ['admin'],
-          summary: 'Provision patient profiles from CSV (all rows or none); existing profiles keep their state and credentials unless the lifecycle allows the change',
+          summary:
+            'Provision patient profiles from CSV (all rows or none); existing profiles keep their state and credentials unless the lifecycle allows the change',
           consumes: ['text/csv'],
           body: CsvBodySchema,
           response: {
@@ -84,7 +87,10 @@ export const adminRoutes =
         requireAdmin(ctx, req);
         const parsed = parsePatientCsv(req.body);
         if (parsed.errors.length > 0) {
-          return reply.code(PROBLEMS.adminPatientsCsvInvalid.status as 422).type('application/problem+json').send(csvProblem('adminPatientsCsvInvalid', parsed.errors, parsed.notice));
+          return reply
+            .code(PROBLEMS.adminPatientsCsvInvalid.status as 422)
+            .type('application/problem+json')
+            .send(csvProblem('adminPatientsCsvInvalid', parsed.errors, parsed.notice));
         }
         return { ...(await importPatients(ctx.db, ctx.keyring, ctx.config.limits, parsed.rows)), encoding: parsed.encoding, notice: parsed.notice };
       },
@@ -110,7 +116,10 @@ export const adminRoutes =
         requireAdmin(ctx, req);
         const parsed = parseDirectoryCsv(req.body);
         if (parsed.errors.length > 0) {
-          return reply.code(PROBLEMS.adminDirectoryCsvInvalid.status as 422).type('application/problem+json').send(csvProblem('adminDirectoryCsvInvalid', parsed.errors, parsed.notice));
+          return reply
+            .code(PROBLEMS.adminDirectoryCsvInvalid.status as 422)
+            .type('application/problem+json')
+            .send(csvProblem('adminDirectoryCsvInvalid', parsed.errors, parsed.notice));
         }
         return { imported: await importDirectory(ctx.db, parsed.rows), encoding: parsed.encoding, notice: parsed.notice };
       },
@@ -124,13 +133,7 @@ export const adminRoutes =
           summary: 'Change a profile state (opposition, closure, reopening...) within the lifecycle rules',
           params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
           body: Type.Object({
-            state: Type.Union([
-              Type.Literal('created'),
-              Type.Literal('active'),
-              Type.Literal('opposed'),
-              Type.Literal('closed'),
-              Type.Literal('reopen'),
-            ]),
+            state: Type.Union([Type.Literal('created'), Type.Literal('active'), Type.Literal('opposed'), Type.Literal('closed'), Type.Literal('reopen')]),
           }),
           response: { 200: Type.Object({ state: Type.String() }), 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema },
         },

@@ -5,10 +5,7 @@ export function contentDisposition(filename: string): string {
 }
 
 /** Headers of a decrypted file sent as a download: never rendered by the browser, never cached. */
-export function setDownloadHeaders(
-  reply: { header(name: string, value: string): unknown },
-  file: { filename: string; size?: number; type?: string },
-): void {
+export function setDownloadHeaders(reply: { header(name: string, value: string): unknown }, file: { filename: string; size?: number; type?: string }): void {
   reply.header('content-type', file.type ?? 'application/octet-stream');
   reply.header('x-content-type-options', 'nosniff');
   reply.header('content-disposition', contentDisposition(file.filename));

@@ -108,7 +108,11 @@ function readingRoutes(app: RouteApp, ctx: ApiContext): void {
         tags: ['documents'],
         summary: 'Every version of one of my documents, newest first (current: the version in force)',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-        response: { 200: Type.Object({ items: Type.Array(Type.Intersect([DocumentSchema, Type.Object({ current: Type.Boolean() })])) }), 401: ProblemSchema, 404: ProblemSchema },
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Intersect([DocumentSchema, Type.Object({ current: Type.Boolean() })])) }),
+          401: ProblemSchema,
+          404: ProblemSchema,
+        },
       },
     },
     async (req) => {
@@ -193,7 +197,13 @@ function additionRoutes(app: RouteApp, ctx: ApiContext): void {
         tags: ['documents'],
         summary: 'Upload one of my documents (multipart: file, title, rubric)',
         consumes: ['multipart/form-data'],
-        response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 401: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema },
+        response: {
+          201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }),
+          400: ProblemSchema,
+          401: ProblemSchema,
+          413: ProblemSchema,
+          415: ProblemSchema,
+        },
       },
     },
     async (req, reply) => {

@@ -13,7 +13,18 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { deleteMessage, listContacts, listMessages, listThread, openAttachment, queueMdn, readMessage, replyToMessage, setRead, writeToContact } from '../../mailbox/index.js';
+import {
+  deleteMessage,
+  listContacts,
+  listMessages,
+  listThread,
+  openAttachment,
+  queueMdn,
+  readMessage,
+  replyToMessage,
+  setRead,
+  writeToContact,
+} from '../../mailbox/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem } from '../problems.js';
@@ -128,8 +139,6 @@ function listingRoutes(app: RouteApp, ctx: ApiContext): void {
       return listThread(ctx.db, ctx.keyring, patientId, req.params.threadId, { cursor: req.query.cursor, limit: ctx.config.limits.apiPageSize });
     },
   );
-
-
 }
 
 /** One message: reading it (which sends its read receipt), read/unread, deleting, its attachments. */
@@ -222,7 +231,6 @@ function messageRoutes(app: RouteApp, ctx: ApiContext): void {
       return reply.send(a.stream as never);
     },
   );
-
 }
 
 /**
@@ -274,8 +282,6 @@ function sendRoutes(app: RouteApp, ctx: ApiContext): void {
       return reply.code(202).send(r);
     },
   );
-
-
 }
 
 export const mailboxRoutes =

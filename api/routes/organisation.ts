@@ -43,22 +43,30 @@ import { problem } from '../problems.js';
 
 /** Why a document of a batch was not filed: its code, whether a resend may succeed, and the reason given. */
 export const DEPOSIT_RESULTS = {
-  'invalid-metadata': { code: 'API-ORG-10', retry: false, detail: 'Métadonnées invalides : un champ `document` JSON avec key (1 à 200 caractères) et ins doit précéder chaque fichier.' },
+  'invalid-metadata': {
+    code: 'API-ORG-10',
+    retry: false,
+    detail: 'Métadonnées invalides : un champ `document` JSON avec key (1 à 200 caractères) et ins doit précéder chaque fichier.',
+  },
   'missing-file': { code: 'API-ORG-11', retry: false, detail: 'Aucun fichier ne suit ces métadonnées.' },
   'unknown-rubric': { code: 'API-ORG-12', retry: false, detail: 'Rubrique inconnue.' },
   'too-large': { code: 'API-ORG-13', retry: false, detail: 'Le document dépasse la taille maximale.' },
   'type-refused': { code: 'API-ORG-14', retry: false, detail: "Ce type de fichier n'est pas accepté." },
   infected: { code: 'API-ORG-15', retry: false, detail: 'Le document contient un virus et a été refusé.' },
-  'scanner-unavailable': { code: 'API-ORG-16', retry: true, detail: "L'analyse antivirus est indisponible ; renvoyez le lot plus tard (rien n'est classé en double)." },
+  'scanner-unavailable': {
+    code: 'API-ORG-16',
+    retry: true,
+    detail: "L'analyse antivirus est indisponible ; renvoyez le lot plus tard (rien n'est classé en double).",
+  },
   refused: { code: 'API-ORG-17', retry: false, detail: 'Accès refusé.' },
-  grid: { code: 'API-ORG-18', retry: false, detail: "Ce type de document ne peut pas être déposé par cet organisme (grille des dépôts)." },
+  grid: { code: 'API-ORG-18', retry: false, detail: 'Ce type de document ne peut pas être déposé par cet organisme (grille des dépôts).' },
   'key-reused': { code: 'API-ORG-19', retry: false, detail: "Cette clé d'idempotence a déjà servi pour un autre document." },
   'too-many-documents': { code: 'API-ORG-20', retry: false, detail: 'Trop de documents dans ce lot : envoyez le reste dans un autre lot.' },
   'empty-file': { code: 'API-ORG-21', retry: false, detail: 'Le fichier est vide.' },
   'invalid-reveal-date': {
     code: 'API-ORG-22',
     retry: false,
-    detail: "Date de mise à disposition refusée (revealAt) : une date (AAAA-MM-JJ) ou une date et heure ISO 8601 avec son fuseau, à venir, un an au plus.",
+    detail: 'Date de mise à disposition refusée (revealAt) : une date (AAAA-MM-JJ) ou une date et heure ISO 8601 avec son fuseau, à venir, un an au plus.',
   },
 } as const;
 
@@ -260,7 +268,10 @@ export const organisationRoutes =
         let pending: { fields: DocumentFields | null; index: number } | null = null;
         const close = () => {
           // Metadata with no file after it.
-          if (pending) results.push(pending.fields ? refusedResult(pending.index, pending.fields.key, 'missing-file') : refusedResult(pending.index, null, 'invalid-metadata'));
+          if (pending)
+            results.push(
+              pending.fields ? refusedResult(pending.index, pending.fields.key, 'missing-file') : refusedResult(pending.index, null, 'invalid-metadata'),
+            );
           pending = null;
         };
         for await (const part of req.parts()) {

@@ -130,7 +130,10 @@ export const patientSessionRoutes =
         schema: {
           tags: ['patient'],
           summary: "The current session: its absolute expiry, its anti-CSRF token, the profile state and the patient's own address",
-          response: { 200: Type.Object({ expiresAt: Type.String(), csrfToken: Type.String(), state: Type.String(), address: Type.String() }), 401: ProblemSchema },
+          response: {
+            200: Type.Object({ expiresAt: Type.String(), csrfToken: Type.String(), state: Type.String(), address: Type.String() }),
+            401: ProblemSchema,
+          },
         },
       },
       async (req) => {
@@ -141,15 +144,11 @@ export const patientSessionRoutes =
       },
     );
 
-    app.post(
-      '/v1/patient/logout',
-      { schema: { tags: ['patient'], summary: 'End the session', response: { 204: Type.Null() } } },
-      async (req, reply) => {
-        const token = sessionToken(req);
-        if (token) await endSession(ctx.db, token);
-        // The same attributes as when it was set: a browser only drops the cookie it matches.
-        reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: ctx.config.cookieSecure, sameSite: 'strict', path: '/' });
-        return reply.code(204).send(null);
-      },
-    );
+    app.post('/v1/patient/logout', { schema: { tags: ['patient'], summary: 'End the session', response: { 204: Type.Null() } } }, async (req, reply) => {
+      const token = sessionToken(req);
+      if (token) await endSession(ctx.db, token);
+      // The same attributes as when it was set: a browser only drops the cookie it matches.
+      reply.clearCookie(SESSION_COOKIE, { httpOnly: true, secure: ctx.config.cookieSecure, sameSite: 'strict', path: '/' });
+      return reply.code(204).send(null);
+    });
   };

@@ -34,7 +34,11 @@ async function requirePro(ctx: ApiContext, req: FastifyRequest): Promise<ProIden
   const token = /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
   if (!token) throw problem('proTokenRequired');
   // An unknown kid makes the keys be fetched again first (the provider rotated them; at most once per cooldown).
-  const v = await verifyProTokenWith(ctx.proKeys, token, { issuer: ctx.config.pro.issuer, audience: ctx.config.pro.audience, maxLifetimeSeconds: ctx.config.limits.proTokenMaxLifetimeSeconds });
+  const v = await verifyProTokenWith(ctx.proKeys, token, {
+    issuer: ctx.config.pro.issuer,
+    audience: ctx.config.pro.audience,
+    maxLifetimeSeconds: ctx.config.limits.proTokenMaxLifetimeSeconds,
+  });
   if (!v.ok) throw problem('proTokenInvalid', { detail: v.reason });
   return { rpps: v.pro.rpps, profession: v.pro.profession, name: v.pro.name, organisation: v.pro.organisation, finess: v.pro.finess };
 }
@@ -72,7 +76,11 @@ export const professionalRoutes =
           summary: "A patient's documents the professional may see, newest first; `next` continues the listing",
           params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
           querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })) }),
-          response: { 200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Union([Type.String(), Type.Null()]) }), 400: ProblemSchema, ...problems },
+          response: {
+            200: Type.Object({ items: Type.Array(DocumentSchema), next: Type.Union([Type.String(), Type.Null()]) }),
+            400: ProblemSchema,
+            ...problems,
+          },
         },
       },
       async (req) => {
@@ -151,7 +159,13 @@ export const professionalRoutes =
             'Add a document to the patient record (multipart: file, title, typeCode or rubric; hiddenFromPatient=true hides it from the patient until you reveal it, revealAt=<ISO 8601 date or date-time> until that date)',
           consumes: ['multipart/form-data'],
           params: Type.Object({ ins: Type.String({ maxLength: 15 }) }),
-          response: { 201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }), 400: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema, ...problems },
+          response: {
+            201: Type.Object({ id: Type.String(), rubric: Type.String(), mediaType: Type.String() }),
+            400: ProblemSchema,
+            413: ProblemSchema,
+            415: ProblemSchema,
+            ...problems,
+          },
         },
       },
       async (req, reply) => {

@@ -42,10 +42,7 @@ export interface CandidateSummary {
   entries: number;
 }
 
-export type CandidateVerdict =
-  | { verdict: 'newer' }
-  | { verdict: 'same'; reason: string }
-  | { verdict: 'refuse'; reason: string };
+export type CandidateVerdict = { verdict: 'newer' } | { verdict: 'same'; reason: string } | { verdict: 'refuse'; reason: string };
 
 export interface JudgeOptions {
   nowMs: number;

@@ -31,4 +31,3 @@ export function redactUrl(url: URL | string): string {
     return '(invalid URL)';
   }
 }
-

@@ -18,10 +18,7 @@
 import { checkHttpsUrl } from './https-url.js';
 
 export type ProKeysSetting =
-  | { kind: 'development'; file: string }
-  | { kind: 'file'; file: string }
-  | { kind: 'url'; url: URL }
-  | { kind: 'discovery'; issuer: string; url: URL };
+  { kind: 'development'; file: string } | { kind: 'file'; file: string } | { kind: 'url'; url: URL } | { kind: 'discovery'; issuer: string; url: URL };
 
 export type ProKeysChoice = ProKeysSetting | { kind: 'refused'; reason: string };
 
@@ -64,7 +61,8 @@ export interface DiscoveryDocument {
 export function jwksUriOf(doc: unknown, issuer: string): { ok: true; url: URL } | { ok: false; reason: string } {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, reason: 'the discovery document is not a JSON object' };
   const d = doc as DiscoveryDocument;
-  if (d.issuer !== issuer) return { ok: false, reason: `the discovery document names issuer ${JSON.stringify(d.issuer)}, not PRO_ISSUER ${JSON.stringify(issuer)}` };
+  if (d.issuer !== issuer)
+    return { ok: false, reason: `the discovery document names issuer ${JSON.stringify(d.issuer)}, not PRO_ISSUER ${JSON.stringify(issuer)}` };
   if (typeof d.jwks_uri !== 'string') return { ok: false, reason: 'the discovery document has no jwks_uri' };
   const c = checkHttpsUrl(d.jwks_uri);
   return c.ok ? c : { ok: false, reason: `jwks_uri: ${c.reason}` };

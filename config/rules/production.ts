@@ -43,7 +43,7 @@ export function productionTrustProblems(i: ProductionTrustInput): ProductionTrus
   const unset = (setting: string, problem: string) => {
     if (!i.explicit.has(setting)) out.push({ setting, problem });
   };
-  unset('TRUST_ANCHORS', 'not set: the CA certificates that operators\' client certificates must chain to (IGC-Santé)');
+  unset('TRUST_ANCHORS', "not set: the CA certificates that operators' client certificates must chain to (IGC-Santé)");
   unset('WHITELIST_FILE', 'not set: the ANS ListeBlancheMSSante file (with WHITELIST_URL, where its last good copy is kept)');
   if (!i.serverCertificatePresent) {
     out.push({ setting: 'PKI_DIR', problem: `${i.pkiDir} holds no server.crt and server.key: the gateway's own certificate is never generated in production` });
@@ -52,7 +52,8 @@ export function productionTrustProblems(i: ProductionTrustInput): ProductionTrus
   if (!i.explicit.has('PRO_JWKS_URL') && !i.explicit.has('PRO_JWKS_FILE')) {
     out.push({
       setting: 'PRO_JWKS_URL',
-      problem: "not set (nor PRO_JWKS_FILE): where the professional identity provider's public keys come from, its https JWKS URL or `discovery` from PRO_ISSUER; the development issuer is never trusted in production",
+      problem:
+        "not set (nor PRO_JWKS_FILE): where the professional identity provider's public keys come from, its https JWKS URL or `discovery` from PRO_ISSUER; the development issuer is never trusted in production",
     });
   }
   // PRO_ISSUER's default is the development issuer (access/pro-auth/dev-issuer.ts).
@@ -66,7 +67,10 @@ export function productionTrustProblems(i: ProductionTrustInput): ProductionTrus
   } else if (i.masterKeyMode === null) {
     out.push({ setting: 'MASTER_KEY_FILE', problem: `${i.masterKeyFile} cannot be read (it is never generated in production)` });
   } else if ((i.masterKeyMode & 0o077) !== 0) {
-    out.push({ setting: 'MASTER_KEY_FILE', problem: `${i.masterKeyFile} has mode ${(i.masterKeyMode & 0o777).toString(8).padStart(4, '0')}: it must be 0600 (readable by the gateway's user only)` });
+    out.push({
+      setting: 'MASTER_KEY_FILE',
+      problem: `${i.masterKeyFile} has mode ${(i.masterKeyMode & 0o777).toString(8).padStart(4, '0')}: it must be 0600 (readable by the gateway's user only)`,
+    });
   }
   return out;
 }

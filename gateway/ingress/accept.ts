@@ -87,8 +87,17 @@ function acceptCtes(raw: StoredBlob, env: AcceptedEnvelope, queueId: string, p: 
 
 /** Runs accept statements as one; per statement, whether its recipients all still accept mail. */
 async function runAccepts(db: Db, statements: AcceptStatement[]): Promise<boolean[]> {
-  const counts = sql.join(statements.map((a) => sql`(SELECT count(*)::int FROM ${sql.raw(a.ok)})`), sql`, `);
-  const [r] = await executePrepared<{ n: number[] }>(db, cteStatement(statements.flatMap((a) => a.ctes), sql`SELECT ARRAY[${counts}] AS n`));
+  const counts = sql.join(
+    statements.map((a) => sql`(SELECT count(*)::int FROM ${sql.raw(a.ok)})`),
+    sql`, `,
+  );
+  const [r] = await executePrepared<{ n: number[] }>(
+    db,
+    cteStatement(
+      statements.flatMap((a) => a.ctes),
+      sql`SELECT ARRAY[${counts}] AS n`,
+    ),
+  );
   return statements.map((_, i) => Number(r?.n[i] ?? 0) === 1);
 }
 

@@ -308,7 +308,13 @@ async function receiveMessage(ctx: IngressContext, stream: SMTPServerDataStream,
 }
 
 /** The raw message (a Received: trace header first) checked as it passes and written encrypted; a refusal's reply otherwise. */
-async function storeMessage(ctx: IngressContext, stream: SMTPServerDataStream, session: SMTPServerSession, peer: PeerCertificate, queueId: string): Promise<StoredBlob> {
+async function storeMessage(
+  ctx: IngressContext,
+  stream: SMTPServerDataStream,
+  session: SMTPServerSession,
+  peer: PeerCertificate,
+  queueId: string,
+): Promise<StoredBlob> {
   const { o, log } = ctx;
   const guard = new DataGuard(o.limits.maxMessageBytes, o.limits.maxHeaderBytes, { maxParts: o.limits.maxMimeParts, maxDepth: o.limits.maxMimeDepth });
   const received = traceHeader(session, o.hostname, queueId, peer);
@@ -356,7 +362,14 @@ async function storeMessage(ctx: IngressContext, stream: SMTPServerDataStream, s
 }
 
 /** The accept statement (accept.ts); a recipient that changed state since RCPT, or any failure, is a 451. */
-async function commitMessage(ctx: IngressContext, raw: StoredBlob, session: SMTPServerSession, peer: PeerCertificate, patientIds: string[], queueId: string): Promise<AcceptResult> {
+async function commitMessage(
+  ctx: IngressContext,
+  raw: StoredBlob,
+  session: SMTPServerSession,
+  peer: PeerCertificate,
+  patientIds: string[],
+  queueId: string,
+): Promise<AcceptResult> {
   const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
   const at = mailFrom.lastIndexOf('@');
   const sendingDomain = at >= 0 ? mailFrom.slice(at + 1).toLowerCase() : '';

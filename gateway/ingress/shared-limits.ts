@@ -46,7 +46,10 @@ export class SharedLimits {
 
   async start(): Promise<void> {
     await this.heartbeat();
-    this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS), setInterval(() => void this.flush(), FLUSH_MS));
+    this.timers.push(
+      setInterval(() => void this.heartbeat(), HEARTBEAT_MS),
+      setInterval(() => void this.flush(), FLUSH_MS),
+    );
     for (const t of this.timers) t.unref();
   }
 
@@ -59,7 +62,8 @@ export class SharedLimits {
   private async heartbeat(): Promise<void> {
     try {
       const [r] = rowsOf<{ inserted: boolean }>(
-        await this.db.execute(sql`WITH me AS (INSERT INTO gateway_processes (id, roles, host, pid) VALUES (${this.processId}, ${this.opts.roles}, ${os.hostname()}, ${process.pid})
+        await this.db
+          .execute(sql`WITH me AS (INSERT INTO gateway_processes (id, roles, host, pid) VALUES (${this.processId}, ${this.opts.roles}, ${os.hostname()}, ${process.pid})
                                               ON CONFLICT (id) DO UPDATE SET heartbeat_at = now() RETURNING (xmax = 0) AS inserted),
                                        dead AS (DELETE FROM gateway_processes WHERE id <> ${this.processId} AND heartbeat_at < now() - make_interval(secs => ${LEASE_MS / 1000})),
                                        gc AS (DELETE FROM rate_counters WHERE bucket < ${Math.floor(Date.now() / MINUTE) - 2})

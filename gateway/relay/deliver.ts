@@ -111,11 +111,7 @@ export const DN_NOT_LISTED_CODE = 'ERR_RELAY_DN_NOT_LISTED';
  * node only calls once the chain verified): undefined when the certificate's subject DN is listed for
  * `domain`, an Error (code ERR_RELAY_DN_NOT_LISTED) otherwise.
  */
-export function checkDestinationCertificate(
-  whitelist: Whitelist,
-  domain: string,
-  peer: Pick<PeerCertificate, 'raw'> | undefined,
-): Error | undefined {
+export function checkDestinationCertificate(whitelist: Whitelist, domain: string, peer: Pick<PeerCertificate, 'raw'> | undefined): Error | undefined {
   let dn = '';
   let decision: string;
   try {
@@ -167,9 +163,7 @@ interface SmtpErrorLike {
   responseCode?: unknown;
 }
 
-type AttemptOutcome =
-  | { kind: 'delivered'; response: string; host: string }
-  | { kind: 'failed'; failure: DeliveryFailure; connectionLevel: boolean };
+type AttemptOutcome = { kind: 'delivered'; response: string; host: string } | { kind: 'failed'; failure: DeliveryFailure; connectionLevel: boolean };
 
 interface AttemptContext {
   to: string;
@@ -213,10 +207,7 @@ function failureFrom(
     // Reading our own message failed: not the peer's doing, and not worth another destination now.
     return { kind: 'failed', connectionLevel: false, failure: { ...base, action: 'temporary', category: 'source', response: message } };
   }
-  const tls =
-    errorCode === 'ETLS' ||
-    at.upgrading ||
-    [errorCode, originalCode].some((c) => c !== undefined && TLS_ERROR_CODE.test(c));
+  const tls = errorCode === 'ETLS' || at.upgrading || [errorCode, originalCode].some((c) => c !== undefined && TLS_ERROR_CODE.test(c));
   if (tls) {
     const detail = originalCode && !message.includes(originalCode) ? `${message} (${originalCode})` : message;
     return { kind: 'failed', connectionLevel: true, failure: { ...base, action: 'temporary', category: 'tls', response: reply ?? detail } };
@@ -227,7 +218,12 @@ function failureFrom(
     return {
       kind: 'failed',
       connectionLevel: true,
-      failure: { ...base, action: 'temporary', category: 'tls', response: `${message} right after the TLS handshake (the peer may have refused our client certificate)` },
+      failure: {
+        ...base,
+        action: 'temporary',
+        category: 'tls',
+        response: `${message} right after the TLS handshake (the peer may have refused our client certificate)`,
+      },
     };
   }
   if (code === undefined && errorCode === 'ETIMEDOUT') {
@@ -315,17 +311,12 @@ function attemptDestination(dest: RelayDestination, ctx: AttemptContext): Promis
       );
 
     const deadlineMs = 6 * ctx.timeoutMs;
-    const watchdog = setTimeout(
-      () => fail(Object.assign(new Error(`Delivery attempt exceeded ${deadlineMs} ms`), { code: 'ETIMEDOUT' })),
-      deadlineMs,
-    );
+    const watchdog = setTimeout(() => fail(Object.assign(new Error(`Delivery attempt exceeded ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
 
     conn.on('error', fail);
     // 'end' can precede the send callback that carries the reply (a 421 closes first, then fails the
     // send): give that callback its turn before settling on a bare "closed".
-    conn.on('end', () =>
-      setImmediate(() => fail(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }))),
-    );
+    conn.on('end', () => setImmediate(() => fail(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' }))));
 
     conn.connect((err) => {
       if (err) return fail(err);
@@ -338,14 +329,10 @@ function attemptDestination(dest: RelayDestination, ctx: AttemptContext): Promis
         return fail(Object.assign(new Error(`Cannot read the message: ${(openErr as Error).message}`), { code: 'ESTREAM' }));
       }
       const size = ctx.source.size();
-      conn.send(
-        { from: ctx.envelopeFrom, to: [ctx.to], use8BitMime: true, ...(size !== undefined ? { size } : {}) },
-        body,
-        (sendErr, info) => {
-          if (sendErr) return fail(sendErr);
-          finish({ kind: 'delivered', response: info?.response ?? '', host });
-        },
-      );
+      conn.send({ from: ctx.envelopeFrom, to: [ctx.to], use8BitMime: true, ...(size !== undefined ? { size } : {}) }, body, (sendErr, info) => {
+        if (sendErr) return fail(sendErr);
+        finish({ kind: 'delivered', response: info?.response ?? '', host });
+      });
     });
   });
 }
@@ -356,8 +343,7 @@ const RANK: Record<string, number> = { tls: 0, rate: 1 };
 function pickFailure(failures: DeliveryFailure[]): DeliveryFailure {
   const temporary = failures.filter((f) => f.action !== 'permanent');
   if (temporary.length === 0) return failures[failures.length - 1]!;
-  const rank = (f: DeliveryFailure): number =>
-    RANK[f.category] ?? (f.action === 'rate-limited' ? 1 : f.code !== undefined ? 2 : 3);
+  const rank = (f: DeliveryFailure): number => RANK[f.category] ?? (f.action === 'rate-limited' ? 1 : f.code !== undefined ? 2 : 3);
   return temporary.reduce((best, f) => (rank(f) < rank(best) ? f : best));
 }
 
@@ -374,7 +360,7 @@ export async function deliverMessage(input: DeliverInput): Promise<DeliveryResul
     return { ok: false, action: 'permanent', category: 'envelope', response: `Invalid envelope sender "${input.envelopeFrom}"` };
   }
   const domain = normalizeDomain(to.slice(to.lastIndexOf('@') + 1));
-  if (!(input.whitelist.byDomain.get(domain)?.size)) {
+  if (!input.whitelist.byDomain.get(domain)?.size) {
     return {
       ok: false,
       action: 'temporary',

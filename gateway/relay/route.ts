@@ -37,9 +37,7 @@ export const SMTP_PORT = 25;
 const DOMAIN_RE = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 const errCode = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
+  typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
 
 function normalizeHost(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, '');
@@ -103,9 +101,7 @@ export async function resolveDestination(
   const found = [v4, v6].some((r) => r.status === 'fulfilled' && r.value.length > 0);
   if (found) return [{ host: name, port: SMTP_PORT }];
   const codes = [v4, v6].map((r) => (r.status === 'rejected' ? errCode(r.reason) : dns.NODATA));
-  const transient = [v4, v6].find(
-    (r) => r.status === 'rejected' && errCode(r.reason) !== dns.NODATA && errCode(r.reason) !== dns.NOTFOUND,
-  );
+  const transient = [v4, v6].find((r) => r.status === 'rejected' && errCode(r.reason) !== dns.NODATA && errCode(r.reason) !== dns.NOTFOUND);
   if (transient) {
     throw new TemporaryRelayError(`Address lookup for ${name} failed (${codes.join(', ')})`, 'dns', {
       cause: (transient as PromiseRejectedResult).reason,

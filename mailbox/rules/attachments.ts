@@ -18,9 +18,7 @@ export interface CandidateDocument {
   hiddenFromPatient: boolean;
 }
 
-export type AttachableVerdict =
-  | { ok: true; ids: string[] }
-  | { ok: false; refusal: AttachmentRefusal; id: string; message: string };
+export type AttachableVerdict = { ok: true; ids: string[] } | { ok: false; refusal: AttachmentRefusal; id: string; message: string };
 
 export type AttachmentRefusal = 'invalid-id' | 'not-found' | 'deleted';
 

@@ -105,8 +105,12 @@ const REPLY_PREFIX = /^(?:re\s*(?:\[\d+\])?\s*:|réf(?=[\s.:]|$))/iu;
 
 /** Subject of a reply: the original with one "Re: " prefix, on one line, at most 200 characters. */
 export function replySubject(original: string): string {
-  // eslint-disable-next-line no-control-regex -- folded or hostile subjects carry CR/LF and other controls
-  const cleaned = (typeof original === 'string' ? original : '').slice(0, MAX_SUBJECT_INPUT).replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = (typeof original === 'string' ? original : '')
+    .slice(0, MAX_SUBJECT_INPUT)
+    // eslint-disable-next-line no-control-regex -- folded or hostile subjects carry CR/LF and other controls
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const subject = cleaned.length === 0 ? `Re: ${EMPTY_SUBJECT}` : REPLY_PREFIX.test(cleaned) ? cleaned : `Re: ${cleaned}`;
   const chars = Array.from(subject);
   return chars.length > MAX_SUBJECT_LENGTH ? chars.slice(0, MAX_SUBJECT_LENGTH).join('').trimEnd() : subject;

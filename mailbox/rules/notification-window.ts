@@ -82,7 +82,14 @@ export type NotificationFact =
   | { source: 'activity'; kind: string; actorKind: string; onHiddenDocument: boolean };
 
 /** Activity kinds that are a professional's action on the patient's documents (attempts refused included). */
-export const PROFESSIONAL_DOCUMENT_ACTIONS: readonly string[] = ['document-listed', 'document-read', 'document-masked', 'document-deleted', 'access-refused', 'emergency-access'];
+export const PROFESSIONAL_DOCUMENT_ACTIONS: readonly string[] = [
+  'document-listed',
+  'document-read',
+  'document-masked',
+  'document-deleted',
+  'access-refused',
+  'emergency-access',
+];
 
 /** Activity kinds recorded when a message is put in the patient's inbox. */
 export const MESSAGE_EVENTS: readonly string[] = ['message-received', 'reply-forbidden-by-sender'];
@@ -95,7 +102,10 @@ function kindOf(f: NotificationFact): NoticeKind | null {
     case 'document':
       // Deposited by a professional or the insurer, not through a message (a message's attachments are announced
       // as the message); not one the patient may not see yet (announcement consultation), nor one already gone.
-      return f.originKind === 'upload' && (f.authorKind === 'professional' || f.authorKind === 'insurer' || f.authorKind === 'establishment') && !f.hiddenFromPatient && !f.deleted
+      return f.originKind === 'upload' &&
+        (f.authorKind === 'professional' || f.authorKind === 'insurer' || f.authorKind === 'establishment') &&
+        !f.hiddenFromPatient &&
+        !f.deleted
         ? 'new-document'
         : null;
     case 'activity':
@@ -139,7 +149,15 @@ export function notificationNotice(to: string, kinds: readonly NoticeKind[]): No
   if (!parsed) throw new RangeError('invalid notification address');
   const ordered = NOTICE_KINDS.filter((k) => kinds.includes(k));
   if (ordered.length === 0 || kinds.some((k) => !NOTICE_KINDS.includes(k))) throw new RangeError('a notice needs known kinds');
-  const text = [SENTENCES.noticeGreeting.text, '', ...ordered.map((k) => NOTICE_SENTENCES[k]), SENTENCES.noticeCallToAction.text, '', SENTENCES.noticeAutomatic.text, ''].join('\r\n');
+  const text = [
+    SENTENCES.noticeGreeting.text,
+    '',
+    ...ordered.map((k) => NOTICE_SENTENCES[k]),
+    SENTENCES.noticeCallToAction.text,
+    '',
+    SENTENCES.noticeAutomatic.text,
+    '',
+  ].join('\r\n');
   const subject = ordered.length === 1 && ordered[0] === 'new-message' ? NOTICE_SUBJECT : ACTIVITY_NOTICE_SUBJECT;
   return { to: parsed.address, subject, text };
 }

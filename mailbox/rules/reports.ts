@@ -108,8 +108,13 @@ export function rfc5322Date(d: Date): string {
 
 /** One line of text: controls (CR/LF above all: header injection) become spaces, runs of white space one. */
 function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a header
-  return (typeof s === 'string' ? s : '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim();
+  return (
+    (typeof s === 'string' ? s : '')
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a header
+      .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** Printable ASCII for the machine-readable fields, which RFC 3464/8098 define as US-ASCII. */
@@ -127,11 +132,13 @@ function capChars(s: string, max: number): string {
 
 /** Multi-line free text: newlines kept (as LF, turned into CRLF by the encoder), other controls removed. */
 function cleanText(s: string): string {
-  return (typeof s === 'string' ? s : '')
-    .replace(/\r\n|\r/g, '\n')
-    // eslint-disable-next-line no-control-regex -- controls other than LF and TAB have no place in a notice
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
-    .trim();
+  return (
+    (typeof s === 'string' ? s : '')
+      .replace(/\r\n|\r/g, '\n')
+      // eslint-disable-next-line no-control-regex -- controls other than LF and TAB have no place in a notice
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
+      .trim()
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -283,8 +290,7 @@ export function buildDsn(input: DsnInput): string {
   const date = rfc5322Date(validTime(input.date, 'date'));
   const arrival = rfc5322Date(validTime(input.arrivalDate, 'arrivalDate'));
   const rawDiagnostic = asciiLine(input.diagnostic);
-  const diagnostic =
-    (rawDiagnostic.length > MAX_DIAGNOSTIC ? `${rawDiagnostic.slice(0, MAX_DIAGNOSTIC - 3).trimEnd()}...` : rawDiagnostic) || status;
+  const diagnostic = (rawDiagnostic.length > MAX_DIAGNOSTIC ? `${rawDiagnostic.slice(0, MAX_DIAGNOSTIC - 3).trimEnd()}...` : rawDiagnostic) || status;
   const reason = cleanText(input.humanText);
   const failed = input.action === 'failed';
 
@@ -395,11 +401,7 @@ export function buildMdn(input: MdnInput): string {
       ...(originalMessageId ? [`References: ${originalMessageId}`] : []),
     ],
     'disposition-notification',
-    [
-      textPart(human),
-      { headers: ['Content-Type: message/disposition-notification'], body: disposition },
-      headersPart(input.originalHeaders),
-    ],
+    [textPart(human), { headers: ['Content-Type: message/disposition-notification'], body: disposition }, headersPart(input.originalHeaders)],
     messageId,
   );
 }
@@ -469,7 +471,11 @@ export function dsnOutcome(recipients: Record<string, string>[]): 'delivered' | 
   const first = Array.isArray(recipients) ? recipients[0] : undefined;
   if (!first) return 'unknown';
   // Bounded before any regular expression: a field of unmatched "(" would make the comment stripping quadratic.
-  const action = String(first['action'] ?? '').slice(0, MAX_FIELD).replace(/\([^)]*\)/g, '').trim().toLowerCase();
+  const action = String(first['action'] ?? '')
+    .slice(0, MAX_FIELD)
+    .replace(/\([^)]*\)/g, '')
+    .trim()
+    .toLowerCase();
   if (action === 'failed') return 'failed';
   if (action === 'delayed') return 'delayed';
   if (action === 'delivered' || action === 'relayed' || action === 'expanded') return 'delivered';

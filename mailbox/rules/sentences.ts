@@ -29,14 +29,20 @@ export const SENTENCES = {
   exchangeEndedBy: { text: '{name} a mis fin à vos échanges.', source: `${OFFICIAL_APP}, SPEC §4 ([FIN], on every closed message)` },
   endedByUnnamed: { text: 'Ce professionnel', source: 'gateway: the {name} of exchangeEndedBy when the professional has no display name' },
   professionalEndedExchanges: { text: 'Ce professionnel a mis fin aux échanges.', source: 'SPEC §4 ([FIN]: refusal of a send to an ended contact)' },
-  noWritingToPatients: { text: 'Je ne peux pas écrire à un autre usager de Mon espace santé.', source: 'gateway, SPEC §4 (patients cannot write to other patients)' },
+  noWritingToPatients: {
+    text: 'Je ne peux pas écrire à un autre usager de Mon espace santé.',
+    source: 'gateway, SPEC §4 (patients cannot write to other patients)',
+  },
   attachmentsTooLarge: {
     text: 'La taille du ou des documents dépasse la limite autorisée.',
     source: 'official app (ens-mobile MSG_FILE_SIZE_EXCEEDED_ERROR), DOMAIN.md §2, SPEC §4 (5 MB per patient message)',
   },
   documentIdInvalid: { text: 'Identifiant de document invalide.', source: 'gateway (documentIds of a send: not a UUID)' },
   documentNotFound: { text: 'Document introuvable.', source: "gateway (documentIds of a send: not one of the patient's visible documents)" },
-  documentDeleted: { text: 'Ce document a été supprimé : il ne peut plus être joint à un message.', source: 'gateway (documentIds of a send: a deleted document)' },
+  documentDeleted: {
+    text: 'Ce document a été supprimé : il ne peut plus être joint à un message.',
+    source: 'gateway (documentIds of a send: a deleted document)',
+  },
   messageNotFound: { text: 'Message introuvable.', source: 'gateway (a reply to a message that is not in the inbox)' },
   profileNotFound: { text: 'Profil introuvable.', source: 'gateway (a send from a profile that no longer exists)' },
   // Names shown instead of an address (patients never see professionals' addresses, SPEC §4)
@@ -49,8 +55,14 @@ export const SENTENCES = {
     text: 'Vous avez reçu un ou plusieurs nouveaux messages dans votre messagerie Mon espace santé.',
     source: 'gateway, after the neutral wording DOMAIN.md §3 proposes (the official e-mail was not found)',
   },
-  newDocuments: { text: 'Un ou plusieurs nouveaux documents ont été ajoutés à votre profil Mon espace santé.', source: 'gateway, README "Receipts and notices"' },
-  professionalActions: { text: 'Des professionnels de santé ont réalisé des actions sur des documents de votre profil.', source: 'gateway, README "Receipts and notices"' },
+  newDocuments: {
+    text: 'Un ou plusieurs nouveaux documents ont été ajoutés à votre profil Mon espace santé.',
+    source: 'gateway, README "Receipts and notices"',
+  },
+  professionalActions: {
+    text: 'Des professionnels de santé ont réalisé des actions sur des documents de votre profil.',
+    source: 'gateway, README "Receipts and notices"',
+  },
   noticeGreeting: { text: 'Bonjour,', source: 'gateway (notification e-mail)' },
   noticeCallToAction: { text: 'Connectez-vous pour les consulter.', source: 'gateway (notification e-mail)' },
   noticeAutomatic: { text: 'Ceci est un message automatique, merci de ne pas y répondre.', source: 'gateway (notification e-mail)' },

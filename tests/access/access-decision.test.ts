@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  blockRefusal,
-  decideAccess,
-  reasonText,
-  type AccessDecision,
-  type AccessRequest,
-  type EmergencyGround,
-} from '../../access/rules/access-decision.js';
+import { blockRefusal, decideAccess, reasonText, type AccessDecision, type AccessRequest, type EmergencyGround } from '../../access/rules/access-decision.js';
 import { blockedBy, parseFiness, type Block } from '../../access/rules/blocking.js';
 import { AUTHORIZATION_GRID, RUBRIC_IDS, TYPE_CODES, gridAllows } from '../../config/authorization-grid.js';
 
@@ -95,11 +88,7 @@ describe('each rule alone', () => {
     ['all documents masked', { allMasked: true }, DENY('masked')],
     ['grid forbids', GRID_FORBIDS, DENY('grid')],
     ['unknown profession', { profession: '99' }, DENY('grid')],
-    [
-      'no author (patient upload)',
-      { authorRpps: null, typeCode: 'DOCPAT03', rubric: 'autres-documents' },
-      ALLOW('grid'),
-    ],
+    ['no author (patient upload)', { authorRpps: null, typeCode: 'DOCPAT03', rubric: 'autres-documents' }, ALLOW('grid')],
     ['emergency settings allowed but no request', { ...BOTH_ALLOWED, masked: true }, DENY('masked')],
     ['emergency: null', { emergency: null, masked: true, ...BOTH_ALLOWED }, DENY('masked')],
   ])('%s', (_name, tweak, expected) => {
@@ -127,34 +116,16 @@ describe('emergency access: SAMU regulator and bris de glace, two settings', () 
     ['no ground, SAMU allowed', { emergency: NO_GROUND, samuAllowed: true }, DENY('justification-required')],
     ['no ground, bris de glace allowed', { emergency: NO_GROUND, breakGlassAllowed: true }, DENY('justification-required')],
     ['refused mode > missing justification', { emergency: { ...SAMU, justification: '' }, breakGlassAllowed: true }, NOT_ALLOWED('samu-regulator')],
-    [
-      'empty justification',
-      { emergency: { ...LIFE, justification: '' }, breakGlassAllowed: true },
-      DENY('justification-required'),
-    ],
-    [
-      'blank justification',
-      { emergency: { ...LIFE, justification: ' \t\n\u00a0          ' }, breakGlassAllowed: true },
-      DENY('justification-required'),
-    ],
-    [
-      '9 characters once trimmed',
-      { emergency: { ...SAMU, justification: '   123456789   ' }, samuAllowed: true },
-      DENY('justification-required'),
-    ],
-    [
-      '10 characters once trimmed',
-      { emergency: { ...LIFE, justification: '   1234567890   ' }, breakGlassAllowed: true },
-      EMERGENCY('life-at-risk'),
-    ],
+    ['empty justification', { emergency: { ...LIFE, justification: '' }, breakGlassAllowed: true }, DENY('justification-required')],
+    ['blank justification', { emergency: { ...LIFE, justification: ' \t\n\u00a0          ' }, breakGlassAllowed: true }, DENY('justification-required')],
+    ['9 characters once trimmed', { emergency: { ...SAMU, justification: '   123456789   ' }, samuAllowed: true }, DENY('justification-required')],
+    ['10 characters once trimmed', { emergency: { ...LIFE, justification: '   1234567890   ' }, breakGlassAllowed: true }, EMERGENCY('life-at-risk')],
   ])('%s', (_name, tweak, expected) => {
     expect(decideAccess(req(tweak))).toEqual(expected);
   });
 
   it('needs real booleans for the ground', () => {
-    const emergency = { justification: JUSTIFICATION, samuRegulator: 'yes', lifeAtRisk: 1 } as unknown as NonNullable<
-      AccessRequest['emergency']
-    >;
+    const emergency = { justification: JUSTIFICATION, samuRegulator: 'yes', lifeAtRisk: 1 } as unknown as NonNullable<AccessRequest['emergency']>;
     expect(decideAccess(req({ emergency, ...BOTH_ALLOWED }))).toEqual(DENY('justification-required'));
   });
 
@@ -200,16 +171,8 @@ describe('precedence, for every pair of rules that both apply', () => {
     ['granted emergency > unknown profession', { profession: '99', ...GRANTED_LIFE }, EMERGENCY('life-at-risk')],
     ['refused emergency > masked', { masked: true, emergency: SAMU }, NOT_ALLOWED('samu-regulator')],
     ['refused emergency > grid allows', { emergency: LIFE }, NOT_ALLOWED('life-at-risk')],
-    [
-      'not allowed > missing justification',
-      { emergency: { ...SAMU, justification: '' } },
-      NOT_ALLOWED('samu-regulator'),
-    ],
-    [
-      'missing justification > masked',
-      { masked: true, emergency: { ...SAMU, justification: 'urgent' }, samuAllowed: true },
-      DENY('justification-required'),
-    ],
+    ['not allowed > missing justification', { emergency: { ...SAMU, justification: '' } }, NOT_ALLOWED('samu-regulator')],
+    ['missing justification > masked', { masked: true, emergency: { ...SAMU, justification: 'urgent' }, samuAllowed: true }, DENY('justification-required')],
     ['masked > grid forbids', { ...GRID_FORBIDS, masked: true }, DENY('masked')],
     ['all masked > grid forbids', { ...GRID_FORBIDS, allMasked: true }, DENY('masked')],
   ])('%s', (_name, tweak, expected) => {
@@ -333,7 +296,17 @@ describe('reasonText', () => {
 //   n = none, x = a request naming no ground (SAMU / life),
 //   s = SAMU regulator with a written justification (≥ 10 chars once trimmed), t = SAMU with a short one,
 //   l = life at risk (not SAMU) with a written justification, k = life at risk with a short one.
-const FEATURE_VALUES = [['0', '1'], ['0', '1'], ['0', '1'], ['0', '1'], ['0', '1'], ['0', '1'], ['0', '1'], ['0', '1'], ['n', 'x', 's', 't', 'l', 'k']];
+const FEATURE_VALUES = [
+  ['0', '1'],
+  ['0', '1'],
+  ['0', '1'],
+  ['0', '1'],
+  ['0', '1'],
+  ['0', '1'],
+  ['0', '1'],
+  ['0', '1'],
+  ['n', 'x', 's', 't', 'l', 'k'],
+];
 
 const TABLE: [pattern: string, outcome: AccessDecision][] = [
   // b  f  a  d  m  g  S  B  e
@@ -455,14 +428,8 @@ const emergencyArb = fc.oneof(
 const typeCodes = Object.keys(TYPE_CODES);
 const caseArb = fc.record({
   ids: fc.tuple(rpps, rpps, rpps).filter(([pro, a, b]) => pro !== a && pro !== b),
-  profession: fc.oneof(
-    fc.constantFrom(...Object.keys(AUTHORIZATION_GRID), '99', '', 'G15_10', '__proto__', 'constructor'),
-    fc.string({ maxLength: 4 }),
-  ),
-  typeCode: fc.oneof(
-    fc.constantFrom(...typeCodes, ...typeCodes.map((c) => ` ${c.toLowerCase()} `), null, undefined, ''),
-    fc.string({ maxLength: 8 }),
-  ),
+  profession: fc.oneof(fc.constantFrom(...Object.keys(AUTHORIZATION_GRID), '99', '', 'G15_10', '__proto__', 'constructor'), fc.string({ maxLength: 4 })),
+  typeCode: fc.oneof(fc.constantFrom(...typeCodes, ...typeCodes.map((c) => ` ${c.toLowerCase()} `), null, undefined, ''), fc.string({ maxLength: 8 })),
   rubric: fc.oneof(fc.constantFrom(...RUBRIC_IDS, 'inconnue', '__proto__'), fc.string({ maxLength: 10 })),
   blocked: fc.boolean(),
   otherBlocked: fc.array(rpps, { maxLength: 3 }),

@@ -11,7 +11,7 @@ const [A, B, C] = [makeTestIns(7701), makeTestIns(7702), makeTestIns(7703)];
 
 /** Windows-1252 bytes of `text` (the characters of 0x80–0x9F by table, the rest as Latin-1). */
 function cp1252(text: string): Buffer {
-  const high: Record<string, number> = { '€': 0x80, '‚': 0x82, '’': 0x92, '‘': 0x91, '“': 0x93, '”': 0x94, '–': 0x96, '—': 0x97, 'œ': 0x9c, 'Œ': 0x8c, 'Ÿ': 0x9f };
+  const high: Record<string, number> = { '€': 0x80, '‚': 0x82, '’': 0x92, '‘': 0x91, '“': 0x93, '”': 0x94, '–': 0x96, '—': 0x97, œ: 0x9c, Œ: 0x8c, Ÿ: 0x9f };
   return Buffer.from(
     [...text].map((ch) => {
       if (high[ch] !== undefined) return high[ch];
@@ -27,7 +27,11 @@ const line = (ins: string, family: string, given: string, email: string) => [ins
 
 describe('separators', () => {
   it('reads a `;` file (French Excel), commas being plain text there', () => {
-    const text = [COLS.join(';'), line(A, 'Martin, épouse Durand', 'Claire', 'c@example.org').join(';'), line(B, 'Dupont', 'Jean', 'j@example.org').join(';')].join('\r\n');
+    const text = [
+      COLS.join(';'),
+      line(A, 'Martin, épouse Durand', 'Claire', 'c@example.org').join(';'),
+      line(B, 'Dupont', 'Jean', 'j@example.org').join(';'),
+    ].join('\r\n');
     const r = parse(Buffer.from(text));
     expect(r.errors).toEqual([]);
     expect(r.separator).toBe(';');
@@ -70,7 +74,9 @@ describe('separators', () => {
 
 describe('encodings', () => {
   it('drops a UTF-8 BOM and reports plain UTF-8 without a notice', () => {
-    const r = parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${COLS.join(';')}\r\n${line(A, 'Hélène', 'Zoé', 'h@example.org').join(';')}\r\n`)]));
+    const r = parse(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${COLS.join(';')}\r\n${line(A, 'Hélène', 'Zoé', 'h@example.org').join(';')}\r\n`)]),
+    );
     expect(r.errors).toEqual([]);
     expect(r.encoding).toBe('utf-8');
     expect(r.notice).toBeNull();
@@ -93,14 +99,21 @@ describe('encodings', () => {
   });
 
   it('refuses bytes Windows-1252 does not define, naming the line of the first one, and imports nothing', () => {
-    const bytes = Buffer.concat([cp1252(`${COLS.join(';')}\r\n${line(A, 'Hélène', 'X', 'h@example.org').join(';')}\r\n${B};Du`), Buffer.from([0x81]), Buffer.from('pont;Y;1970-01-01;y@example.org;created;\r\n')]);
+    const bytes = Buffer.concat([
+      cp1252(`${COLS.join(';')}\r\n${line(A, 'Hélène', 'X', 'h@example.org').join(';')}\r\n${B};Du`),
+      Buffer.from([0x81]),
+      Buffer.from('pont;Y;1970-01-01;y@example.org;created;\r\n'),
+    ]);
     const r = parse(bytes);
     expect(r.rows).toEqual([]);
     expect(r.errors).toEqual([{ line: 3, message: expect.stringMatching(/neither UTF-8 nor Windows-1252 text \(byte 0x81\).*CSV UTF-8/) }]);
   });
 
   it('refuses a file mixing UTF-8 and Windows-1252 (one side would come out as "HÃ©lÃ¨ne")', () => {
-    const bytes = Buffer.concat([Buffer.from(`${COLS.join(';')}\n${line(A, 'Hélène', 'X', 'h@example.org').join(';')}\n`), cp1252(`${line(B, 'Lefèvre', 'Y', 'l@example.org').join(';')}\n`)]);
+    const bytes = Buffer.concat([
+      Buffer.from(`${COLS.join(';')}\n${line(A, 'Hélène', 'X', 'h@example.org').join(';')}\n`),
+      cp1252(`${line(B, 'Lefèvre', 'Y', 'l@example.org').join(';')}\n`),
+    ]);
     const r = parse(bytes);
     expect(r.rows).toEqual([]);
     expect(r.errors).toEqual([{ line: 3, message: expect.stringMatching(/mixes UTF-8 with another encoding \(byte 0xE8\)/) }]);
@@ -168,9 +181,12 @@ describe("the professionals' directory", () => {
   });
 
   it('refuses U+FFFD and undecodable bytes with the line', () => {
-    expect(parseDirectoryCsv('address,rpps,profession_code,display_name\ndr.x@hopital-a.mssante.fr,1,10,Dr H\uFFFDl\uFFFDne\n').errors).toEqual([{ line: 2, message: expect.stringMatching(/U\+FFFD/) }]);
-    expect(parseDirectoryCsv(Buffer.concat([Buffer.from('address,rpps,profession_code,display_name\ndr.x@hopital-a.mssante.fr,1,10,Dr '), Buffer.from([0x9d])])).errors).toEqual([
-      { line: 2, message: expect.stringMatching(/byte 0x9D/) },
+    expect(parseDirectoryCsv('address,rpps,profession_code,display_name\ndr.x@hopital-a.mssante.fr,1,10,Dr H\uFFFDl\uFFFDne\n').errors).toEqual([
+      { line: 2, message: expect.stringMatching(/U\+FFFD/) },
     ]);
+    expect(
+      parseDirectoryCsv(Buffer.concat([Buffer.from('address,rpps,profession_code,display_name\ndr.x@hopital-a.mssante.fr,1,10,Dr '), Buffer.from([0x9d])]))
+        .errors,
+    ).toEqual([{ line: 2, message: expect.stringMatching(/byte 0x9D/) }]);
   });
 });

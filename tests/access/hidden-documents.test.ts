@@ -23,17 +23,25 @@ async function deposit(fields: Record<string, string>): Promise<{ status: number
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   form.set('file', new Blob([new Uint8Array(pdf)], { type: 'application/pdf' }), 'annonce.pdf');
-  const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${bearer(AUTHOR, 'Dr Annonce')}` }, body: form });
+  const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer(AUTHOR, 'Dr Annonce')}` },
+    body: form,
+  });
   return { status: res.status, id: ((await res.json()) as { id: string }).id };
 }
 
 const pendingNotification = async () =>
-  (await t.gw.database.pool.query(`SELECT pending_since FROM notification_state n JOIN patients p ON p.id = n.patient_id WHERE p.ins = $1`, [P.ins])).rows[0]?.pending_since ?? null;
+  (await t.gw.database.pool.query(`SELECT pending_since FROM notification_state n JOIN patients p ON p.id = n.patient_id WHERE p.ins = $1`, [P.ins])).rows[0]
+    ?.pending_since ?? null;
 
 beforeAll(async () => {
   t = await startTestGateway({ env: { NOTIFY_WINDOW_SECONDS: '3600', LIMIT_LIFECYCLE_CHECK_MS: '200' } });
   ensureDevIssuer(path.join(t.pki, 'oidc'));
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-CACHE,P,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-CACHE,P,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   patient = apiClient(t.gw.apiPort!, await loginPatient(t, P));
 });
 afterAll(async () => {
@@ -45,7 +53,10 @@ describe('documents hidden until the announcement consultation', () => {
     const up = await deposit({ title: 'Compte rendu avant annonce', rubric: 'comptes-rendus', hiddenFromPatient: 'true' });
     expect(up.status).toBe(201);
     const listed = async () => (await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents')).body.items.map((d) => d.id);
-    const history = async () => (await patient.json<{ items: { action: string; documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id).map((e) => e.action);
+    const history = async () =>
+      (await patient.json<{ items: { action: string; documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items
+        .filter((e) => e.documentId === up.id)
+        .map((e) => e.action);
     expect(await listed()).not.toContain(up.id);
     expect((await patient.call('GET', `/v1/me/documents/${up.id}/content`)).status).toBe(404);
     expect(await history()).toEqual([]);
@@ -63,7 +74,8 @@ describe('documents hidden until the announcement consultation', () => {
     expect((await patient.call('GET', `/v1/me/documents/${up.id}/content`)).status).toBe(200);
     // Announced: pending for the next notice, or already sent by the dispatcher as a new document.
     await waitFor(
-      async () => (await pendingNotification()) !== null || (await readNotices(t.dataDir, P.email)).some((n) => n.includes('nouveaux documents ont été ajoutés')),
+      async () =>
+        (await pendingNotification()) !== null || (await readNotices(t.dataDir, P.email)).some((n) => n.includes('nouveaux documents ont été ajoutés')),
       20_000,
       'the announcement of the revealed document',
     );
@@ -88,15 +100,24 @@ describe('documents hidden until the announcement consultation', () => {
     await waitFor(async () => (await listed()).includes(up.id), 20_000, 'the document revealed at its date');
     expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
     // Announced: pending for the next notice, or already sent by the dispatcher as a new document.
-    await waitFor(async () => (await pendingNotification()) !== null || (await announced()) > noticesBefore, 20_000, 'the announcement of the revealed document');
-    const history = (await patient.json<{ items: { action: string; documentId: string | null; actor: { kind: string } }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
+    await waitFor(
+      async () => (await pendingNotification()) !== null || (await announced()) > noticesBefore,
+      20_000,
+      'the announcement of the revealed document',
+    );
+    const history = (
+      await patient.json<{ items: { action: string; documentId: string | null; actor: { kind: string } }[] }>('GET', '/v1/me/activity')
+    ).body.items.filter((e) => e.documentId === up.id);
     expect(history.map((e) => [e.action, e.actor.kind])).toEqual([
       ['document-revealed', 'system'],
       ['document-added', 'professional'],
     ]);
     // Revealed once: a later run finds nothing to do, and the author's own reveal changes nothing either.
     expect(await revealDueDocuments({ db: t.gw.database.db, keyring: t.gw.keyring }, new Date(Date.now() + 86_400_000))).toBe(0);
-    expect((await apiClient(t.gw.apiPort!, bearer(AUTHOR, 'Dr Annonce')).call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false })).status).toBe(204);
+    expect(
+      (await apiClient(t.gw.apiPort!, bearer(AUTHOR, 'Dr Annonce')).call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false }))
+        .status,
+    ).toBe(204);
     const after = (await patient.json<{ items: { documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
     expect(after).toHaveLength(2);
   });
@@ -106,7 +127,9 @@ describe('documents hidden until the announcement consultation', () => {
     const author = apiClient(t.gw.apiPort!, bearer(AUTHOR, 'Dr Annonce'));
     expect((await author.call('PATCH', `/v1/patients/${P.ins}/documents/${up.id}`, { hiddenFromPatient: false })).status).toBe(204);
     expect(await revealDueDocuments({ db: t.gw.database.db, keyring: t.gw.keyring }, new Date(Date.now() + 2 * 3600_000))).toBe(0);
-    const events = (await patient.json<{ items: { action: string; documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items.filter((e) => e.documentId === up.id);
+    const events = (await patient.json<{ items: { action: string; documentId: string | null }[] }>('GET', '/v1/me/activity')).body.items.filter(
+      (e) => e.documentId === up.id,
+    );
     expect(events.map((e) => e.action)).toEqual(['document-revealed', 'document-added']);
   });
 
@@ -116,7 +139,11 @@ describe('documents hidden until the announcement consultation', () => {
       form.set('title', 'x');
       form.set('revealAt', revealAt);
       form.set('file', new Blob([new Uint8Array(pdf)], { type: 'application/pdf' }), 'x.pdf');
-      const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${bearer(AUTHOR, 'Dr Annonce')}` }, body: form });
+      const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer(AUTHOR, 'Dr Annonce')}` },
+        body: form,
+      });
       const body = (await res.json()) as { code: string; detail: string };
       expect([res.status, body.code], revealAt).toEqual([400, 'API-PRO-08']);
     }
@@ -127,14 +154,18 @@ describe('documents hidden until the announcement consultation', () => {
     expect((await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents')).body.items.map((d) => d.id)).toContain(up.id);
   });
 
-  it('lists every version of a replaced document, newest first, from any of them; never another patient\'s', async () => {
+  it("lists every version of a replaced document, newest first, from any of them; never another patient's", async () => {
     const v1 = await deposit({ title: 'CR v1', rubric: 'comptes-rendus' });
     const v2 = await deposit({ title: 'CR v2', rubric: 'comptes-rendus', replaces: v1.id });
     const v3 = await deposit({ title: 'CR v3', rubric: 'comptes-rendus', replaces: v2.id });
     for (const from of [v1.id, v2.id, v3.id]) {
       const r = await patient.json<{ items: { id: string; title: string; current: boolean }[] }>('GET', `/v1/me/documents/${from}/versions`);
       expect(r.status).toBe(200);
-      expect(r.body.items.map((d) => [d.title, d.current])).toEqual([['CR v3', true], ['CR v2', false], ['CR v1', false]]);
+      expect(r.body.items.map((d) => [d.title, d.current])).toEqual([
+        ['CR v3', true],
+        ['CR v2', false],
+        ['CR v1', false],
+      ]);
     }
     expect((await patient.json('GET', `/v1/me/documents/${crypto.randomUUID()}/versions`)).status).toBe(404);
     // A new version still hidden from the patient is not listed until it is revealed.
@@ -143,7 +174,10 @@ describe('documents hidden until the announcement consultation', () => {
     expect(await titles()).not.toContain('CR v4');
     expect((await patient.json('GET', `/v1/me/documents/${v4.id}/versions`)).status).toBe(404);
     // Meanwhile the patient keeps the version in force; the reveal makes the new one current.
-    const current = async () => (await patient.json<{ items: { title: string }[] }>('GET', '/v1/me/documents?rubric=comptes-rendus')).body.items.map((d) => d.title).filter((x) => x.startsWith('CR v'));
+    const current = async () =>
+      (await patient.json<{ items: { title: string }[] }>('GET', '/v1/me/documents?rubric=comptes-rendus')).body.items
+        .map((d) => d.title)
+        .filter((x) => x.startsWith('CR v'));
     expect(await current()).toEqual(['CR v3']);
     const author = apiClient(t.gw.apiPort!, bearer(AUTHOR, 'Dr Annonce'));
     expect((await author.call('PATCH', `/v1/patients/${P.ins}/documents/${v4.id}`, { hiddenFromPatient: false })).status).toBe(204);

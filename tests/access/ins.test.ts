@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  computeInsKey,
-  insAddress,
-  isCanonicalIns,
-  makeTestIns,
-  parseIns,
-  parsePatientAddress,
-} from '../../access/rules/index.js';
+import { computeInsKey, insAddress, isCanonicalIns, makeTestIns, parseIns, parsePatientAddress } from '../../access/rules/index.js';
 
 const PATIENT_DOMAIN = 'patient.mssante.fr';
 
@@ -35,12 +28,9 @@ describe('computeInsKey', () => {
     expect(computeInsKey(multiple)).toBe(97);
   });
 
-  it.each(['', '255081416802', '25508141680253', '2550814168O25', '2 55 08 14 168 025', '255081416802.'])(
-    'throws RangeError on %j',
-    (bad) => {
-      expect(() => computeInsKey(bad)).toThrow(RangeError);
-    },
-  );
+  it.each(['', '255081416802', '25508141680253', '2550814168O25', '2 55 08 14 168 025', '255081416802.'])('throws RangeError on %j', (bad) => {
+    expect(() => computeInsKey(bad)).toThrow(RangeError);
+  });
 });
 
 describe('parseIns', () => {

@@ -22,7 +22,15 @@ describe('mergeKnownProfessionals', () => {
     ];
     const contacts = [seen('10000000001', 'MARTIN Alice (annuaire)', '2025-03-01T10:00:00.000Z', { profession: null })];
     expect(mergeKnownProfessionals(history, contacts, 10)).toEqual([
-      { rpps: '10000000001', displayName: 'Dr Alice Martin', profession: '10', organisation: 'HOPITAL A', finess: '750712184', lastSeenAt: '2025-03-01T10:00:00.000Z', source: 'history' },
+      {
+        rpps: '10000000001',
+        displayName: 'Dr Alice Martin',
+        profession: '10',
+        organisation: 'HOPITAL A',
+        finess: '750712184',
+        lastSeenAt: '2025-03-01T10:00:00.000Z',
+        source: 'history',
+      },
     ]);
   });
 
@@ -41,7 +49,11 @@ describe('mergeKnownProfessionals', () => {
   });
 
   it('drops entries whose RPPS is not 11 digits (nothing to block or choose by)', () => {
-    const out = mergeKnownProfessionals([seen('', 'Sans RPPS', '2025-01-01T00:00:00.000Z'), seen('1234', 'Court', '2025-01-01T00:00:00.000Z')], [seen('8100000000012', 'Identifiant national', '2025-01-01T00:00:00.000Z'), seen('1000000000a', 'Lettre', '2025-01-01T00:00:00.000Z')], 10);
+    const out = mergeKnownProfessionals(
+      [seen('', 'Sans RPPS', '2025-01-01T00:00:00.000Z'), seen('1234', 'Court', '2025-01-01T00:00:00.000Z')],
+      [seen('8100000000012', 'Identifiant national', '2025-01-01T00:00:00.000Z'), seen('1000000000a', 'Lettre', '2025-01-01T00:00:00.000Z')],
+      10,
+    );
     expect(out).toEqual([]);
   });
 

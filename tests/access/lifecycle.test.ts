@@ -12,7 +12,13 @@ let t: TestGateway;
 let admin: ApiClient;
 const pending = makeTestIns(8101);
 const active = makeTestIns(8102);
-const closer = { ins: makeTestIns(8103), email: 'c8103@example.org', birthDate: '1970-01-03', provisionalCode: 'CLOSE8103XY', password: 'Fermeture-du-profil-1' };
+const closer = {
+  ins: makeTestIns(8103),
+  email: 'c8103@example.org',
+  birthDate: '1970-01-03',
+  provisionalCode: 'CLOSE8103XY',
+  password: 'Fermeture-du-profil-1',
+};
 
 beforeAll(async () => {
   t = await startTestGateway();
@@ -32,7 +38,8 @@ afterAll(async () => {
 });
 
 const state = async (ins: string) => (await t.gw.database.db.select().from(schema.patients).where(eq(schema.patients.ins, ins)))[0]!.state;
-const send = (ins: string) => sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`] });
+const send = (ins: string) =>
+  sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`] });
 
 describe('profile lifecycle', () => {
   it('a pending profile becomes created when its 6-week window ends, and then receives mail', async () => {
@@ -63,7 +70,8 @@ describe('profile lifecycle', () => {
     const id = (await t.gw.database.db.select({ id: schema.patients.id }).from(schema.patients).where(eq(schema.patients.ins, closer.ins)))[0]!.id;
     expect((await apiClient(t.gw.apiPort!, first).call('POST', '/v1/me/profile/close')).status).toBe(204);
     expect(await state(closer.ins)).toBe('closed');
-    for (const token of [first, second]) expect((await apiClient(t.gw.apiPort!, token).json<{ code: string }>('GET', '/v1/me/session')).body.code).toBe('API-AUTH-01');
+    for (const token of [first, second])
+      expect((await apiClient(t.gw.apiPort!, token).json<{ code: string }>('GET', '/v1/me/session')).body.code).toBe('API-AUTH-01');
     const live = await t.gw.database.db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM sessions WHERE patient_id = ${id} AND revoked_at IS NULL`);
     expect((Array.isArray(live) ? live : (live as unknown as { rows: { n: number }[] }).rows)[0]!.n).toBe(0);
     expect((await send(closer.ins)).response).toMatch(/^550 5\.2\.1 /);

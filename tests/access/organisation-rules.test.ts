@@ -10,18 +10,38 @@ const INSURERS = new Set(['318003502400041']);
 
 describe('organisationFromSubject', () => {
   it.each([
-    ['FINESS establishment', { ou: ['1750048886'], o: 'SESAN' }, { ok: true, organisation: { structureId: '1750048886', kind: 'establishment', finess: '750048886', name: 'SESAN' } }],
-    ['Corsica FINESS', { ou: ['12A0000017'], o: 'CH TEST' }, { ok: true, organisation: { structureId: '12A0000017', kind: 'establishment', finess: '2A0000017', name: 'CH TEST' } }],
-    ['listed insurer SIRET', { ou: ['318003502400041'], o: 'CNAM' }, { ok: true, organisation: { structureId: '318003502400041', kind: 'insurer', finess: null, name: 'CNAM' } }],
+    [
+      'FINESS establishment',
+      { ou: ['1750048886'], o: 'SESAN' },
+      { ok: true, organisation: { structureId: '1750048886', kind: 'establishment', finess: '750048886', name: 'SESAN' } },
+    ],
+    [
+      'Corsica FINESS',
+      { ou: ['12A0000017'], o: 'CH TEST' },
+      { ok: true, organisation: { structureId: '12A0000017', kind: 'establishment', finess: '2A0000017', name: 'CH TEST' } },
+    ],
+    [
+      'listed insurer SIRET',
+      { ou: ['318003502400041'], o: 'CNAM' },
+      { ok: true, organisation: { structureId: '318003502400041', kind: 'insurer', finess: null, name: 'CNAM' } },
+    ],
     ['unlisted SIRET (a vendor, an operator)', { ou: ['344368557300034'], o: 'ENOVACOM' }, { ok: false, reason: 'not-health-organisation' }],
     ['no structure id', { ou: ['IGC-SANTE TEST'], o: 'X' }, { ok: false, reason: 'no-structure-id' }],
     ['no OU at all', { ou: [], o: 'X' }, { ok: false, reason: 'no-structure-id' }],
     ['two different ids', { ou: ['1750048886', '1990000011'], o: 'X' }, { ok: false, reason: 'ambiguous-structure-id' }],
-    ['the same id twice', { ou: ['1750048886', ' 1750048886 '], o: 'X' }, { ok: true, organisation: { structureId: '1750048886', kind: 'establishment', finess: '750048886', name: 'X' } }],
+    [
+      'the same id twice',
+      { ou: ['1750048886', ' 1750048886 '], o: 'X' },
+      { ok: true, organisation: { structureId: '1750048886', kind: 'establishment', finess: '750048886', name: 'X' } },
+    ],
     ['FINESS one digit short', { ou: ['175004888'], o: 'X' }, { ok: false, reason: 'no-structure-id' }],
     ['SIRET prefix on 9 digits', { ou: ['3123456789'], o: 'X' }, { ok: false, reason: 'no-structure-id' }],
     ['other prefix', { ou: ['21234567890'], o: 'X' }, { ok: false, reason: 'no-structure-id' }],
-    ['no O: the id stands for the name', { ou: ['1750048886'], o: null }, { ok: true, organisation: { structureId: '1750048886', kind: 'establishment', finess: '750048886', name: '1750048886' } }],
+    [
+      'no O: the id stands for the name',
+      { ou: ['1750048886'], o: null },
+      { ok: true, organisation: { structureId: '1750048886', kind: 'establishment', finess: '750048886', name: '1750048886' } },
+    ],
   ] as const)('%s', (_name, subject, expected) => {
     expect(organisationFromSubject(subject, INSURERS)).toEqual(expected);
   });

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  PATIENT_CSV_COLUMNS as PATIENT_COLUMNS,
-  makeTestIns,
-  parsePatientCsv,
-  type PatientImportRow,
-} from '../../access/rules/index.js';
+import { PATIENT_CSV_COLUMNS as PATIENT_COLUMNS, makeTestIns, parsePatientCsv, type PatientImportRow } from '../../access/rules/index.js';
 
 const HEADER = 'ins,family_name,given_names,birth_date,email,state,provisional_code';
 const NOW = new Date('2024-06-15T12:00:00Z');
@@ -54,7 +49,19 @@ describe('parsePatientCsv: well-formed input', () => {
       `${INS3},Pat-Trois,Dominique,1979-03-28,d@example.org,closed,\r\n`;
     const { rows, errors } = parse(text);
     expect(errors).toEqual([]);
-    expect(rows).toEqual([row1, { ...row1, ins: INS3, familyName: 'Pat-Trois', givenNames: 'Dominique', birthDate: '1979-03-28', email: 'd@example.org', state: 'closed', provisionalCode: null }]);
+    expect(rows).toEqual([
+      row1,
+      {
+        ...row1,
+        ins: INS3,
+        familyName: 'Pat-Trois',
+        givenNames: 'Dominique',
+        birthDate: '1979-03-28',
+        email: 'd@example.org',
+        state: 'closed',
+        provisionalCode: null,
+      },
+    ]);
   });
 
   it('strips a BOM before a quoted header', () => {
@@ -211,9 +218,7 @@ describe('parsePatientCsv: row errors', () => {
     // 23:30 UTC on 14 June is already 15 June in Paris.
     const text = `${HEADER}\n${INS1},Martin,Claire,2024-06-15,c@example.org,pending,`;
     expect(parsePatientCsv(text, { now: new Date('2024-06-14T23:30:00Z') }).errors).toEqual([]);
-    expect(parsePatientCsv(text, { now: new Date('2024-06-14T21:30:00Z') }).errors).toEqual([
-      { line: 2, message: 'birth_date: must not be in the future' },
-    ]);
+    expect(parsePatientCsv(text, { now: new Date('2024-06-14T21:30:00Z') }).errors).toEqual([{ line: 2, message: 'birth_date: must not be in the future' }]);
   });
 
   it('reports a record spanning lines at its first line, and counts lines after it correctly', () => {

@@ -17,7 +17,8 @@ const HEADER = 'ins,family_name,given_names,birth_date,email,state,provisional_c
 const A = { ins: makeTestIns(9801), email: 'imp-a@example.org', birthDate: '1961-01-01', provisionalCode: 'PROV-IMP-A', password: 'Mot-de-passe-IMP-A1' };
 const N = { ins: makeTestIns(9802), email: 'imp-n@example.org', birthDate: '1962-02-02', provisionalCode: 'PROV-IMP-N' };
 const O = { ins: makeTestIns(9803), email: 'imp-o@example.org', birthDate: '1963-03-03', provisionalCode: 'PROV-IMP-O' };
-const row = (p: { ins: string; email: string; birthDate: string }, state: string, code = '', family = 'TEST-IMP') => `${p.ins},${family},X,${p.birthDate},${p.email},${state},${code}`;
+const row = (p: { ins: string; email: string; birthDate: string }, state: string, code = '', family = 'TEST-IMP') =>
+  `${p.ins},${family},X,${p.birthDate},${p.email},${state},${code}`;
 
 async function importCsv(lines: string[]) {
   const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
@@ -26,9 +27,19 @@ async function importCsv(lines: string[]) {
   return (await r.json()) as { created: number; updated: number; unchanged: number; stateKept: number; codesIgnored: number };
 }
 const profile = async (ins: string) =>
-  (await db.query<{ state: string; password_hash: string | null; provisional_code_hash: string | null }>('SELECT state, password_hash, provisional_code_hash FROM patients WHERE ins = $1', [ins])).rows[0]!;
+  (
+    await db.query<{ state: string; password_hash: string | null; provisional_code_hash: string | null }>(
+      'SELECT state, password_hash, provisional_code_hash FROM patients WHERE ins = $1',
+      [ins],
+    )
+  ).rows[0]!;
 const history = async (ins: string) =>
-  (await db.query<{ kind: string; actor: string }>('SELECT kind, actor FROM activity_events e JOIN patients p ON p.id = e.patient_id WHERE p.ins = $1 ORDER BY e.id', [ins])).rows;
+  (
+    await db.query<{ kind: string; actor: string }>(
+      'SELECT kind, actor FROM activity_events e JOIN patients p ON p.id = e.patient_id WHERE p.ins = $1 ORDER BY e.id',
+      [ins],
+    )
+  ).rows;
 const activate = (p: { ins: string; birthDate: string }, provisionalCode: string) =>
   apiClient(t.gw.apiPort!).call('POST', '/v1/patient/activate', { ins: p.ins, provisionalCode, birthDate: p.birthDate, password: 'Un-mot-de-passe-ok-98' });
 
@@ -36,7 +47,10 @@ beforeAll(async () => {
   t = await startTestGateway();
   db = new pg.Client({ connectionString: t.databaseUrl });
   await db.connect();
-  expect(await importCsv([row(A, 'created', A.provisionalCode), row(N, 'pending', N.provisionalCode), row(O, 'pending', O.provisionalCode)])).toMatchObject({ created: 3, updated: 0 });
+  expect(await importCsv([row(A, 'created', A.provisionalCode), row(N, 'pending', N.provisionalCode), row(O, 'pending', O.provisionalCode)])).toMatchObject({
+    created: 3,
+    updated: 0,
+  });
 });
 afterAll(async () => {
   await db?.end();
@@ -97,7 +111,11 @@ describe('files as French tools save them, through the admin API', () => {
   const cp1252 = (text: string) => Buffer.from([...text].map((ch) => (ch === '’' ? 0x92 : ch.codePointAt(0)!)));
   const post = async (route: string, body: Buffer) => {
     const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
-    const r = await fetch(`http://127.0.0.1:${t.gw.apiPort}${route}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: new Uint8Array(body) });
+    const r = await fetch(`http://127.0.0.1:${t.gw.apiPort}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+      body: new Uint8Array(body),
+    });
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
   const identityOf = async (ins: string) => {
@@ -116,7 +134,11 @@ describe('files as French tools save them, through the admin API', () => {
 
   it('refuses a file it cannot decode (422, the line of the first bad byte) and imports nothing of it', async () => {
     const other = makeTestIns(9812);
-    const body = Buffer.concat([Buffer.from(`${HEADER}\r\n${other},Dupont,Jean,1970-01-01,imp-j@example.org,created,\r\n${makeTestIns(9813)},Du`), Buffer.from([0x81]), Buffer.from('pont,Luc,1970-01-01,imp-l@example.org,created,\r\n')]);
+    const body = Buffer.concat([
+      Buffer.from(`${HEADER}\r\n${other},Dupont,Jean,1970-01-01,imp-j@example.org,created,\r\n${makeTestIns(9813)},Du`),
+      Buffer.from([0x81]),
+      Buffer.from('pont,Luc,1970-01-01,imp-l@example.org,created,\r\n'),
+    ]);
     const r = await post('/v1/admin/patients/import', body);
     expect(r.status).toBe(422);
     expect(r.body).toMatchObject({ code: 'API-ADMIN-02', errors: [{ line: 3, message: expect.stringMatching(/neither UTF-8 nor Windows-1252.*CSV UTF-8/) }] });
@@ -132,7 +154,10 @@ describe('files as French tools save them, through the admin API', () => {
   });
 
   it("imports the professionals' directory from a `;` Windows-1252 file", async () => {
-    const r = await post('/v1/admin/directory/import', cp1252('address;rpps;profession_code;display_name\r\ndr.lefevre@hopital-a.mssante.fr;10009;10;Dr Hélène Lefèvre\r\n'));
+    const r = await post(
+      '/v1/admin/directory/import',
+      cp1252('address;rpps;profession_code;display_name\r\ndr.lefevre@hopital-a.mssante.fr;10009;10;Dr Hélène Lefèvre\r\n'),
+    );
     expect(r).toMatchObject({ status: 200, body: { imported: 1, encoding: 'windows-1252' } });
     const saved = await db.query<{ display_name: string }>("SELECT display_name FROM professionals WHERE address = 'dr.lefevre@hopital-a.mssante.fr'");
     expect(saved.rows[0]?.display_name).toBe('Dr Hélène Lefèvre');
@@ -141,13 +166,22 @@ describe('files as French tools save them, through the admin API', () => {
 
 describe('planImportUpdate (the rule)', () => {
   const identity = { familyName: 'F', givenNames: 'G', birthDate: '1970-01-01', email: 'e@example.org' };
-  const csvRow = (state: 'pending' | 'created' | 'active' | 'opposed' | 'closed', provisionalCode: string | null = null) => ({ ins: 'X', ...identity, state, provisionalCode });
+  const csvRow = (state: 'pending' | 'created' | 'active' | 'opposed' | 'closed', provisionalCode: string | null = null) => ({
+    ins: 'X',
+    ...identity,
+    state,
+    provisionalCode,
+  });
   it('never activates, never reopens, never rewinds', () => {
     expect(planImportUpdate({ state: 'created', activated: false, identity }, csvRow('active'))).toMatchObject({ stateTo: null, stateKept: true });
     expect(planImportUpdate({ state: 'closed', activated: true, identity }, csvRow('created'))).toMatchObject({ stateTo: null, stateKept: true });
     expect(planImportUpdate({ state: 'active', activated: true, identity }, csvRow('pending'))).toMatchObject({ stateTo: null, stateKept: true });
     expect(planImportUpdate({ state: 'active', activated: true, identity }, csvRow('closed'))).toMatchObject({ stateTo: 'closed', stateKept: false });
     expect(planImportUpdate({ state: 'pending', activated: false, identity }, csvRow('created', 'C'))).toMatchObject({ stateTo: 'created', issueCode: true });
-    expect(planImportUpdate({ state: 'bogus', activated: false, identity }, csvRow('created', 'C'))).toMatchObject({ stateTo: null, issueCode: false, codeIgnored: true });
+    expect(planImportUpdate({ state: 'bogus', activated: false, identity }, csvRow('created', 'C'))).toMatchObject({
+      stateTo: null,
+      issueCode: false,
+      codeIgnored: true,
+    });
   });
 });

@@ -20,13 +20,18 @@ const NURSE = '60000000003';
 
 const token = (rpps: string, profession: string, name: string) =>
   issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps, profession, name, organisation: 'HOPITAL A TEST' });
-const pro = (rpps: string, profession: string, name: string) => Object.assign(apiClient(t.gw.apiPort!, token(rpps, profession, name)), { token: token(rpps, profession, name) });
+const pro = (rpps: string, profession: string, name: string) =>
+  Object.assign(apiClient(t.gw.apiPort!, token(rpps, profession, name)), { token: token(rpps, profession, name) });
 
 async function upload(client: ApiClient, ins: string, file: Buffer, filename: string, fields: Record<string, string>) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   form.set('file', new Blob([new Uint8Array(file)], { type: 'application/pdf' }), filename);
-  const res = await fetch(`${client.base}/v1/patients/${ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${(client as unknown as { token: string }).token}` }, body: form });
+  const res = await fetch(`${client.base}/v1/patients/${ins}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${(client as unknown as { token: string }).token}` },
+    body: form,
+  });
   return { status: res.status, body: (await res.json()) as { id: string; rubric: string; code?: string } };
 }
 
@@ -61,7 +66,10 @@ describe('professional API', () => {
     const up = await upload(doctor, P.ins, pdf, 'bilan.pdf', { title: 'Bilan sanguin', typeCode: '11502-2' });
     expect(up.status).toBe(201);
     expect(up.body.rubric).toBe('resultats-de-biologie');
-    const exe = await upload(doctor, P.ins, Buffer.concat([Buffer.from('MZ'), crypto.randomBytes(2000)]), 'rapport.pdf', { title: 'x', rubric: 'autres-documents' });
+    const exe = await upload(doctor, P.ins, Buffer.concat([Buffer.from('MZ'), crypto.randomBytes(2000)]), 'rapport.pdf', {
+      title: 'x',
+      rubric: 'autres-documents',
+    });
     expect(exe.status).toBe(415);
 
     const mine = await patient.json<{ items: { id: string; rubric: string; title: string; author: { displayName: string } }[] }>('GET', '/v1/me/documents');
@@ -136,11 +144,15 @@ describe('professional API', () => {
     expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${otherDoc}`, { masked: true })).status).toBe(403);
     expect((await doctor2.call('DELETE', `/v1/patients/${P.ins}/documents/${otherDoc}`)).status).toBe(403);
     expect((await doctor2.call('PATCH', `/v1/patients/${P.ins}/documents/${up.body.id}`, { masked: true })).status).toBe(204);
-    const mine = await patient.json<{ items: { id: string; masked: boolean; maskedByAuthor: boolean }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins');
+    const mine = await patient.json<{ items: { id: string; masked: boolean; maskedByAuthor: boolean }[] }>(
+      'GET',
+      '/v1/me/documents?rubric=ordonnances-et-soins',
+    );
     expect(mine.body.items.find((d) => d.id === up.body.id)).toMatchObject({ masked: false, maskedByAuthor: true });
     // Neither can lift the other's mask: another doctor sees the document only once both masks are off.
     const third = pro(DOCTOR, '10', 'Dr Alice Biologie');
-    const seenByThird = async () => (await third.json<{ items: { id: string }[] }>('GET', `/v1/patients/${P.ins}/documents`)).body.items.some((d) => d.id === up.body.id);
+    const seenByThird = async () =>
+      (await third.json<{ items: { id: string }[] }>('GET', `/v1/patients/${P.ins}/documents`)).body.items.some((d) => d.id === up.body.id);
     expect(await seenByThird()).toBe(false);
     expect((await patient.call('PATCH', `/v1/me/documents/${up.body.id}`, { masked: false })).status).toBe(204);
     expect(await seenByThird()).toBe(false); // the author's mask holds
@@ -150,7 +162,9 @@ describe('professional API', () => {
     expect((await patient.call('PATCH', `/v1/me/documents/${up.body.id}`, { masked: false })).status).toBe(204);
     expect(await seenByThird()).toBe(true);
     expect((await doctor2.call('DELETE', `/v1/patients/${P.ins}/documents/${up.body.id}`)).status).toBe(204);
-    expect((await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins')).body.items.map((d) => d.id)).not.toContain(up.body.id);
+    expect((await patient.json<{ items: { id: string }[] }>('GET', '/v1/me/documents?rubric=ordonnances-et-soins')).body.items.map((d) => d.id)).not.toContain(
+      up.body.id,
+    );
   });
 
   it('replacing a document makes a new version; only its author may replace it', async () => {
@@ -177,24 +191,27 @@ describe('professional API', () => {
   });
 
   it('records every professional action in the history and notifies the patient, grouped', async () => {
-    const h = await patient.json<{ items: { action: string; actor: { kind: string; rpps: string | null; displayName: string; profession: string | null }; documentId: string | null }[] }>(
-      'GET',
-      '/v1/me/activity',
-    );
+    const h = await patient.json<{
+      items: { action: string; actor: { kind: string; rpps: string | null; displayName: string; profession: string | null }; documentId: string | null }[];
+    }>('GET', '/v1/me/activity');
     const reads = h.body.items.filter((i) => i.action === 'document-read');
     expect(reads.map((r) => r.actor.rpps)).toEqual(expect.arrayContaining([NURSE, DOCTOR, DOCTOR2]));
     expect(reads.find((r) => r.actor.rpps === NURSE)!.actor).toMatchObject({ kind: 'professional', displayName: 'Infirmier Bob', profession: '60' });
     expect(h.body.items.map((i) => i.action)).toEqual(expect.arrayContaining(['document-added', 'document-listed', 'access-refused', 'emergency-access']));
     const dir = path.join(t.dataDir, 'notifications');
-    const notices = await waitFor(async () => {
-      const found = [];
-      for (const f of (await fs.readdir(dir)).filter((x) => x.endsWith('.eml'))) {
-        const m = await simpleParser(await fs.readFile(path.join(dir, f)));
-        const to = m.to && !Array.isArray(m.to) ? m.to.value[0]?.address : undefined;
-        if (to === P.email && !/code de connexion/.test(m.subject ?? '')) found.push(m);
-      }
-      return found.length ? found : null;
-    }, 10_000, 'the grouped notification');
+    const notices = await waitFor(
+      async () => {
+        const found = [];
+        for (const f of (await fs.readdir(dir)).filter((x) => x.endsWith('.eml'))) {
+          const m = await simpleParser(await fs.readFile(path.join(dir, f)));
+          const to = m.to && !Array.isArray(m.to) ? m.to.value[0]?.address : undefined;
+          if (to === P.email && !/code de connexion/.test(m.subject ?? '')) found.push(m);
+        }
+        return found.length ? found : null;
+      },
+      10_000,
+      'the grouped notification',
+    );
     expect(notices).toHaveLength(1); // many professional actions, one e-mail in the window
     // The first action was an upload: the notice says a document was added, not that a message arrived.
     expect(notices[0]!.subject).toBe('Du nouveau dans Mon espace santé');

@@ -15,8 +15,16 @@ async function deposit(title: string): Promise<string> {
   const form = new FormData();
   form.set('title', title);
   form.set('rubric', 'comptes-rendus');
-  form.set('file', new Blob([new Uint8Array(Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(500)]))], { type: 'application/pdf' }), `${title}.pdf`);
-  const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${bearer('10000000071')}` }, body: form });
+  form.set(
+    'file',
+    new Blob([new Uint8Array(Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(500)]))], { type: 'application/pdf' }),
+    `${title}.pdf`,
+  );
+  const res = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer('10000000071')}` },
+    body: form,
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -24,7 +32,10 @@ async function deposit(title: string): Promise<string> {
 beforeAll(async () => {
   t = await startTestGateway({ env: { LIMIT_API_PAGE_SIZE: '3' } });
   ensureDevIssuer(path.join(t.pki, 'oidc'));
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-PAGES,P,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-PAGES,P,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
 });
 afterAll(async () => {
   await t?.close();
@@ -41,7 +52,10 @@ describe('professional listing', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: { status: number; body: { items: { id: string }[]; next: string | null } } = await colleague.json('GET', `/v1/patients/${P.ins}/documents${cursor ? `?cursor=${cursor}` : ''}`);
+      const r: { status: number; body: { items: { id: string }[]; next: string | null } } = await colleague.json(
+        'GET',
+        `/v1/patients/${P.ins}/documents${cursor ? `?cursor=${cursor}` : ''}`,
+      );
       expect(r.status).toBe(200);
       expect(r.body.items.length).toBeLessThanOrEqual(3);
       seen.push(...r.body.items.map((d) => d.id));

@@ -19,12 +19,9 @@ describe('PROFILE_STATES / isProfileState', () => {
     expect(isProfileState(s)).toBe(true);
   });
 
-  it.each([undefined, null, '', 'ACTIVE', 'Active', ' active', 'open', 'deleted', 1, {}, ['active']])(
-    '%j is not a state',
-    (x) => {
-      expect(isProfileState(x)).toBe(false);
-    },
-  );
+  it.each([undefined, null, '', 'ACTIVE', 'Active', ' active', 'open', 'deleted', 1, {}, ['active']])('%j is not a state', (x) => {
+    expect(isProfileState(x)).toBe(false);
+  });
 });
 
 describe('mailAcceptance', () => {

@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  checkPasswordPolicy,
-  generateLoginCode,
-  generateToken,
-  hashSecret,
-  hashToken,
-  needsRehash,
-  verifySecret,
-} from '../../access/rules/index.js';
+import { checkPasswordPolicy, generateLoginCode, generateToken, hashSecret, hashToken, needsRehash, verifySecret } from '../../access/rules/index.js';
 
 describe('hashSecret / verifySecret', () => {
   it('encodes scrypt parameters, a 16-byte salt and a 32-byte hash', async () => {

@@ -49,7 +49,8 @@ async function upload(p: Pro, title: string): Promise<{ status: number; id: stri
   return { status: res.status, id: ((await res.json()) as { id: string }).id };
 }
 const list = async (p: Pro, ins = P.ins) => (await proClient(p).call('GET', `/v1/patients/${ins}/documents`)).status;
-const read = async (p: Pro, id: string, headers: Record<string, string> = {}) => (await proClient(p).call('GET', `/v1/patients/${P.ins}/documents/${id}/content`, undefined, headers)).status;
+const read = async (p: Pro, id: string, headers: Record<string, string> = {}) =>
+  (await proClient(p).call('GET', `/v1/patients/${P.ins}/documents/${id}/content`, undefined, headers)).status;
 
 interface Settings {
   blocked: string[];
@@ -157,7 +158,7 @@ describe('blocking an establishment (FINESS)', () => {
     expect((await apiClient(t.gw.apiPort!).json('POST', '/v1/me/access/blocked-establishments', { finess: HOSPITAL })).status).toBe(401);
   });
 
-  it("stops every professional acting for it, even the author, the administrator doctor and an emergency; nobody else", async () => {
+  it('stops every professional acting for it, even the author, the administrator doctor and an emergency; nobody else', async () => {
     const own = await upload(DOCTOR, 'cr-hopital');
     expect(own.status).toBe(201);
     expect((await patient.call('PATCH', '/v1/me/access', { administratorRpps: DOCTOR.rpps })).status).toBe(204);
@@ -199,18 +200,28 @@ describe('the professionals I know', () => {
     );
     expect(dir.status).toBe(200);
     for (const from of ['dr.courrier@hopital-a.mssante.fr', 'secretariat@hopital-a.mssante.fr']) {
-      const sent = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from, to: [`${P.ins}@patient.mssante.fr`], subject: 'Votre rendez-vous' });
+      const sent = await sendMail({
+        port: t.gw.smtpPort!,
+        pki: t.pki,
+        cert: 'hopital-a.mssante.fr',
+        from,
+        to: [`${P.ins}@patient.mssante.fr`],
+        subject: 'Votre rendez-vous',
+      });
       expect(sent.ok).toBe(true);
     }
-    await waitFor(async () => {
-      const c = await patient.json<{ items: { displayName: string }[] }>('GET', '/v1/me/contacts');
-      return c.body.items.length >= 2;
-    }, 20_000, 'both senders as contacts');
-
-    const r = await patient.json<{ items: { rpps: string; displayName: string; profession: string | null; organisation: string | null; lastSeenAt: string; source: string }[] }>(
-      'GET',
-      '/v1/me/access/known-professionals',
+    await waitFor(
+      async () => {
+        const c = await patient.json<{ items: { displayName: string }[] }>('GET', '/v1/me/contacts');
+        return c.body.items.length >= 2;
+      },
+      20_000,
+      'both senders as contacts',
     );
+
+    const r = await patient.json<{
+      items: { rpps: string; displayName: string; profession: string | null; organisation: string | null; lastSeenAt: string; source: string }[];
+    }>('GET', '/v1/me/access/known-professionals');
     expect(r.status).toBe(200);
     const byRpps = new Map(r.body.items.map((p) => [p.rpps, p]));
     expect(byRpps.get(DOCTOR.rpps)).toMatchObject({ displayName: 'Dr Hélène Hôpital', profession: '10', organisation: 'HOPITAL A TEST', source: 'history' });
@@ -233,16 +244,27 @@ describe('the professionals I know', () => {
 
 describe('the OpenAPI document', () => {
   it('describes the new routes and the two emergency settings', async () => {
-    const r = await apiClient(t.gw.apiPort!).json<{ paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> }>> }>(
-      'GET',
-      '/docs/json',
-    );
+    const r = await apiClient(t.gw.apiPort!).json<{
+      paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> }>>;
+    }>('GET', '/docs/json');
     expect(r.status).toBe(200);
     expect(Object.keys(r.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/me/access', '/v1/me/access/known-professionals', '/v1/me/access/blocked-establishments', '/v1/me/access/blocked-establishments/{finess}']),
+      expect.arrayContaining([
+        '/v1/me/access',
+        '/v1/me/access/known-professionals',
+        '/v1/me/access/blocked-establishments',
+        '/v1/me/access/blocked-establishments/{finess}',
+      ]),
     );
     const settings = r.body.paths['/v1/me/access']!.get!.responses!['200']!.content!['application/json']!.schema.properties!;
-    expect(Object.keys(settings).sort()).toEqual(['administratorRpps', 'allMasked', 'blocked', 'blockedEstablishments', 'breakGlassAllowed', 'samuRegulatorAllowed']);
+    expect(Object.keys(settings).sort()).toEqual([
+      'administratorRpps',
+      'allMasked',
+      'blocked',
+      'blockedEstablishments',
+      'breakGlassAllowed',
+      'samuRegulatorAllowed',
+    ]);
     const known = r.body.paths['/v1/me/access/known-professionals']!.get!.responses!['200']!.content!['application/json']!.schema.properties!;
     expect(Object.keys(known)).toEqual(['items']);
   });

@@ -15,14 +15,23 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
-import { apiClient, importPatientsCsv, loginPatient, readNotices, readProvisionalCode, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
+import {
+  apiClient,
+  importPatientsCsv,
+  loginPatient,
+  readNotices,
+  readProvisionalCode,
+  startTestGateway,
+  waitFor,
+  type TestGateway,
+} from '../support/harness.js';
 
 let t: TestGateway;
 let db: pg.Client;
 const mk = (n: number, state: string) => ({
   ins: makeTestIns(n),
   email: `self-${n}@example.org`,
-  birthDate: '1975-04-0' + (n % 9 + 1),
+  birthDate: '1975-04-0' + ((n % 9) + 1),
   provisionalCode: `PROV-SELF-${n}`,
   password: `Mot-de-passe-Self-${n}`,
   familyName: `TEST-SELF-${n}`,
@@ -43,7 +52,10 @@ beforeAll(async () => {
   const all = [forgot, changer, closer, opposer, noisy];
   await importPatientsCsv(
     t,
-    ['ins,family_name,given_names,birth_date,email,state,provisional_code', ...all.map((p) => `${p.ins},${p.familyName},Jeanne,${p.birthDate},${p.email},${p.state},${p.provisionalCode}`)].join('\n'),
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      ...all.map((p) => `${p.ins},${p.familyName},Jeanne,${p.birthDate},${p.email},${p.state},${p.provisionalCode}`),
+    ].join('\n'),
   );
   for (const p of [forgot, changer, closer]) await loginPatient(t, p); // activates them
 });
@@ -60,15 +72,20 @@ async function newCode(p: { ins: string; email: string }): Promise<string> {
   const previous = await readProvisionalCode(t.dataDir, p.email);
   const r = await requestCode(p.ins);
   expect(r.status).toBe(202);
-  return waitFor(async () => {
-    const c = await readProvisionalCode(t.dataDir, p.email);
-    return c !== previous ? c : null;
-  }, 20_000, 'the provisional code e-mail');
+  return waitFor(
+    async () => {
+      const c = await readProvisionalCode(t.dataDir, p.email);
+      return c !== previous ? c : null;
+    },
+    20_000,
+    'the provisional code e-mail',
+  );
 }
 const stateOf = async (ins: string) => (await db.query<{ state: string }>('SELECT state FROM patients WHERE ins = $1', [ins])).rows[0]?.state;
 const sessionOk = async (token: string) => (await as(token).call('GET', '/v1/me/session')).status === 200;
 /** A login of an already activated profile. */
-const signIn = (p: { ins: string; email: string; birthDate: string; password: string }) => loginPatient(t, { ins: p.ins, email: p.email, birthDate: p.birthDate, password: p.password });
+const signIn = (p: { ins: string; email: string; birthDate: string; password: string }) =>
+  loginPatient(t, { ins: p.ins, email: p.email, birthDate: p.birthDate, password: p.password });
 const login = (p: { ins: string; password: string }) => anon().call('POST', '/v1/patient/login', { ins: p.ins, password: p.password });
 
 describe('POST /v1/patient/provisional-code', () => {
@@ -112,7 +129,11 @@ describe('forgotten password: POST /v1/patient/password/reset', () => {
     const code = await newCode(forgot);
     const reset = (body: Record<string, string>) => anon().json<{ code: string; detail: string }>('POST', '/v1/patient/password/reset', body);
     const good = { ins: forgot.ins, provisionalCode: code, birthDate: forgot.birthDate, password: 'Nouveau-Mot-de-passe-1' };
-    for (const bad of [{ ...good, provisionalCode: '000000000000' }, { ...good, birthDate: '1999-01-01' }, { ...good, ins: UNKNOWN }]) {
+    for (const bad of [
+      { ...good, provisionalCode: '000000000000' },
+      { ...good, birthDate: '1999-01-01' },
+      { ...good, ins: UNKNOWN },
+    ]) {
       const r = await reset(bad);
       expect(r.status).toBe(400);
       expect(r.body.code).toBe('API-PATIENT-RESET-REFUSED');
@@ -146,7 +167,9 @@ describe('reactivation: POST /v1/patient/reactivate', () => {
   });
 
   it('reopens an opposed, never activated profile to created; the same code then activates it', async () => {
-    expect((await anon().call('POST', '/v1/patient/oppose', { ins: opposer.ins, provisionalCode: opposer.provisionalCode, birthDate: opposer.birthDate })).status).toBe(204);
+    expect(
+      (await anon().call('POST', '/v1/patient/oppose', { ins: opposer.ins, provisionalCode: opposer.provisionalCode, birthDate: opposer.birthDate })).status,
+    ).toBe(204);
     const code = await newCode(opposer);
     const body = { ins: opposer.ins, provisionalCode: code, birthDate: opposer.birthDate };
     const ok = await anon().json<{ state: string }>('POST', '/v1/patient/reactivate', body);

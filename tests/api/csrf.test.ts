@@ -15,7 +15,13 @@ import { apiClient, importPatientsCsv, readLoginCode, startTestGateway, type Tes
 
 let t: TestGateway;
 let db: pg.Client;
-const P = { ins: makeTestIns(9700), email: 'csrf-camille@example.org', birthDate: '1985-03-14', provisionalCode: 'PROV-CSRF-9700', password: 'Mot-de-passe-csrf-9700' };
+const P = {
+  ins: makeTestIns(9700),
+  email: 'csrf-camille@example.org',
+  birthDate: '1985-03-14',
+  provisionalCode: 'PROV-CSRF-9700',
+  password: 'Mot-de-passe-csrf-9700',
+};
 const CSRF_DETAIL = 'La requête a été refusée par sécurité. Rechargez la page puis réessayez.';
 
 interface Login {
@@ -31,7 +37,10 @@ beforeAll(async () => {
   await db.connect();
   await importPatientsCsv(
     t,
-    ['ins,family_name,given_names,birth_date,email,state,provisional_code', `${P.ins},TEST-CSRF,Camille,${P.birthDate},${P.email},created,${P.provisionalCode}`].join('\n'),
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      `${P.ins},TEST-CSRF,Camille,${P.birthDate},${P.email},created,${P.provisionalCode}`,
+    ].join('\n'),
   );
   const a = await anon().call('POST', '/v1/patient/activate', P);
   expect(a.status).toBe(204);
@@ -62,14 +71,17 @@ async function viaCookie(s: Login, method: string, url: string, body?: unknown, 
   return { status: res.status, type: res.headers.get('content-type'), body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null };
 }
 
-const accessOf = async (s: Login) => (await viaCookie(s, 'GET', '/v1/me/access')).body as { samuRegulatorAllowed: boolean; breakGlassAllowed: boolean; blocked: string[] };
+const accessOf = async (s: Login) =>
+  (await viaCookie(s, 'GET', '/v1/me/access')).body as { samuRegulatorAllowed: boolean; breakGlassAllowed: boolean; blocked: string[] };
 
 describe('the CSRF token', () => {
   it('is returned at login, derived from the session token, and never stored', async () => {
     const s = await login();
     expect(s.csrfToken).toBe(crypto.createHash('sha256').update(`csrf\u0000${s.token}`).digest('base64url'));
     expect(s.csrfToken).not.toBe(s.token);
-    const stored = await db.query<{ token_hash: string }>('SELECT token_hash FROM sessions WHERE token_hash = $1', [crypto.createHash('sha256').update(s.token).digest('hex')]);
+    const stored = await db.query<{ token_hash: string }>('SELECT token_hash FROM sessions WHERE token_hash = $1', [
+      crypto.createHash('sha256').update(s.token).digest('hex'),
+    ]);
     expect(stored.rows).toHaveLength(1);
     expect(stored.rows[0]!.token_hash).not.toBe(s.csrfToken);
     expect((await db.query('SELECT 1 FROM sessions WHERE token_hash = $1', [s.csrfToken])).rowCount).toBe(0);

@@ -7,13 +7,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { freePort } from '../support/ports.js';
-import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway, waitFor, type ApiClient, type SendOptions, type TestGateway } from '../support/harness.js';
+import {
+  apiClient,
+  importPatientsCsv,
+  loginPatient,
+  sendMail,
+  startTestGateway,
+  waitFor,
+  type ApiClient,
+  type SendOptions,
+  type TestGateway,
+} from '../support/harness.js';
 
 let t: TestGateway;
 let a: ApiClient;
 let b: ApiClient;
-const A = { ins: makeTestIns(9711), email: 'pages9711@example.org', birthDate: '1970-07-11', provisionalCode: 'PROV-PAGE-9711', password: 'Mot-de-passe-Pages-9711' };
-const B = { ins: makeTestIns(9712), email: 'pages9712@example.org', birthDate: '1970-07-12', provisionalCode: 'PROV-PAGE-9712', password: 'Mot-de-passe-Pages-9712' };
+const A = {
+  ins: makeTestIns(9711),
+  email: 'pages9711@example.org',
+  birthDate: '1970-07-11',
+  provisionalCode: 'PROV-PAGE-9711',
+  password: 'Mot-de-passe-Pages-9711',
+};
+const B = {
+  ins: makeTestIns(9712),
+  email: 'pages9712@example.org',
+  birthDate: '1970-07-12',
+  provisionalCode: 'PROV-PAGE-9712',
+  password: 'Mot-de-passe-Pages-9712',
+};
 const PAGE = 2;
 /** Five professionals write to A; the first one four times, in one thread. */
 const PROS = ['dr.un', 'dr.deux', 'dr.trois', 'dr.quatre', 'dr.cinq'].map((local) => `${local}@hopital-a.mssante.fr`);
@@ -67,7 +89,9 @@ async function readAll<T>(api: ApiClient, url: string, onPage?: (p: Listing<T>) 
 
 beforeAll(async () => {
   // the patient's reply goes to a local closed port: nothing leaves this machine
-  t = await startTestGateway({ env: { LIMIT_API_PAGE_SIZE: String(PAGE), API_EXPOSE: 'docs', RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
+  t = await startTestGateway({
+    env: { LIMIT_API_PAGE_SIZE: String(PAGE), API_EXPOSE: 'docs', RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` },
+  });
   await importPatientsCsv(
     t,
     [
@@ -81,7 +105,8 @@ beforeAll(async () => {
   // the thread's root first: a reply joins a thread only when its parent is already in the mailbox
   expect((await mail(A.ins, PROS[0]!, { subject: 'Suivi 1', messageId: ROOT })).ok).toBe(true);
   await delivered(a, 1);
-  for (let i = 2; i <= 4; i++) expect((await mail(A.ins, PROS[0]!, { subject: `Suivi ${i}`, headers: { 'In-Reply-To': ROOT, References: ROOT } })).ok).toBe(true);
+  for (let i = 2; i <= 4; i++)
+    expect((await mail(A.ins, PROS[0]!, { subject: `Suivi ${i}`, headers: { 'In-Reply-To': ROOT, References: ROOT } })).ok).toBe(true);
   for (const from of PROS.slice(1)) expect((await mail(A.ins, from, { subject: `Bonjour de ${from.split('@')[0]}` })).ok).toBe(true);
   expect((await mail(B.ins, PROS[0]!, { subject: 'Pour B' })).ok).toBe(true);
   await delivered(a, 8);
@@ -101,7 +126,13 @@ describe('contacts in pages', () => {
     const ids = (await sql<{ id: string }>('SELECT id FROM contacts WHERE patient_id = $1 ORDER BY id', [pid])).map((r) => r.id);
     expect(ids).toHaveLength(5);
     // two at the same microsecond, two more within the same millisecond, one an hour earlier
-    const at = ['2025-03-01T10:00:00.123456Z', '2025-03-01T10:00:00.123456Z', '2025-03-01T10:00:00.1234Z', '2025-03-01T10:00:00.123001Z', '2025-03-01T09:00:00Z'];
+    const at = [
+      '2025-03-01T10:00:00.123456Z',
+      '2025-03-01T10:00:00.123456Z',
+      '2025-03-01T10:00:00.1234Z',
+      '2025-03-01T10:00:00.123001Z',
+      '2025-03-01T09:00:00Z',
+    ];
     for (const [k, id] of ids.entries()) await sql('UPDATE contacts SET last_message_at = $2 WHERE id = $1', [id, at[k]]);
     const pages: number[] = [];
     const listed = await readAll<Contact>(a, '/v1/me/contacts', (p) => pages.push(p.items.length));
@@ -147,7 +178,12 @@ describe('a thread in pages', () => {
     expect(pages).toEqual([2, 2, 1]);
     // the root, its three replies (delivered in any order), then the patient's answer, written last
     expect(listed[0]!).toMatchObject({ subject: 'Suivi 1', folder: 'inbox' });
-    expect(listed.slice(1, 4).map((m) => m.subject).sort()).toEqual(['Suivi 2', 'Suivi 3', 'Suivi 4']);
+    expect(
+      listed
+        .slice(1, 4)
+        .map((m) => m.subject)
+        .sort(),
+    ).toEqual(['Suivi 2', 'Suivi 3', 'Suivi 4']);
     expect(listed[4]!).toMatchObject({ subject: 'Re: Suivi 1', folder: 'sent' });
     expect(listed.every((m) => m.threadId === threadId)).toBe(true);
 
@@ -159,7 +195,7 @@ describe('a thread in pages', () => {
     expect(tied.map((m) => m.id)).toEqual([...ids].sort());
   });
 
-  it("is empty for another patient, and for a thread id that cannot be one", async () => {
+  it('is empty for another patient, and for a thread id that cannot be one', async () => {
     expect(await b.json('GET', `/v1/me/threads/${threadId}`)).toMatchObject({ status: 200, body: { items: [], next: null } });
     expect(await a.json('GET', '/v1/me/threads/pas-un-fil')).toMatchObject({ status: 200, body: { items: [], next: null } });
   });
@@ -173,7 +209,11 @@ describe('a folder in pages', () => {
     const ids = all.map((m) => m.id).sort();
     // half of them at one microsecond, the others spread within the same millisecond
     for (const [k, id] of ids.entries()) {
-      await sql('UPDATE mailbox_messages SET received_at = $2 WHERE id = $1 AND patient_id = $3', [id, k % 2 ? '2025-04-01T08:00:00.777777Z' : `2025-04-01T08:00:00.777${String(k).padStart(3, '0')}Z`, pid]);
+      await sql('UPDATE mailbox_messages SET received_at = $2 WHERE id = $1 AND patient_id = $3', [
+        id,
+        k % 2 ? '2025-04-01T08:00:00.777777Z' : `2025-04-01T08:00:00.777${String(k).padStart(3, '0')}Z`,
+        pid,
+      ]);
     }
     const again = await readAll<Item>(a, '/v1/me/messages');
     expect(again.map((m) => m.id).sort()).toEqual(ids);
@@ -182,7 +222,7 @@ describe('a folder in pages', () => {
 });
 
 describe('documents in pages', () => {
-  it("lists every attachment of one message once, although they share one transaction time to the microsecond", async () => {
+  it('lists every attachment of one message once, although they share one transaction time to the microsecond', async () => {
     const pdf = (n: number) => Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(`piece ${n} `.repeat(200))]);
     const attachments = [1, 2, 3, 4, 5].map((n) => ({ filename: `piece-${n}.pdf`, content: pdf(n), contentType: 'application/pdf' }));
     expect((await mail(B.ins, PROS[0]!, { subject: 'Cinq pièces', attachments })).ok).toBe(true);
@@ -193,7 +233,10 @@ describe('documents in pages', () => {
     const docs = await readAll<{ id: string; title: string }>(b, '/v1/me/documents');
     expect(docs.map((d) => d.title).sort()).toEqual(['piece-1.pdf', 'piece-2.pdf', 'piece-3.pdf', 'piece-4.pdf', 'piece-5.pdf']);
     expect(new Set(docs.map((d) => d.id)).size).toBe(5);
-    const bad = await b.json<Problem>('GET', `/v1/me/documents?cursor=${encodeURIComponent(Buffer.from(JSON.stringify({ l: 'contacts', t: '2025-02-01T10:00:00Z', i: '00000000-0000-4000-8000-000000000000' })).toString('base64url'))}`);
+    const bad = await b.json<Problem>(
+      'GET',
+      `/v1/me/documents?cursor=${encodeURIComponent(Buffer.from(JSON.stringify({ l: 'contacts', t: '2025-02-01T10:00:00Z', i: '00000000-0000-4000-8000-000000000000' })).toString('base64url'))}`,
+    );
     expect(bad.status).toBe(400);
   });
 });
@@ -231,11 +274,22 @@ describe('cursors', () => {
 
   it('is described in the OpenAPI document: `cursor` in, `next` out', async () => {
     const doc = await apiClient(t.gw.apiPort!).json<{
-      paths: Record<string, { get: { parameters?: { name: string; in: string }[]; responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { description?: string }> } }> }> } }>;
+      paths: Record<
+        string,
+        {
+          get: {
+            parameters?: { name: string; in: string }[];
+            responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { description?: string }> } }> }>;
+          };
+        }
+      >;
     }>('GET', '/docs/json');
     for (const path of ['/v1/me/messages', '/v1/me/contacts', '/v1/me/threads/{threadId}']) {
       const get = doc.body.paths[path]!.get;
-      expect(get.parameters?.filter((p) => p.in === 'query').map((p) => p.name), path).toContain('cursor');
+      expect(
+        get.parameters?.filter((p) => p.in === 'query').map((p) => p.name),
+        path,
+      ).toContain('cursor');
       expect(get.responses['400'], path).toBeDefined();
       const props = get.responses['200']!.content['application/json']!.schema.properties;
       expect(Object.keys(props), path).toEqual(['items', 'next']);

@@ -11,7 +11,10 @@ const P = { ins: makeTestIns(7401), email: 'listener@example.org', birthDate: '1
 /** Activates P (first call) and logs in; returns the Set-Cookie header of the verify answer. */
 async function loginCookie(t: TestGateway, activate: boolean): Promise<string> {
   const api = apiClient(t.gw.apiPort!);
-  if (activate) expect((await api.call('POST', '/v1/patient/activate', { ins: P.ins, provisionalCode: P.provisionalCode, birthDate: P.birthDate, password: P.password })).status).toBe(204);
+  if (activate)
+    expect(
+      (await api.call('POST', '/v1/patient/activate', { ins: P.ins, provisionalCode: P.provisionalCode, birthDate: P.birthDate, password: P.password })).status,
+    ).toBe(204);
   const l = await api.json<{ challengeId: string }>('POST', '/v1/patient/login', { ins: P.ins, password: P.password });
   expect(l.status).toBe(200);
   const v = await api.call('POST', '/v1/patient/login/verify', { challengeId: l.body.challengeId, code: await readLoginCode(t.dataDir, P.email) });

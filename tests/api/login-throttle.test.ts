@@ -37,10 +37,18 @@ beforeAll(async () => {
   await db.connect();
   await importPatientsCsv(
     t,
-    ['ins,family_name,given_names,birth_date,email,state,provisional_code', ...all.map((p) => `${p.ins},TEST-THR,X,${p.birthDate},${p.email},created,${p.provisionalCode}`)].join('\n'),
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      ...all.map((p) => `${p.ins},TEST-THR,X,${p.birthDate},${p.email},created,${p.provisionalCode}`),
+    ].join('\n'),
   );
   for (const p of all) {
-    const a = await apiClient(t.gw.apiPort!).call('POST', '/v1/patient/activate', { ins: p.ins, provisionalCode: p.provisionalCode, birthDate: p.birthDate, password: p.password });
+    const a = await apiClient(t.gw.apiPort!).call('POST', '/v1/patient/activate', {
+      ins: p.ins,
+      provisionalCode: p.provisionalCode,
+      birthDate: p.birthDate,
+      password: p.password,
+    });
     expect(a.status).toBe(204);
   }
 });
@@ -109,7 +117,8 @@ describe('throttling per client address and INS', () => {
       const { challengeId } = (await l.json()) as { challengeId: string };
       const code = await readLoginCode(t.dataDir, C.email);
       const wrong = code === '000000' ? '111111' : '000000';
-      for (let i = 0; i < 2 && wrongCodes < free(); i++, wrongCodes++) expect((await post('/v1/patient/login/verify', { challengeId, code: wrong }, from)).status).toBe(401);
+      for (let i = 0; i < 2 && wrongCodes < free(); i++, wrongCodes++)
+        expect((await post('/v1/patient/login/verify', { challengeId, code: wrong }, from)).status).toBe(401);
     }
     const r = await login(C.ins, C.password, from);
     expect(r.status).toBe(429);

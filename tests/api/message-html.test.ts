@@ -13,7 +13,13 @@ import { apiClient, importPatientsCsv, loginPatient, sendMail, startTestGateway,
 
 let t: TestGateway;
 let api: ApiClient;
-const P = { ins: makeTestIns(9720), email: 'html-helene@example.org', birthDate: '1988-02-29', provisionalCode: 'PROV-HTML-9720', password: 'Mot-de-passe-html-9720' };
+const P = {
+  ins: makeTestIns(9720),
+  email: 'html-helene@example.org',
+  birthDate: '1988-02-29',
+  provisionalCode: 'PROV-HTML-9720',
+  password: 'Mot-de-passe-html-9720',
+};
 const FROM = 'dr.martin@hopital-a.mssante.fr';
 const CID = 'logo-9720.part1@hopital-a.mssante.fr';
 // a 1×1 PNG
@@ -87,7 +93,10 @@ beforeAll(async () => {
   t = await startTestGateway();
   await importPatientsCsv(
     t,
-    ['ins,family_name,given_names,birth_date,email,state,provisional_code', `${P.ins},TEST-HTML,Helene,${P.birthDate},${P.email},created,${P.provisionalCode}`].join('\n'),
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      `${P.ins},TEST-HTML,Helene,${P.birthDate},${P.email},created,${P.provisionalCode}`,
+    ].join('\n'),
   );
   api = apiClient(t.gw.apiPort!, await loginPatient(t, P));
   const base = { port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr' as const, from: FROM, to: [`${P.ins}@patient.mssante.fr`] };
@@ -99,10 +108,14 @@ afterAll(async () => {
 });
 
 const listed = () =>
-  waitFor(async () => {
-    const l = await api.json<{ items: Item[] }>('GET', '/v1/me/messages');
-    return l.body.items.length === 2 ? l.body.items : null;
-  }, 30_000, 'both messages delivered');
+  waitFor(
+    async () => {
+      const l = await api.json<{ items: Item[] }>('GET', '/v1/me/messages');
+      return l.body.items.length === 2 ? l.body.items : null;
+    },
+    30_000,
+    'both messages delivered',
+  );
 
 describe('GET /v1/me/messages/{id}', () => {
   it('returns the HTML body as received and the Content-ID of the inline image', async () => {

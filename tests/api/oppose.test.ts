@@ -19,9 +19,15 @@ let db: pg.Client;
 const pending = { ins: makeTestIns(9710), birthDate: '1970-06-15', provisionalCode: 'PROV-OPP-9710' };
 const locked = { ins: makeTestIns(9711), birthDate: '1971-07-16', provisionalCode: 'PROV-OPP-9711' };
 const created = { ins: makeTestIns(9712), birthDate: '1972-08-17', provisionalCode: 'PROV-OPP-9712' };
-const active = { ins: makeTestIns(9713), email: 'oppose-active@example.org', birthDate: '1973-09-18', provisionalCode: 'PROV-OPP-9713', password: 'Mot-de-passe-actif-9713' };
+const active = {
+  ins: makeTestIns(9713),
+  email: 'oppose-active@example.org',
+  birthDate: '1973-09-18',
+  provisionalCode: 'PROV-OPP-9713',
+  password: 'Mot-de-passe-actif-9713',
+};
 const REFUSED =
-  "Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après les 6 semaines, fermez votre profil depuis « Mon profil ».";
+  'Opposition impossible : vérifiez votre identifiant, votre code provisoire et votre date de naissance. Après les 6 semaines, fermez votre profil depuis « Mon profil ».';
 
 beforeAll(async () => {
   t = await startTestGateway();
@@ -48,7 +54,8 @@ const anon = () => apiClient(t.gw.apiPort!);
 const oppose = (p: { ins: string; provisionalCode: string; birthDate: string }) =>
   anon().json<{ code: string; detail: string }>('POST', '/v1/patient/oppose', { ins: p.ins, provisionalCode: p.provisionalCode, birthDate: p.birthDate });
 const stateOf = async (ins: string) =>
-  (await db.query<{ state: string; has_code: boolean }>('SELECT state, provisional_code_hash IS NOT NULL AS has_code FROM patients WHERE ins = $1', [ins])).rows[0];
+  (await db.query<{ state: string; has_code: boolean }>('SELECT state, provisional_code_hash IS NOT NULL AS has_code FROM patients WHERE ins = $1', [ins]))
+    .rows[0];
 const expectRefused = (r: { status: number; body: { code: string; detail: string }; type: string | null }) => {
   expect(r.status).toBe(400);
   expect(r.type).toMatch(/^application\/problem\+json/);

@@ -52,12 +52,17 @@ interface Answer<T> {
 async function request<T>(client: Client, method: string, url: string, body?: { contentType: string; data: Buffer }): Promise<Answer<T>> {
   const opts = await tlsOptions(client);
   return new Promise((resolve, reject) => {
-    const req = https.request({ ...opts, method, path: url, headers: body ? { 'content-type': body.contentType, 'content-length': body.data.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T }));
-      res.on('error', reject);
-    });
+    const req = https.request(
+      { ...opts, method, path: url, headers: body ? { 'content-type': body.contentType, 'content-length': body.data.length } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body?.data);
   });
@@ -70,9 +75,17 @@ function multipart(parts: Part[]): { contentType: string; data: Buffer } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     if (p.name === 'document') {
-      chunks.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="document"\r\ncontent-type: application/json\r\n\r\n${'raw' in p ? p.raw : JSON.stringify(p.json)}\r\n`));
+      chunks.push(
+        Buffer.from(
+          `--${boundary}\r\ncontent-disposition: form-data; name="document"\r\ncontent-type: application/json\r\n\r\n${'raw' in p ? p.raw : JSON.stringify(p.json)}\r\n`,
+        ),
+      );
     } else {
-      chunks.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="${p.filename}"\r\ncontent-type: ${p.type}\r\n\r\n`), p.content, Buffer.from('\r\n'));
+      chunks.push(
+        Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="${p.filename}"\r\ncontent-type: ${p.type}\r\n\r\n`),
+        p.content,
+        Buffer.from('\r\n'),
+      );
     }
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
@@ -99,7 +112,8 @@ const doc = (meta: Record<string, unknown>, content: Buffer, filename = 'documen
 ];
 const deposit = (client: Client, parts: Part[]) => request<Batch>(client, 'POST', '/v1/organisation/documents', multipart(parts));
 const myDocuments = async () =>
-  (await patient.json<{ items: { id: string; title: string; rubric: string; author: { kind: string; displayName: string } }[] }>('GET', '/v1/me/documents')).body.items;
+  (await patient.json<{ items: { id: string; title: string; rubric: string; author: { kind: string; displayName: string } }[] }>('GET', '/v1/me/documents'))
+    .body.items;
 
 beforeAll(async () => {
   // The PKI first, so the CRL the listener loads is the development one that lists the revoked fixture.
@@ -107,7 +121,17 @@ beforeAll(async () => {
   const pki = path.join(dataDir, 'pki');
   await initDevelopmentPki(pki);
   // The organisations' certificates are issued by the gateway's start (a development PKI, PRO_API_MTLS_PORT set).
-  t = await startTestGateway({ dataDir, env: { PRO_API_MTLS_PORT: '0', API_EXPOSE: 'docs', INSURER_ORGANISATIONS: INSURER_ID, CRL_FILE: path.join(pki, 'crl.pem'), LIMIT_CRL_RELOAD_MS: '200', NOTIFY_WINDOW_SECONDS: '3600' } });
+  t = await startTestGateway({
+    dataDir,
+    env: {
+      PRO_API_MTLS_PORT: '0',
+      API_EXPOSE: 'docs',
+      INSURER_ORGANISATIONS: INSURER_ID,
+      CRL_FILE: path.join(pki, 'crl.pem'),
+      LIMIT_CRL_RELOAD_MS: '200',
+      NOTIFY_WINDOW_SECONDS: '3600',
+    },
+  });
   await importPatientsCsv(
     t,
     [
@@ -190,7 +214,10 @@ describe('bulk deposits', () => {
     expect(filed).toMatchObject({ title: 'Consignes de pré-admission', rubric: 'comptes-rendus', author: { kind: 'establishment', displayName: 'CHU TEST' } });
     const content = await patient.call('GET', `/v1/me/documents/${filed.id}/content`);
     expect(Buffer.from(await content.arrayBuffer()).equals(a)).toBe(true);
-    const history = await patient.json<{ items: { action: string; actor: { displayName: string; kind: string }; documentId: string | null }[] }>('GET', '/v1/me/activity');
+    const history = await patient.json<{ items: { action: string; actor: { displayName: string; kind: string }; documentId: string | null }[] }>(
+      'GET',
+      '/v1/me/activity',
+    );
     expect(history.body.items.some((e) => e.documentId === filed.id && e.actor.displayName === 'CHU TEST' && e.actor.kind === 'organisation')).toBe(true);
   });
 
@@ -222,7 +249,12 @@ describe('bulk deposits', () => {
     const opts = await tlsOptions('chu-test');
     const before = (await myDocuments()).length;
     await new Promise<void>((resolve) => {
-      const req = https.request({ ...opts, method: 'POST', path: '/v1/organisation/documents', headers: { 'content-type': body.contentType, 'content-length': body.data.length } });
+      const req = https.request({
+        ...opts,
+        method: 'POST',
+        path: '/v1/organisation/documents',
+        headers: { 'content-type': body.contentType, 'content-length': body.data.length },
+      });
       req.on('error', () => resolve());
       req.write(body.data.subarray(0, cutAt));
       // Cut the connection once the first document is filed (the second is streaming into the store).
@@ -239,7 +271,10 @@ describe('bulk deposits', () => {
   });
 
   it('keeps a hidden deposit from the patient', async () => {
-    const r = await deposit('chu-test', doc({ key: 'hidden-0001', ins: P.ins, title: 'Résultat à annoncer', typeCode: '11502-2', hiddenFromPatient: true }, pdf(2000)));
+    const r = await deposit(
+      'chu-test',
+      doc({ key: 'hidden-0001', ins: P.ins, title: 'Résultat à annoncer', typeCode: '11502-2', hiddenFromPatient: true }, pdf(2000)),
+    );
     expect(r.body.results[0]!.status).toBe('filed');
     expect((await myDocuments()).map((d) => d.id)).not.toContain(r.body.results[0]!.documentId);
     // A reveal date hides it until then (revealed by the lifecycle job, tests/access/hidden-documents); a bad one is refused.
@@ -300,7 +335,9 @@ describe('revocation kept current', () => {
   it('refuses an organisation whose certificate a CRL installed after start revokes, without a restart', async () => {
     const pki = pkiPaths(t.pki);
     const [root, rootKey, issuing, issuingKey, chu, revoked] = await Promise.all(
-      [pki.root, pki.rootKey, pki.issuingCa, pki.issuingCaKey, path.join(t.pki, 'organisations', 'chu-test.crt'), pki.revoked.cert].map((f) => fs.readFile(f, 'utf8')),
+      [pki.root, pki.rootKey, pki.issuingCa, pki.issuingCaKey, path.join(t.pki, 'organisations', 'chu-test.crt'), pki.revoked.cert].map((f) =>
+        fs.readFile(f, 'utf8'),
+      ),
     );
     const serial = (pem: string) => new X509Certificate(pem).serialNumber;
     expect((await request('chu-test', 'GET', '/v1/organisation')).status).toBe(200);
@@ -309,10 +346,14 @@ describe('revocation kept current', () => {
       createCrl({ issuerCertPem: root!, issuerKeyPem: rootKey!, crlNumber: 2 });
     await fs.writeFile(`${pki.crl}.tmp`, bundle);
     await fs.rename(`${pki.crl}.tmp`, pki.crl);
-    const refused = await waitFor(async () => {
-      const r = await request<{ code: string; detail: string }>('chu-test', 'GET', '/v1/organisation');
-      return r.status === 401 ? r : null;
-    }, 20_000, 'chu-test refused after the CRL reload');
+    const refused = await waitFor(
+      async () => {
+        const r = await request<{ code: string; detail: string }>('chu-test', 'GET', '/v1/organisation');
+        return r.status === 401 ? r : null;
+      },
+      20_000,
+      'chu-test refused after the CRL reload',
+    );
     expect(refused.body.code).toBe('API-ORG-02');
     expect(refused.body.detail).toContain('CERT_REVOKED');
     expect((await request('clinique-test', 'GET', '/v1/organisation')).status).toBe(200);

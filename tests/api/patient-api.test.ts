@@ -48,7 +48,12 @@ describe('activation', () => {
   });
 
   it('refuses an opposed profile', async () => {
-    const r = await anon().json('POST', '/v1/patient/activate', { ins: O, provisionalCode: 'PROV-OSCAR-1', birthDate: '1950-01-01', password: 'Un-mot-de-passe-ok-4' });
+    const r = await anon().json('POST', '/v1/patient/activate', {
+      ins: O,
+      provisionalCode: 'PROV-OSCAR-1',
+      birthDate: '1950-01-01',
+      password: 'Un-mot-de-passe-ok-4',
+    });
     expect(r.status).toBe(400);
   });
 
@@ -115,16 +120,30 @@ describe('mailbox API', () => {
 
   it('pages newest first, isolates patients, and ends sessions at logout', async () => {
     const send = (ins: string, subject: string) =>
-      sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'cabinet-b.mssante.fr', from: 'dr.b@cabinet-b.mssante.fr', to: [`${ins}@patient.mssante.fr`], subject });
+      sendMail({
+        port: t.gw.smtpPort!,
+        pki: t.pki,
+        cert: 'cabinet-b.mssante.fr',
+        from: 'dr.b@cabinet-b.mssante.fr',
+        to: [`${ins}@patient.mssante.fr`],
+        subject,
+      });
     for (let i = 1; i <= 5; i++) expect((await send(B.ins, `message ${i}`)).ok).toBe(true);
     expect((await send(A.ins, 'pour Anna')).ok).toBe(true);
 
     const tokenB = await loginPatient(t, B);
     const apiB = apiClient(t.gw.apiPort!, tokenB);
-    await waitFor(async () => {
-      const s = await apiClient(t.gw.apiPort!, (await import('node:fs')).readFileSync(`${t.dataDir}/admin.token`, 'utf8').trim()).json<{ queued: number }>('GET', '/v1/admin/deliveries/stats');
-      return s.body.queued === 0;
-    }, 30_000, 'deliveries');
+    await waitFor(
+      async () => {
+        const s = await apiClient(t.gw.apiPort!, (await import('node:fs')).readFileSync(`${t.dataDir}/admin.token`, 'utf8').trim()).json<{ queued: number }>(
+          'GET',
+          '/v1/admin/deliveries/stats',
+        );
+        return s.body.queued === 0;
+      },
+      30_000,
+      'deliveries',
+    );
     const subjects: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -174,7 +193,12 @@ describe('operator API and OpenAPI', () => {
     expect(res.status).toBe(422);
     const body = (await res.json()) as { errors: { line: number }[] };
     expect(body.errors.map((e) => e.line)).toEqual([3]);
-    const login = await anon().json('POST', '/v1/patient/activate', { ins: makeTestIns(301), provisionalCode: 'x', birthDate: '1980-01-01', password: 'Un-mot-de-passe-ok-4' });
+    const login = await anon().json('POST', '/v1/patient/activate', {
+      ins: makeTestIns(301),
+      provisionalCode: 'x',
+      birthDate: '1980-01-01',
+      password: 'Un-mot-de-passe-ok-4',
+    });
     expect(login.status).toBe(400);
   });
 
@@ -182,6 +206,8 @@ describe('operator API and OpenAPI', () => {
     const r = await anon().json<{ openapi: string; paths: Record<string, unknown> }>('GET', '/docs/json');
     expect(r.status).toBe(200);
     expect(r.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(r.body.paths)).toEqual(expect.arrayContaining(['/v1/patient/login', '/v1/me/messages', '/v1/me/messages/{id}/attachments/{attachmentId}']));
+    expect(Object.keys(r.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/patient/login', '/v1/me/messages', '/v1/me/messages/{id}/attachments/{attachmentId}']),
+    );
   });
 });

@@ -53,8 +53,17 @@ describe('patient authentication routes', () => {
   it('are limited per client address, the four routes together, with 429 problem+json and Retry-After', async () => {
     for (let i = 0; i < 3; i++) expect((await login(perIp, '203.0.113.1', makeTestIns(9610 + i))).status).toBe(401);
     await expectRateLimited(await login(perIp, '203.0.113.1'));
-    await expectRateLimited(await post(perIp, '/v1/patient/activate', { ins: UNKNOWN, provisionalCode: 'X', birthDate: '1970-01-01', password: 'Un-mot-de-passe-ok-4' }, '203.0.113.1'));
-    await expectRateLimited(await post(perIp, '/v1/patient/login/verify', { challengeId: '00000000-0000-4000-8000-000000000000', code: '123456' }, '203.0.113.1'));
+    await expectRateLimited(
+      await post(
+        perIp,
+        '/v1/patient/activate',
+        { ins: UNKNOWN, provisionalCode: 'X', birthDate: '1970-01-01', password: 'Un-mot-de-passe-ok-4' },
+        '203.0.113.1',
+      ),
+    );
+    await expectRateLimited(
+      await post(perIp, '/v1/patient/login/verify', { challengeId: '00000000-0000-4000-8000-000000000000', code: '123456' }, '203.0.113.1'),
+    );
     // another address is counted on its own
     expect((await login(perIp, '203.0.113.2')).status).toBe(401);
   });
@@ -67,7 +76,8 @@ describe('patient authentication routes', () => {
   });
 
   it('are limited for all addresses together', async () => {
-    for (const [i, from] of ['198.51.100.1', '198.51.100.2', '198.51.100.3'].entries()) expect((await login(global, from, makeTestIns(9630 + i))).status).toBe(401);
+    for (const [i, from] of ['198.51.100.1', '198.51.100.2', '198.51.100.3'].entries())
+      expect((await login(global, from, makeTestIns(9630 + i))).status).toBe(401);
     await expectRateLimited(await login(global, '198.51.100.4'));
   });
 
@@ -84,7 +94,8 @@ describe('patient authentication routes', () => {
 
 describe('professional API', () => {
   it('is limited per bearer token, before the token is even verified', async () => {
-    const get = (token: string) => fetch(`http://127.0.0.1:${perIp.gw.apiPort}/v1/patients/${UNKNOWN}/documents`, { headers: { authorization: `Bearer ${token}` } });
+    const get = (token: string) =>
+      fetch(`http://127.0.0.1:${perIp.gw.apiPort}/v1/patients/${UNKNOWN}/documents`, { headers: { authorization: `Bearer ${token}` } });
     expect((await get('token-a')).status).toBe(401);
     expect((await get('token-a')).status).toBe(401);
     await expectRateLimited(await get('token-a'));

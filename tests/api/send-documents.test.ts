@@ -28,7 +28,11 @@ interface Problem {
 }
 
 async function messageWithAttachment(api: ApiClient, subject: string): Promise<Msg> {
-  return waitFor(async () => (await api.json<{ items: Msg[] }>('GET', '/v1/me/messages')).body.items.find((m) => m.subject === subject && m.attachments.length > 0), 30_000, subject);
+  return waitFor(
+    async () => (await api.json<{ items: Msg[] }>('GET', '/v1/me/messages')).body.items.find((m) => m.subject === subject && m.attachments.length > 0),
+    30_000,
+    subject,
+  );
 }
 
 async function sentCount(api: ApiClient): Promise<number> {
@@ -93,7 +97,12 @@ describe('documentIds of a patient message', () => {
     // A document hidden from the patient (until an announcement consultation) cannot leave in their name either.
     const hidden = (await messageWithAttachment(b, 'Pour B')).attachments[0]!.id;
     await t.gw.database.db.update(schema.documents).set({ hiddenFromPatient: true }).where(eq(schema.documents.id, hidden));
-    const h = await b.json<Problem>('POST', '/v1/me/messages', { contactId: (await b.json<{ items: { id: string }[] }>('GET', '/v1/me/contacts')).body.items[0]!.id, subject: 'Q', text: 'x', documentIds: [hidden] });
+    const h = await b.json<Problem>('POST', '/v1/me/messages', {
+      contactId: (await b.json<{ items: { id: string }[] }>('GET', '/v1/me/contacts')).body.items[0]!.id,
+      subject: 'Q',
+      text: 'x',
+      documentIds: [hidden],
+    });
     expect(h.status).toBe(404);
     expect(h.body.code).toBe('API-SEND-02');
   });
@@ -105,7 +114,12 @@ describe('documentIds of a patient message', () => {
     expect(r.status).toBe(410);
     expect(r.type).toMatch(/^application\/problem\+json/);
     expect(r.body).toMatchObject({ code: 'API-SEND-05', detail: 'Ce document a été supprimé : il ne peut plus être joint à un message.' });
-    const w = await a.json<Problem>('POST', '/v1/me/messages', { contactId: contactA, subject: 'Question', text: 'x', documentIds: [messageA.attachments[0]!.id, gone] });
+    const w = await a.json<Problem>('POST', '/v1/me/messages', {
+      contactId: contactA,
+      subject: 'Question',
+      text: 'x',
+      documentIds: [messageA.attachments[0]!.id, gone],
+    });
     expect(w.status).toBe(410);
     expect(await sentCount(a)).toBe(before);
   });

@@ -81,7 +81,12 @@ function startBuilt(entry: string, args: string[], env: Record<string, string>, 
   return child;
 }
 
-async function runBuilt(entry: string, args: string[], env: Record<string, string>, log: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runBuilt(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  log: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = startBuilt(entry, args, env, log);
   let stdout = '';
   let stderr = '';
@@ -129,7 +134,10 @@ describe('the compiled build', () => {
   }, 180_000);
 
   it('imports only production dependencies (the image installs no others)', async () => {
-    const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     const builtins = new Set(builtinModules);
     const packages = new Set<string>();
     const files = (await fs.readdir(OUT, { recursive: true })).filter((f) => f.endsWith('.js'));

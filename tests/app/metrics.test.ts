@@ -27,7 +27,10 @@ beforeAll(async () => {
     },
   });
   sink = await startOperatorSink(t.pki, sinkPort);
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-METRICS,Mia,1980-02-02,mia@example.org,created,\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-METRICS,Mia,1980-02-02,mia@example.org,created,\n`,
+  );
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -46,7 +49,15 @@ const sample = (text: string, series: string): number | null => {
   return line ? Number(line.slice(series.length + 1)) : null;
 };
 const send = (attachments: { filename: string; content: Buffer; contentType?: string }[], subject: string) =>
-  sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.metrics@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`], subject, attachments });
+  sendMail({
+    port: t.gw.smtpPort!,
+    pki: t.pki,
+    cert: 'hopital-a.mssante.fr',
+    from: 'dr.metrics@hopital-a.mssante.fr',
+    to: [`${ins}@patient.mssante.fr`],
+    subject,
+    attachments,
+  });
 
 describe('/metrics', () => {
   it("carries Node's default metrics under their standard names and the project's under mesgw_", async () => {
@@ -67,10 +78,14 @@ describe('/metrics', () => {
     sink.script = ['451 4.3.0 busy, try later']; // the DSN's first attempt is deferred, the second accepted
     expect((await send([pdf, pdf, pdf], 'too many attachments')).ok).toBe(true);
     await waitFor(async () => sink.received.length === 1, 30_000, 'the DSN at the operator');
-    const text = await waitFor(async () => {
-      const s = await scrape();
-      return sample(s, 'mesgw_relay_outcomes_total{outcome="sent"}') === 1 ? s : null;
-    }, 10_000, 'the relay outcome counted');
+    const text = await waitFor(
+      async () => {
+        const s = await scrape();
+        return sample(s, 'mesgw_relay_outcomes_total{outcome="sent"}') === 1 ? s : null;
+      },
+      10_000,
+      'the relay outcome counted',
+    );
     expect(sample(text, 'mesgw_relay_outcomes_total{outcome="deferred"}')).toBe(1);
     expect(sample(text, 'mesgw_relay_outcomes_total{outcome="failed"}')).toBe(0);
     expect(sample(text, 'mesgw_scanner_scans_total{verdict="clean"}')).toBeGreaterThanOrEqual(1);

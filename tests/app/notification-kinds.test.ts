@@ -27,7 +27,22 @@ const MESSAGE = 'Vous avez reçu un ou plusieurs nouveaux messages dans votre me
 const DOCUMENT = 'Un ou plusieurs nouveaux documents ont été ajoutés à votre profil Mon espace santé.';
 const ACTIONS = 'Des professionnels de santé ont réalisé des actions sur des documents de votre profil';
 /** Whatever identifies the patient, the professionals or the content: none may appear in a notice. */
-const SECRETS = [P.ins, 'TEST-NOTIF', 'Jeanne', 'Convocation scanner', 'Bilan hépatique', 'bilan-hepatique.pdf', 'Alice', 'Hépatologue', 'Bruno', ORGANISATION, DOCTOR.rpps, NURSE.rpps, 'hopital-a', 'labo@'];
+const SECRETS = [
+  P.ins,
+  'TEST-NOTIF',
+  'Jeanne',
+  'Convocation scanner',
+  'Bilan hépatique',
+  'bilan-hepatique.pdf',
+  'Alice',
+  'Hépatologue',
+  'Bruno',
+  ORGANISATION,
+  DOCTOR.rpps,
+  NURSE.rpps,
+  'hopital-a',
+  'labo@',
+];
 
 let t: TestGateway;
 const seen = new Set<string>();
@@ -42,7 +57,11 @@ async function deposit(ins: string, gw: TestGateway = t): Promise<string> {
   form.set('title', 'Bilan hépatique');
   form.set('typeCode', '11502-2');
   form.set('file', new Blob([new Uint8Array(pdf())], { type: 'application/pdf' }), 'bilan-hepatique.pdf');
-  const res = await fetch(`${apiClient(gw.gw.apiPort!).base}/v1/patients/${ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${bearer(DOCTOR, '10', gw)}` }, body: form });
+  const res = await fetch(`${apiClient(gw.gw.apiPort!).base}/v1/patients/${ins}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer(DOCTOR, '10', gw)}` },
+    body: form,
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -82,7 +101,13 @@ function expectNothingIdentifying(n: { subject: string; text: string; raw: strin
 beforeAll(async () => {
   t = await startTestGateway({ env: { NOTIFY_WINDOW_SECONDS: '1' } });
   ensureDevIssuer(path.join(t.pki, 'oidc'));
-  await importPatientsCsv(t, ['ins,family_name,given_names,birth_date,email,state,provisional_code', `${P.ins},TEST-NOTIF,Jeanne,${P.birthDate},${P.email},created,${P.provisionalCode}`].join('\n'));
+  await importPatientsCsv(
+    t,
+    [
+      'ins,family_name,given_names,birth_date,email,state,provisional_code',
+      `${P.ins},TEST-NOTIF,Jeanne,${P.birthDate},${P.email},created,${P.provisionalCode}`,
+    ].join('\n'),
+  );
   await loginPatient(t, P);
 });
 afterAll(async () => {
@@ -134,7 +159,13 @@ describe('one e-mail per window, whatever the kinds', () => {
   beforeAll(async () => {
     t2 = await startTestGateway({ env: { NOTIFY_WINDOW_SECONDS: '3600' } });
     ensureDevIssuer(path.join(t2.pki, 'oidc'));
-    await importPatientsCsv(t2, ['ins,family_name,given_names,birth_date,email,state,provisional_code', `${Q.ins},TEST-NOTIF,Quentin,${Q.birthDate},${Q.email},created,${Q.provisionalCode}`].join('\n'));
+    await importPatientsCsv(
+      t2,
+      [
+        'ins,family_name,given_names,birth_date,email,state,provisional_code',
+        `${Q.ins},TEST-NOTIF,Quentin,${Q.birthDate},${Q.email},created,${Q.provisionalCode}`,
+      ].join('\n'),
+    );
   });
   afterAll(async () => {
     await t2?.close();
@@ -147,7 +178,8 @@ describe('one e-mail per window, whatever the kinds', () => {
       const raw = await fs.readFile(path.join(dir, f));
       const m = await simpleParser(raw);
       const to = m.to && !Array.isArray(m.to) ? m.to.value[0]?.address : undefined;
-      if (to === Q.email && !/code de connexion/.test(m.subject ?? '')) out.push({ subject: m.subject ?? '', text: m.text ?? '', raw: raw.toString('utf8').replace(Q.email, '') });
+      if (to === Q.email && !/code de connexion/.test(m.subject ?? ''))
+        out.push({ subject: m.subject ?? '', text: m.text ?? '', raw: raw.toString('utf8').replace(Q.email, '') });
     }
     return out;
   }
@@ -179,10 +211,14 @@ describe('one e-mail per window, whatever the kinds', () => {
       expect(await noticesTo(gatewayDir)).toHaveLength(1);
       // Once the window is over (here: two dispatchers with a window of 0, at once): exactly one e-mail.
       const [a, b] = [dispatcher(0), dispatcher(0)];
-      const sent = await waitFor(async () => {
-        const n = (await Promise.all([a.sendDue(), b.sendDue()])).reduce((x, y) => x + y, 0);
-        return n > 0 ? n : null;
-      }, 20_000, 'the grouped notice');
+      const sent = await waitFor(
+        async () => {
+          const n = (await Promise.all([a.sendDue(), b.sendDue()])).reduce((x, y) => x + y, 0);
+          return n > 0 ? n : null;
+        },
+        20_000,
+        'the grouped notice',
+      );
       expect(sent).toBe(1);
       expect(await a.sendDue()).toBe(0); // nothing new since
       const mine = await noticesTo(dir);
@@ -190,7 +226,10 @@ describe('one e-mail per window, whatever the kinds', () => {
       const n = mine[0]!;
       expect(n.subject).toBe('Du nouveau dans Mon espace santé');
       const at = [MESSAGE, DOCUMENT, `${ACTIONS}.`].map((x) => n.text.indexOf(x));
-      expect(at.every((i) => i >= 0), n.text).toBe(true);
+      expect(
+        at.every((i) => i >= 0),
+        n.text,
+      ).toBe(true);
       expect([...at].sort((x, y) => x - y)).toEqual(at);
       for (const notice of [first, n]) {
         expectNothingIdentifying(notice);

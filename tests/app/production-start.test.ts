@@ -50,7 +50,16 @@ async function explicitTrust(trust: string, key: string): Promise<Record<string,
   };
 }
 
-const CLEAR = { TRUST_ANCHORS: '', WHITELIST_FILE: '', PRO_JWKS_FILE: '', PRO_JWKS_URL: '', PRO_ISSUER: '', MASTER_KEY_FILE: '', PKI_DIR: '', DATABASE_URL: '' };
+const CLEAR = {
+  TRUST_ANCHORS: '',
+  WHITELIST_FILE: '',
+  PRO_JWKS_FILE: '',
+  PRO_JWKS_URL: '',
+  PRO_ISSUER: '',
+  MASTER_KEY_FILE: '',
+  PKI_DIR: '',
+  DATABASE_URL: '',
+};
 
 describe('NODE_ENV=production', () => {
   it('refuses to start on development defaults, naming every missing setting, and generates nothing', async () => {
@@ -58,7 +67,8 @@ describe('NODE_ENV=production', () => {
     const r = await runToExit({ ...CLEAR, NODE_ENV: 'production', DATA_DIR: dataDir, SMTP_PORT: '0', API_PORT: '0' });
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull();
-    for (const name of ['TRUST_ANCHORS', 'WHITELIST_FILE', 'PKI_DIR', 'PRO_JWKS_URL', 'PRO_JWKS_FILE', 'PRO_ISSUER', 'MASTER_KEY_FILE']) expect(r.stderr).toContain(name);
+    for (const name of ['TRUST_ANCHORS', 'WHITELIST_FILE', 'PKI_DIR', 'PRO_JWKS_URL', 'PRO_JWKS_FILE', 'PRO_ISSUER', 'MASTER_KEY_FILE'])
+      expect(r.stderr).toContain(name);
     expect(r.stderr).toMatch(/NODE_ENV=production: refusing to start/);
     // Nothing was generated: no PKI, no issuer key, no master key, no database.
     expect(await fs.readdir(dataDir)).toEqual([]);

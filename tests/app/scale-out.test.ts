@@ -92,7 +92,9 @@ describe('scale-out (ROLES) on one PostgreSQL', () => {
           to: [`${patients[i % patients.length]}@patient.mssante.fr`],
           subject,
           text: `message ${i}`,
-          attachments: [{ filename: `doc-${i}.pdf`, content: Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(30_000)]), contentType: 'application/pdf' }],
+          attachments: [
+            { filename: `doc-${i}.pdf`, content: Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(30_000)]), contentType: 'application/pdf' },
+          ],
         });
         expect(r.ok, r.response).toBe(true); // the SMTP processes are never killed
         accepted.add(subject);
@@ -159,11 +161,15 @@ describe('scale-out (ROLES) on one PostgreSQL', () => {
     third.close();
     second.close();
     // A session closed on B frees its slot for A.
-    await waitFor(async () => {
-      const s = await RawSmtp.connect(a!.smtpPort!, c.pki, 'hopital-a.mssante.fr');
-      s.close();
-      return s.secureEhlo.startsWith('250 ');
-    }, 10_000, 'the slot freed on B to be usable on A');
+    await waitFor(
+      async () => {
+        const s = await RawSmtp.connect(a!.smtpPort!, c.pki, 'hopital-a.mssante.fr');
+        s.close();
+        return s.secureEhlo.startsWith('250 ');
+      },
+      10_000,
+      'the slot freed on B to be usable on A',
+    );
     first.close();
 
     // Messages per domain: 4 a minute in all. Two through A, then (once A's counts are shared) two through B,

@@ -23,7 +23,11 @@ async function scenario(frozen: 'postgres' | 'redis'): Promise<void> {
   const redis = new URL(process.env.TEST_REDIS_URL!);
   const pgProxy = await startTcpProxy(db.hostname, Number(db.port));
   const redisProxy = await startTcpProxy(redis.hostname, Number(redis.port));
-  cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }), () => pgProxy.close(), () => redisProxy.close());
+  cleanups.push(
+    () => fs.rm(dataDir, { recursive: true, force: true }),
+    () => pgProxy.close(),
+    () => redisProxy.close(),
+  );
   db.port = String(pgProxy.port);
   redis.port = String(redisProxy.port);
   const apiPort = await freePort();
@@ -42,7 +46,13 @@ async function scenario(frozen: 'postgres' | 'redis'): Promise<void> {
   const ins = makeTestIns(990_001);
   const csv = `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-STOP,A,1970-01-01,a@example.org,created,\n`;
   expect((await apiClient(apiPort, token).call('POST', '/v1/admin/patients/import', csv, { 'content-type': 'text/csv' })).status).toBe(200);
-  const sent = await sendMail({ port: smtpPort, pki: path.join(dataDir, 'pki'), cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`] });
+  const sent = await sendMail({
+    port: smtpPort,
+    pki: path.join(dataDir, 'pki'),
+    cert: 'hopital-a.mssante.fr',
+    from: 'dr@hopital-a.mssante.fr',
+    to: [`${ins}@patient.mssante.fr`],
+  });
   expect(sent.ok).toBe(true);
 
   const proxy: TcpProxy = frozen === 'postgres' ? pgProxy : redisProxy;

@@ -27,7 +27,11 @@ let serverBase: tls.TlsOptions;
 let revokedBundle: string;
 let crlFile: string;
 
-const client = async (pair: { cert: string; key: string }) => ({ cert: await readFile(pair.cert), key: await readFile(pair.key), ca: await readFile(paths.ca) });
+const client = async (pair: { cert: string; key: string }) => ({
+  cert: await readFile(pair.cert),
+  key: await readFile(pair.key),
+  ca: await readFile(paths.ca),
+});
 
 function logs() {
   const lines: Record<string, unknown>[] = [];

@@ -53,7 +53,11 @@ describe('DER reader', () => {
 
   it('names the subjects certs/pki.ts issues (UTF8String, PrintableString, several OUs) as node:crypto reads them', () => {
     const ca = makeCa();
-    const leaf = issueCertificate({ issuerCertPem: ca.certPem, issuerKeyPem: ca.keyPem, subject: { ...ISSUING_CA_SUBJECT, CN: 'Établissement « test »', L: 'Île-de-France' } });
+    const leaf = issueCertificate({
+      issuerCertPem: ca.certPem,
+      issuerKeyPem: ca.keyPem,
+      subject: { ...ISSUING_CA_SUBJECT, CN: 'Établissement « test »', L: 'Île-de-France' },
+    });
     const root = readDer(Buffer.from(forge.pem.decode(leaf.certPem)[0]!.body, 'binary'));
     const tbs = derChildren(derChildren(root)[0]!);
     const subject = tbs[5]!; // version, serial, signature, issuer, validity, subject
@@ -99,7 +103,13 @@ describe('DER reader', () => {
   it('reads long-form lengths (a CRL of many entries)', () => {
     const ca = makeCa();
     const revoked = Array.from({ length: 400 }, (_, i) => ({ serial: (i + 1).toString(16).padStart(8, '0') }));
-    const pem = createCrl({ issuerCertPem: ca.certPem, issuerKeyPem: ca.keyPem, thisUpdate: new Date('2026-01-01T00:00:00Z'), nextUpdate: new Date('2026-01-08T00:00:00Z'), revoked });
+    const pem = createCrl({
+      issuerCertPem: ca.certPem,
+      issuerKeyPem: ca.keyPem,
+      thisUpdate: new Date('2026-01-01T00:00:00Z'),
+      nextUpdate: new Date('2026-01-08T00:00:00Z'),
+      revoked,
+    });
     const info = describeCrl(pem);
     expect(info.thisUpdate.toISOString()).toBe('2026-01-01T00:00:00.000Z');
     expect(info.issuer).toMatch(/^CN=TEST AC RACINE/);

@@ -24,9 +24,7 @@ describe('normalizeDn', () => {
   });
 
   it('ignores spaces after commas and around "="', () => {
-    expect(normalizeDn('CN=smtps1.ens.atos-infogerance.fr, OU=318003502400041 ,O = CNAM,  ST=Paris (75), C=FR')).toBe(
-      normalizeDn(CNAM),
-    );
+    expect(normalizeDn('CN=smtps1.ens.atos-infogerance.fr, OU=318003502400041 ,O = CNAM,  ST=Paris (75), C=FR')).toBe(normalizeDn(CNAM));
   });
 
   it('is case-insensitive on types and values', () => {
@@ -60,14 +58,10 @@ describe('normalizeDn', () => {
   });
 
   it('maps OIDs and long names to short names', () => {
-    expect(
-      normalizeDn(
-        '2.5.4.3=smtp.x.fr,organizationalUnitName=318003502400041,organizationName=CNAM,stateOrProvinceName=Paris (75),countryName=FR',
-      ),
-    ).toBe(normalizeDn('CN=smtp.x.fr,OU=318003502400041,O=CNAM,ST=Paris (75),C=FR'));
-    expect(normalizeDn('commonName=a,localityName=Lyon,emailAddress=a@b.fr,serialNumber=12,OID.2.5.4.11=u')).toBe(
-      'CN=a,L=lyon,E=a@b.fr,SERIALNUMBER=12,OU=u',
+    expect(normalizeDn('2.5.4.3=smtp.x.fr,organizationalUnitName=318003502400041,organizationName=CNAM,stateOrProvinceName=Paris (75),countryName=FR')).toBe(
+      normalizeDn('CN=smtp.x.fr,OU=318003502400041,O=CNAM,ST=Paris (75),C=FR'),
     );
+    expect(normalizeDn('commonName=a,localityName=Lyon,emailAddress=a@b.fr,serialNumber=12,OID.2.5.4.11=u')).toBe('CN=a,L=lyon,E=a@b.fr,SERIALNUMBER=12,OU=u');
     expect(normalizeDn('1.2.3.4=x')).toBe('1.2.3.4=x');
   });
 
@@ -142,12 +136,8 @@ describe('dnFromX509 on generated certificates', () => {
 
   it('reads the two-OU CA subjects in RFC 4514 order', async () => {
     const [root, issuing] = await readCerts(paths.ca);
-    expect(dnFromX509(root!)).toBe(
-      normalizeDn('CN=TEST AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR'),
-    );
-    expect(dnFromX509(issuing!)).toBe(
-      normalizeDn('CN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR'),
-    );
+    expect(dnFromX509(root!)).toBe(normalizeDn('CN=TEST AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR'));
+    expect(dnFromX509(issuing!)).toBe(normalizeDn('CN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR'));
   });
 
   it('handles commas, quotes, plus, parentheses, accents and leading "#" in certificate values', async () => {

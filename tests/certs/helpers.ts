@@ -22,8 +22,7 @@ export async function readCerts(file: string): Promise<X509Certificate[]> {
 }
 
 /** Issued by `issuer` in both senses: names chain and the signature verifies with its key. */
-export const issuedBy = (leaf: X509Certificate, issuer: X509Certificate): boolean =>
-  leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
+export const issuedBy = (leaf: X509Certificate, issuer: X509Certificate): boolean => leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
 
 export async function keyMatches(pair: CertKeyPaths): Promise<boolean> {
   const [leaf] = await readCerts(pair.cert);
@@ -89,7 +88,9 @@ export async function mutualTlsHandshake(
 
 /** A CRL bundle of the development PKI (issuing CA, then root) that revokes nothing: the state before a revocation. */
 export async function crlBundleRevokingNothing(paths: PkiPaths, thisUpdate = new Date(Date.now() - 60_000)): Promise<string> {
-  const [root, rootKey, issuing, issuingKey] = await Promise.all([paths.root, paths.rootKey, paths.issuingCa, paths.issuingCaKey].map((f) => readFile(f, 'utf8')));
+  const [root, rootKey, issuing, issuingKey] = await Promise.all(
+    [paths.root, paths.rootKey, paths.issuingCa, paths.issuingCaKey].map((f) => readFile(f, 'utf8')),
+  );
   return (
     createCrl({ issuerCertPem: issuing!, issuerKeyPem: issuingKey!, thisUpdate, crlNumber: 1 }) +
     createCrl({ issuerCertPem: root!, issuerKeyPem: rootKey!, thisUpdate, crlNumber: 1 })

@@ -19,7 +19,6 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DAY = 86_400_000;
 const YEAR = 365.25 * DAY;
 
-
 describe('initDevelopmentPki', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let paths: PkiPaths;
@@ -43,7 +42,16 @@ describe('initDevelopmentPki', () => {
 
   it('writes keys 0600 and certificates 0644', async () => {
     const keys = [paths.rootKey, paths.issuingCaKey, paths.untrusted.client.key, ...leaves().map(([, p]) => p.key)];
-    const certs = [paths.ca, paths.root, paths.issuingCa, paths.crl, paths.whitelist, paths.untrusted.ca, paths.untrusted.client.cert, ...leaves().map(([, p]) => p.cert)];
+    const certs = [
+      paths.ca,
+      paths.root,
+      paths.issuingCa,
+      paths.crl,
+      paths.whitelist,
+      paths.untrusted.ca,
+      paths.untrusted.client.cert,
+      ...leaves().map(([, p]) => p.cert),
+    ];
     for (const file of keys) expect((await stat(file)).mode & 0o777, file).toBe(0o600);
     for (const file of certs) expect((await stat(file)).mode & 0o777, file).toBe(0o644);
   });
@@ -55,9 +63,7 @@ describe('initDevelopmentPki', () => {
     expect(issuedBy(root, root)).toBe(true);
     expect(issuedBy(issuing, root)).toBe(true);
     expect(dnFromX509(root)).toBe(normalizeDn('CN=TEST AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR'));
-    expect(issuing.subject).toBe(
-      'C=FR\nO=ASIP-SANTE\nOU=0002 187512751\nOU=IGC-SANTE TEST\nCN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS',
-    );
+    expect(issuing.subject).toBe('C=FR\nO=ASIP-SANTE\nOU=0002 187512751\nOU=IGC-SANTE TEST\nCN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS');
     expect((await readCerts(paths.root))[0]!.fingerprint256).toBe(root.fingerprint256);
     expect((await readCerts(paths.issuingCa))[0]!.fingerprint256).toBe(issuing.fingerprint256);
     expect(issuing.checkPrivateKey(createPrivateKey(await readFile(paths.issuingCaKey)))).toBe(true);
@@ -86,9 +92,7 @@ describe('initDevelopmentPki', () => {
 
   it('the gateway certificate has the expected subject, SANs and 3-year validity', async () => {
     const [server] = await readCerts(paths.server.cert);
-    expect(dnFromX509(server!)).toBe(
-      normalizeDn('CN=mx.patient.mssante.fr,OU=300000000099622,O=GIP - TEST9962 MES GATEWAY,ST=Paris (75),C=FR'),
-    );
+    expect(dnFromX509(server!)).toBe(normalizeDn('CN=mx.patient.mssante.fr,OU=300000000099622,O=GIP - TEST9962 MES GATEWAY,ST=Paris (75),C=FR'));
     expect(server!.checkHost('mx.patient.mssante.fr')).toBe('mx.patient.mssante.fr');
     expect(server!.checkHost('localhost')).toBe('localhost');
     expect(server!.checkIP('127.0.0.1')).toBe('127.0.0.1');

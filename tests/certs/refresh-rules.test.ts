@@ -12,7 +12,14 @@ describe('checkWhitelistUrl', () => {
     const ok = checkWhitelistUrl('https://espacedeconfiance.mssante.fr/listeblanchemssante.xml');
     expect(ok.ok && ok.url.hostname).toBe('espacedeconfiance.mssante.fr');
     expect(checkWhitelistUrl(' https://127.0.0.1:8443/l.xml ').ok).toBe(true);
-    for (const bad of ['http://espacedeconfiance.mssante.fr/listeblanchemssante.xml', 'http://127.0.0.1/l.xml', 'ftp://x/l.xml', 'file:///etc/passwd', 'listeblanche.xml', '']) {
+    for (const bad of [
+      'http://espacedeconfiance.mssante.fr/listeblanchemssante.xml',
+      'http://127.0.0.1/l.xml',
+      'ftp://x/l.xml',
+      'file:///etc/passwd',
+      'listeblanche.xml',
+      '',
+    ]) {
       expect(checkWhitelistUrl(bad).ok, bad).toBe(false);
     }
     const creds = checkWhitelistUrl('https://user:secret@mirror.example/l.xml');
@@ -48,9 +55,18 @@ describe('judgeCandidate', () => {
 
   it('refuses an empty, undated or future-dated list, even with nothing in force or forced', () => {
     for (const cur of [current, null]) {
-      expect(judgeCandidate({ generatedAt: at('2025-03-14T02:00:00Z'), entries: 0 }, cur, { ...opts, allowOlder: true })).toMatchObject({ verdict: 'refuse', reason: expect.stringMatching(/no usable entry/) });
-      expect(judgeCandidate({ generatedAt: null, entries: 5 }, cur, { ...opts, allowOlder: true })).toMatchObject({ verdict: 'refuse', reason: expect.stringMatching(/DateDeGeneration/) });
-      expect(judgeCandidate({ generatedAt: new Date(NOW + 2 * HOUR), entries: 5 }, cur, opts)).toMatchObject({ verdict: 'refuse', reason: expect.stringMatching(/future/) });
+      expect(judgeCandidate({ generatedAt: at('2025-03-14T02:00:00Z'), entries: 0 }, cur, { ...opts, allowOlder: true })).toMatchObject({
+        verdict: 'refuse',
+        reason: expect.stringMatching(/no usable entry/),
+      });
+      expect(judgeCandidate({ generatedAt: null, entries: 5 }, cur, { ...opts, allowOlder: true })).toMatchObject({
+        verdict: 'refuse',
+        reason: expect.stringMatching(/DateDeGeneration/),
+      });
+      expect(judgeCandidate({ generatedAt: new Date(NOW + 2 * HOUR), entries: 5 }, cur, opts)).toMatchObject({
+        verdict: 'refuse',
+        reason: expect.stringMatching(/future/),
+      });
     }
     // Within the clock skew is fine.
     expect(judgeCandidate({ generatedAt: new Date(NOW + HOUR / 2), entries: 5 }, null, opts)).toEqual({ verdict: 'newer' });

@@ -17,9 +17,7 @@ import {
 } from '../../certs/index.js';
 import { makeTempDir, mutualTlsHandshake, readCerts } from './helpers.js';
 
-const ISSUING_DN = normalizeDn(
-  'CN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR',
-);
+const ISSUING_DN = normalizeDn('CN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR');
 
 describe('mutual TLS with the development PKI (node:tls verification)', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;

@@ -55,10 +55,12 @@ function logs() {
   return { logger: pino({ level: 'info' }, stream), lines, alerts: (name: string) => lines.filter((l) => l.alert === name) };
 }
 
-const serve = (body: string, status = 200, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/xml', ...headers });
-  res.end(body);
-};
+const serve =
+  (body: string, status = 200, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/xml', ...headers });
+    res.end(body);
+  };
 
 const url = (p = '/listeblanchemssante.xml') => `https://127.0.0.1:${port}${p}`;
 
@@ -153,7 +155,10 @@ describe('WhitelistKeeper with WHITELIST_URL', () => {
     const inForce = await k.init();
     const attempts: [string, RegExp][] = [
       ['<ListeBlancheMSSante><DateDeGeneration>2025-03-13T02:00:03Z</Date', /not well-formed/],
-      [`<?xml version="1.0"?><ListeBlancheMSSante><DateDeGeneration>${new Date().toISOString()}</DateDeGeneration><ListeDomaines/></ListeBlancheMSSante>`, /no usable entry/],
+      [
+        `<?xml version="1.0"?><ListeBlancheMSSante><DateDeGeneration>${new Date().toISOString()}</DateDeGeneration><ListeDomaines/></ListeBlancheMSSante>`,
+        /no usable entry/,
+      ],
       [listXml(10), /older than the list in force/],
       [listXml(-5), /in the future/],
       ['<!DOCTYPE x [<!ENTITY a "b">]><ListeBlancheMSSante/>', /DTD/],
@@ -175,7 +180,10 @@ describe('WhitelistKeeper with WHITELIST_URL', () => {
     await installWhitelistFile(file, good);
     const k = keeper(log, { limits: { ...LIMITS, maxBytes: 4096 } });
     await k.init();
-    const big = listXml(1, Array.from({ length: 60 }, (_, i) => `d${i}.mssante.fr`));
+    const big = listXml(
+      1,
+      Array.from({ length: 60 }, (_, i) => `d${i}.mssante.fr`),
+    );
     expect(Buffer.byteLength(big)).toBeGreaterThan(4096);
     handler = serve(big, 200, { 'content-length': String(Buffer.byteLength(big)) });
     expect((await k.check()).download).toBe('failed');
@@ -246,7 +254,9 @@ describe('WhitelistKeeper with WHITELIST_URL', () => {
 
     await writeFile(file, 'garbage');
     handler = serve('nope', 500);
-    await expect(keeper(logs()).init()).rejects.toThrow(/no usable whitelist: .*whitelist\.xml: .*not well-formed.*download from https:\/\/127\.0\.0\.1:\d+\/listeblanchemssante\.xml .*failed/);
+    await expect(keeper(logs()).init()).rejects.toThrow(
+      /no usable whitelist: .*whitelist\.xml: .*not well-formed.*download from https:\/\/127\.0\.0\.1:\d+\/listeblanchemssante\.xml .*failed/,
+    );
   });
 });
 

@@ -47,12 +47,8 @@ describe('parseWhitelist on the sample file', () => {
 
   it('keeps the DN as written next to its normalised form', () => {
     const interop = list.entries.find((e) => e.domain === 'interop-mssante.messagerie-test.org')!;
-    expect(interop.dn).toBe(
-      'CN=mailin.interop-mssante.messagerie-test.org, OU=399999999900044, O=MESSAGERIE TEST, ST=Rhône (69), C=FR',
-    );
-    expect(interop.normalizedDn).toBe(
-      'CN=mailin.interop-mssante.messagerie-test.org,OU=399999999900044,O=messagerie test,ST=rhône (69),C=fr',
-    );
+    expect(interop.dn).toBe('CN=mailin.interop-mssante.messagerie-test.org, OU=399999999900044, O=MESSAGERIE TEST, ST=Rhône (69), C=FR');
+    expect(interop.normalizedDn).toBe('CN=mailin.interop-mssante.messagerie-test.org,OU=399999999900044,O=messagerie test,ST=rhône (69),C=fr');
     const lyon = list.entries.find((e) => e.domain === 'cabinet-lyon.mssante.fr')!;
     expect(lyon.normalizedDn).toContain(',L=lyon,');
   });
@@ -88,7 +84,11 @@ describe('isSenderAuthorised', () => {
     expect(isSenderAuthorised(list, 'patient.mssante.fr', CNAM2)).toBe('ok');
     expect(isSenderAuthorised(list, 'Patient.MSSante.fr.', 'cn=SMTPS1.ens.atos-infogerance.fr, ou=318003502400041, o=cnam, st=paris (75), c=fr')).toBe('ok');
     expect(
-      isSenderAuthorised(list, 'CH-EXEMPLE.mssante.fr', 'CN=mss.editeur-test.example,OU=399999999900028,O=EDITEUR SUD TEST,ST=Bouches-du-Rh\\C3\\B4ne (13),C=FR'),
+      isSenderAuthorised(
+        list,
+        'CH-EXEMPLE.mssante.fr',
+        'CN=mss.editeur-test.example,OU=399999999900028,O=EDITEUR SUD TEST,ST=Bouches-du-Rh\\C3\\B4ne (13),C=FR',
+      ),
     ).toBe('ok');
   });
 
@@ -100,9 +100,9 @@ describe('isSenderAuthorised', () => {
   it("answers 'dn-not-listed-for-domain' for a DN listed elsewhere, a near miss, or a malformed/empty DN", () => {
     expect(isSenderAuthorised(list, '15-20.mssante.fr', CNAM1)).toBe('dn-not-listed-for-domain');
     // ST= where the list says L=.
-    expect(
-      isSenderAuthorised(list, 'cabinet-lyon.mssante.fr', 'CN=mail.operateur-lyon.example,OU=399999999900036,O=OPERATEUR LYON TEST,ST=Lyon,C=FR'),
-    ).toBe('dn-not-listed-for-domain');
+    expect(isSenderAuthorised(list, 'cabinet-lyon.mssante.fr', 'CN=mail.operateur-lyon.example,OU=399999999900036,O=OPERATEUR LYON TEST,ST=Lyon,C=FR')).toBe(
+      'dn-not-listed-for-domain',
+    );
     expect(isSenderAuthorised(list, 'patient.mssante.fr', 'CN=smtps1.ens.atos-infogerance.fr')).toBe('dn-not-listed-for-domain');
     expect(isSenderAuthorised(list, 'patient.mssante.fr', 'not a dn')).toBe('dn-not-listed-for-domain');
     expect(isSenderAuthorised(list, 'patient.mssante.fr', '')).toBe('dn-not-listed-for-domain');
@@ -112,7 +112,9 @@ describe('isSenderAuthorised', () => {
 describe('parseWhitelist variants and errors', () => {
   it('accepts a namespace prefix and a single Domaine (still an array)', () => {
     const xml = wrap(
-      domaine('a.mssante.fr', 'CN=a,O=A,C=FR').replace(/<(\/?)(\w+)/g, '<$1ls:$2').replace(/<ls:(\w+)\/>/g, '<ls:$1/>'),
+      domaine('a.mssante.fr', 'CN=a,O=A,C=FR')
+        .replace(/<(\/?)(\w+)/g, '<$1ls:$2')
+        .replace(/<ls:(\w+)\/>/g, '<ls:$1/>'),
       '<ls:ListeBlancheMSSante xmlns:ls="https://listeblanche.mssante.fr/schema">',
       '</ls:ListeBlancheMSSante>',
     )

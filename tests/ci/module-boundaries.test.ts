@@ -57,9 +57,12 @@ describe('module boundaries', () => {
 
   it('is what `npm run lint` reports on a deep import and on an import against the directions', async () => {
     const eslint = new ESLint();
-    const [result] = await eslint.lintText("import { fileDocument } from '../vault/documents.js';\nimport { startApi } from '../api/index.js';\nexport const x = [fileDocument, startApi];\n", {
-      filePath: 'access/boundary-probe.ts',
-    });
+    const [result] = await eslint.lintText(
+      "import { fileDocument } from '../vault/documents.js';\nimport { startApi } from '../api/index.js';\nexport const x = [fileDocument, startApi];\n",
+      {
+        filePath: 'access/boundary-probe.ts',
+      },
+    );
     expect(result!.messages.filter((m) => m.ruleId === 'mesgw/module-boundaries').map((m) => m.line)).toEqual([1, 2]);
   });
 });

@@ -36,7 +36,6 @@ const outcome = (p: Promise<{ stdout: string; stderr: string }>) =>
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
 
-
 describe('operator CLI', () => {
   it('answers --help for every command on stdout (exit 0), and refuses unknown commands, options and missing arguments (exit 2)', async () => {
     for (const c of COMMANDS) {
@@ -67,14 +66,25 @@ describe('operator CLI', () => {
       const spaced = (await cli(env, 'ps', 'token', '--rpps', '10001234567', '--profession', '10', '--name', 'Dr Test', '--ttl', '600')).stdout.trim();
       const issuer = ensureDevIssuer(path.join(dir, 'pki', 'oidc'));
       for (const token of [joined, spaced]) {
-        expect(verifyProToken(token, { jwks: issuer.jwks, issuer: issuer.issuer, audience: 'mes-gateway' })).toMatchObject({ ok: true, pro: { rpps: '10001234567', profession: '10', name: 'Dr Test' } });
+        expect(verifyProToken(token, { jwks: issuer.jwks, issuer: issuer.issuer, audience: 'mes-gateway' })).toMatchObject({
+          ok: true,
+          pro: { rpps: '10001234567', profession: '10', name: 'Dr Test' },
+        });
         const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
         expect(claims.exp - claims.iat).toBe(600);
       }
-      expect(await outcome(cli(env, 'ps', 'token', '--rpps=123', '--profession=10'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/rpps must be 11 digits/) });
-      expect(await outcome(cli(env, 'ps', 'token', '--profession=10'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--rpps and --profession are required/) });
+      expect(await outcome(cli(env, 'ps', 'token', '--rpps=123', '--profession=10'))).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/rpps must be 11 digits/),
+      });
+      expect(await outcome(cli(env, 'ps', 'token', '--profession=10'))).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/--rpps and --profession are required/),
+      });
       expect(await outcome(cli(env, 'ps', 'token', '--rpps=10001234567', '--profession=10', '--ttl=soon'))).toMatchObject({ code: 2 });
-      expect(await outcome(cli({ ...env, PRO_JWKS_URL: 'https://idp.example/jwks.json' }, 'ps', 'token', '--rpps=10001234567', '--profession=10'))).toMatchObject({
+      expect(
+        await outcome(cli({ ...env, PRO_JWKS_URL: 'https://idp.example/jwks.json' }, 'ps', 'token', '--rpps=10001234567', '--profession=10')),
+      ).toMatchObject({
         code: 2,
         stderr: expect.stringMatching(/real identity provider/),
       });
@@ -88,10 +98,15 @@ describe('operator CLI', () => {
     try {
       const env = { DATA_DIR: dir, DATABASE_URL: await createTestDatabase() };
       const header = 'ins,family_name,given_names,birth_date,email,state,provisional_code';
-      await fs.writeFile(path.join(dir, 'p.csv'), `${header}\n${makeTestIns(880_201)},TEST-CLI,Un,1970-01-01,un@example.org,created,\n${makeTestIns(880_202)},TEST-CLI,Deux,1970-01-02,deux@example.org,created,\n`);
+      await fs.writeFile(
+        path.join(dir, 'p.csv'),
+        `${header}\n${makeTestIns(880_201)},TEST-CLI,Un,1970-01-01,un@example.org,created,\n${makeTestIns(880_202)},TEST-CLI,Deux,1970-01-02,deux@example.org,created,\n`,
+      );
       const imported = await cli(env, 'patients', 'import', '--progress', path.join(dir, 'p.csv'));
       expect(imported.stdout).toBe('imported: 2 created, 0 updated, 0 unchanged\n');
-      expect(imported.stderr).toMatch(/^\[\d+\.\d s\] reading .*p\.csv\n\[\d+\.\d s\] 2 rows checked\n\[\d+\.\d s\] opening the database\n\[\d+\.\d s\] importing 2 profiles/);
+      expect(imported.stderr).toMatch(
+        /^\[\d+\.\d s\] reading .*p\.csv\n\[\d+\.\d s\] 2 rows checked\n\[\d+\.\d s\] opening the database\n\[\d+\.\d s\] importing 2 profiles/,
+      );
       const quiet = await cli(env, 'patients', 'import', path.join(dir, 'p.csv'));
       expect(quiet).toMatchObject({ stdout: 'imported: 0 created, 0 updated, 2 unchanged\n', stderr: '' }); // stderr is a pipe here
 
@@ -148,8 +163,15 @@ describe('operator CLI', () => {
     const pki = await initDevelopmentPki(path.join(dir, 'pki'));
     const env = { DATA_DIR: dir, WHITELIST_CA_FILE: pki.ca };
     const list = (minutes: number, domains: string[]) =>
-      buildWhitelistXml(domains.map((domain) => ({ domain, dn: `CN=smtp.${domain},O=TEST,C=FR` })), new Date(Math.floor(Date.now() / 1000) * 1000 + minutes * 60_000));
-    const failure = (p: Promise<unknown>) => p.then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+      buildWhitelistXml(
+        domains.map((domain) => ({ domain, dn: `CN=smtp.${domain},O=TEST,C=FR` })),
+        new Date(Math.floor(Date.now() / 1000) * 1000 + minutes * 60_000),
+      );
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
     const installed = () => fs.readFile(pki.whitelist, 'utf8');
     const a = list(1, ['a.mssante.fr', 'b.mssante.fr', 'c.mssante.fr']);
     const older = list(-24 * 60, ['old.mssante.fr']);
@@ -244,7 +266,10 @@ describe('operator CLI', () => {
     const cp1252 = (text: string) => Buffer.from([...text].map((ch) => (ch === '’' ? 0x92 : ch.codePointAt(0)!)));
     const ins = makeTestIns(880_201);
     try {
-      await fs.writeFile(path.join(dir, 'excel.csv'), cp1252(`ins;family_name;given_names;birth_date;email;state;provisional_code\r\n${ins};D’Arc-Lefèvre;Hélène;1970-01-01;helene@example.org;created;\r\n`));
+      await fs.writeFile(
+        path.join(dir, 'excel.csv'),
+        cp1252(`ins;family_name;given_names;birth_date;email;state;provisional_code\r\n${ins};D’Arc-Lefèvre;Hélène;1970-01-01;helene@example.org;created;\r\n`),
+      );
       const ok = await cli(env, 'patients', 'import', path.join(dir, 'excel.csv'));
       expect(ok.stdout).toMatch(/file read as Windows-1252/);
       expect(ok.stdout).toMatch(/imported: 1 created, 0 updated/);
@@ -257,12 +282,22 @@ describe('operator CLI', () => {
       } finally {
         await database.close();
       }
-      await fs.writeFile(path.join(dir, 'bad.csv'), Buffer.concat([Buffer.from(`ins,family_name,given_names,birth_date,email,state,provisional_code\n${makeTestIns(880_202)},Du`), Buffer.from([0x81]), Buffer.from('pont,X,1970-01-01,x@example.org,created,\n')]));
+      await fs.writeFile(
+        path.join(dir, 'bad.csv'),
+        Buffer.concat([
+          Buffer.from(`ins,family_name,given_names,birth_date,email,state,provisional_code\n${makeTestIns(880_202)},Du`),
+          Buffer.from([0x81]),
+          Buffer.from('pont,X,1970-01-01,x@example.org,created,\n'),
+        ]),
+      );
       const bad = await cli(env, 'patients', 'import', path.join(dir, 'bad.csv')).catch((e: { code: number; stderr: string }) => e);
       expect((bad as { code: number }).code).toBe(2);
       expect((bad as { stderr: string }).stderr).toMatch(/line 2: the file is neither UTF-8 nor Windows-1252 text \(byte 0x81\)[^\n]*CSV UTF-8/);
       expect((bad as { stderr: string }).stderr).toMatch(/nothing imported/);
-      await fs.writeFile(path.join(dir, 'dir.csv'), cp1252('address;rpps;profession_code;display_name\r\ndr.lefevre@hopital-a.mssante.fr;10009;10;Dr Hélène Lefèvre\r\n'));
+      await fs.writeFile(
+        path.join(dir, 'dir.csv'),
+        cp1252('address;rpps;profession_code;display_name\r\ndr.lefevre@hopital-a.mssante.fr;10009;10;Dr Hélène Lefèvre\r\n'),
+      );
       const d = await cli(env, 'directory', 'import', path.join(dir, 'dir.csv'));
       expect(d.stdout).toMatch(/file read as Windows-1252[\s\S]*imported: 1 entries/);
     } finally {
@@ -276,7 +311,17 @@ describe('operator CLI', () => {
     try {
       await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-CLI,V,1970-01-01,v@example.org,created,\n`);
       for (let i = 0; i < 3; i++) {
-        expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`] })).ok).toBe(true);
+        expect(
+          (
+            await sendMail({
+              port: t.gw.smtpPort!,
+              pki: t.pki,
+              cert: 'hopital-a.mssante.fr',
+              from: 'dr@hopital-a.mssante.fr',
+              to: [`${ins}@patient.mssante.fr`],
+            })
+          ).ok,
+        ).toBe(true);
       }
       await waitFor(async () => (await t.gw.database.db.select().from(schema.activityEvents)).length === 3, 30_000, 'three events');
     } finally {

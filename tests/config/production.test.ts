@@ -14,7 +14,10 @@ const GOOD: Record<string, string> = {
 };
 
 /** The rule's input as app/gateway.ts builds it, from an environment and the facts found on disk. */
-function input(env: Record<string, string>, facts: Partial<Pick<ProductionTrustInput, 'masterKeyMode' | 'serverCertificatePresent'>> = {}): ProductionTrustInput {
+function input(
+  env: Record<string, string>,
+  facts: Partial<Pick<ProductionTrustInput, 'masterKeyMode' | 'serverCertificatePresent'>> = {},
+): ProductionTrustInput {
   const c = loadConfig(env);
   return {
     production: c.production,
@@ -50,12 +53,7 @@ describe('productionTrustProblems', () => {
     expect(message.split('\n')).toHaveLength(7); // the summary line, then one line per problem
   });
 
-  it.each([
-    ['TRUST_ANCHORS'],
-    ['WHITELIST_FILE'],
-    ['PRO_JWKS_URL'],
-    ['MASTER_KEY_FILE'],
-  ])('names %s alone when only it is missing', (name) => {
+  it.each([['TRUST_ANCHORS'], ['WHITELIST_FILE'], ['PRO_JWKS_URL'], ['MASTER_KEY_FILE']])('names %s alone when only it is missing', (name) => {
     const env = { ...GOOD };
     delete env[name];
     expect(settingsOf(input(env))).toEqual([name]);
@@ -63,7 +61,11 @@ describe('productionTrustProblems', () => {
 
   it("accepts the provider's keys from an https JWKS URL, from discovery, or from a file", () => {
     const { PRO_JWKS_URL: _unused, ...withoutUrl } = GOOD;
-    expect(productionTrustProblems(input({ ...withoutUrl, PRO_JWKS_URL: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/protocol/openid-connect/certs' }))).toEqual([]);
+    expect(
+      productionTrustProblems(
+        input({ ...withoutUrl, PRO_JWKS_URL: 'https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/protocol/openid-connect/certs' }),
+      ),
+    ).toEqual([]);
     expect(productionTrustProblems(input({ ...withoutUrl, PRO_JWKS_URL: 'discovery' }))).toEqual([]);
     expect(productionTrustProblems(input({ ...withoutUrl, PRO_JWKS_FILE: '/etc/mesgw/psc-jwks.json' }))).toEqual([]);
     expect(settingsOf(input(withoutUrl))).toEqual(['PRO_JWKS_URL']);
@@ -79,7 +81,9 @@ describe('productionTrustProblems', () => {
     expect(inside).toEqual([{ setting: 'MASTER_KEY_FILE', problem: expect.stringMatching(/inside DATA_DIR/) }]);
     expect(settingsOf(input({ ...GOOD, MASTER_KEY_FILE: '/srv/mesgw/data/../data/master.key' }))).toEqual(['MASTER_KEY_FILE']);
     expect(settingsOf(input({ ...GOOD, MASTER_KEY_FILE: '/srv/mesgw/data-keys/master.key' }))).toEqual([]); // a sibling is outside
-    expect(productionTrustProblems(input(GOOD, { masterKeyMode: null }))).toEqual([{ setting: 'MASTER_KEY_FILE', problem: expect.stringMatching(/cannot be read/) }]);
+    expect(productionTrustProblems(input(GOOD, { masterKeyMode: null }))).toEqual([
+      { setting: 'MASTER_KEY_FILE', problem: expect.stringMatching(/cannot be read/) },
+    ]);
     for (const mode of [0o100644, 0o100640, 0o100604, 0o100660]) {
       expect(productionTrustProblems(input(GOOD, { masterKeyMode: mode }))).toEqual([
         { setting: 'MASTER_KEY_FILE', problem: expect.stringContaining(`mode 0${(mode & 0o777).toString(8)}`) },
@@ -87,7 +91,7 @@ describe('productionTrustProblems', () => {
     }
   });
 
-  it('refuses to run without the gateway\'s own certificate (never generated in production)', () => {
+  it("refuses to run without the gateway's own certificate (never generated in production)", () => {
     expect(settingsOf(input(GOOD, { serverCertificatePresent: false }))).toEqual(['PKI_DIR']);
   });
 });

@@ -67,10 +67,18 @@ describe('encodeCursor / decodeCursor', () => {
 
   it('never throws on arbitrary input', () => {
     fc.assert(
-      fc.property(list, fc.oneof(fc.string(), fc.base64String(), fc.json().map((j) => Buffer.from(j).toString('base64url'))), (l, s) => {
-        const pos = decodeCursor(l, s);
-        if (pos !== null) expect(encodeCursor(l, pos)).toBeTypeOf('string');
-      }),
+      fc.property(
+        list,
+        fc.oneof(
+          fc.string(),
+          fc.base64String(),
+          fc.json().map((j) => Buffer.from(j).toString('base64url')),
+        ),
+        (l, s) => {
+          const pos = decodeCursor(l, s);
+          if (pos !== null) expect(encodeCursor(l, pos)).toBeTypeOf('string');
+        },
+      ),
     );
   });
 

@@ -111,14 +111,14 @@ describe('.ci/run and the README', () => {
     expect(commands).toEqual(['npm install && npm start', 'npm test']);
   });
 
-  it('CI installs from the lock file, checks, builds, audits, and ends with the README test command', () => {
+  it('CI installs from the lock file, checks (lint, format, types), builds, audits, and ends with the README test command', () => {
     const steps = read('.ci/run').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
-    expect(steps).toEqual(['npm ci --no-audit --no-fund', 'npm run lint', 'npm run typecheck', 'npm run build', 'npm run check:compose', 'npm run audit', commands[1]]);
+    expect(steps).toEqual(['npm ci --no-audit --no-fund', 'npm run lint', 'npm run format:check', 'npm run typecheck', 'npm run build', 'npm run check:compose', 'npm run audit', commands[1]]);
   });
 
   it('the package scripts CI and the README name exist', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-    for (const name of ['start', 'build', 'test', 'test:unit', 'test:integration', 'test:browser', 'lint', 'typecheck', 'check:compose', 'audit', 'cli']) {
+    for (const name of ['start', 'build', 'test', 'test:unit', 'test:integration', 'test:browser', 'lint', 'format:check', 'typecheck', 'check:compose', 'audit', 'cli']) {
       expect(scripts, name).toHaveProperty(name);
     }
     expect(scripts.prestart).toBe('npm run -s build');

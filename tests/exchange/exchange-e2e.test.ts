@@ -39,7 +39,11 @@ async function inbox(): Promise<Item[]> {
 
 async function waitQueueEmpty(): Promise<void> {
   const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
-  await waitFor(async () => (await apiClient(t.gw.apiPort!, token).json<{ queued: number }>('GET', '/v1/admin/deliveries/stats')).body.queued === 0, 30_000, 'deliveries');
+  await waitFor(
+    async () => (await apiClient(t.gw.apiPort!, token).json<{ queued: number }>('GET', '/v1/admin/deliveries/stats')).body.queued === 0,
+    30_000,
+    'deliveries',
+  );
 }
 
 const bySubject = async (subject: string) => (await inbox()).find((i) => i.subject === subject);
@@ -55,7 +59,10 @@ beforeAll(async () => {
     },
   });
   sink = await startOperatorSink(t.pki, sinkPort);
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-ZOE,Zoe,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-ZOE,Zoe,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   const token = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
   const dir = await apiClient(t.gw.apiPort!, token).call(
     'POST',
@@ -99,12 +106,16 @@ describe('contacts and replies', () => {
     const sent = await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent');
     const copy = sent.body.items.find((i) => i.subject === 'Re: Convocation IRM')!;
     expect(copy.threadId).toBe(msg.threadId);
-    await waitFor(async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === copy.id)?.status === 'sent', 10_000, 'status sent');
+    await waitFor(
+      async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === copy.id)?.status === 'sent',
+      10_000,
+      'status sent',
+    );
     const thread = await api.json<{ items: Item[] }>('GET', `/v1/me/threads/${msg.threadId}`);
     expect(thread.body.items.map((i) => i.subject)).toEqual(['Convocation IRM', 'Re: Convocation IRM']);
   });
 
-  it('refuses author fields outside the certificate\'s domains, and lists contacts without addresses', async () => {
+  it("refuses author fields outside the certificate's domains, and lists contacts without addresses", async () => {
     // A Reply-To outside the whitelist would take the patient's answers elsewhere; a From of another operator's
     // domain would show (and let [FIN] end) that operator's professional.
     const outside = await pro({ subject: 'Ordonnance', replyTo: 'someone@gmail.com' });
@@ -235,7 +246,11 @@ describe('outbound relay', () => {
     sink.script = ['550 5.1.1 User unknown'];
     const r = await api.json<{ id: string }>('POST', '/v1/me/messages', { contactId: durand.id, subject: 'Message perdu', text: 'test' });
     expect(r.status).toBe(202);
-    const notice = await waitFor(async () => (await inbox()).find((i) => i.subject === "Votre message n'a pas pu être distribué"), 20_000, 'the failure notice');
+    const notice = await waitFor(
+      async () => (await inbox()).find((i) => i.subject === "Votre message n'a pas pu être distribué"),
+      20_000,
+      'the failure notice',
+    );
     expect(notice.canReply).toBe(false);
     const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${notice.id}`);
     expect(full.body.text).toContain('Message perdu');
@@ -250,13 +265,24 @@ describe('outbound relay', () => {
 describe('receipts', () => {
   it('sends an RFC 8098 MDN when the patient first opens a message that asks for one', async () => {
     expect(
-      (await pro({ subject: 'Avec accusé', messageId: '<mdn-1@hopital-a.mssante.fr>', headers: { 'Disposition-Notification-To': 'dr.durand@hopital-a.mssante.fr' } })).ok,
+      (
+        await pro({
+          subject: 'Avec accusé',
+          messageId: '<mdn-1@hopital-a.mssante.fr>',
+          headers: { 'Disposition-Notification-To': 'dr.durand@hopital-a.mssante.fr' },
+        })
+      ).ok,
     ).toBe(true);
     await waitQueueEmpty();
     const msg = (await bySubject('Avec accusé'))!;
     const before = sink.received.length;
     const receipts = async () =>
-      (await t.gw.database.pool.query<{ status: string }>(`SELECT o.status FROM outbound_messages o JOIN patients p ON p.id = o.patient_id WHERE p.ins = $1 AND o.kind = 'mdn'`, [P.ins])).rows;
+      (
+        await t.gw.database.pool.query<{ status: string }>(
+          `SELECT o.status FROM outbound_messages o JOIN patients p ON p.id = o.patient_id WHERE p.ins = $1 AND o.kind = 'mdn'`,
+          [P.ins],
+        )
+      ).rows;
     const receiptsBefore = (await receipts()).length;
     expect((await api.json('GET', `/v1/me/messages/${msg.id}`)).status).toBe(200);
     const mdn = await waitFor(async () => sink.received.slice(before).find((m) => m.from === ''), 20_000, 'the MDN');
@@ -280,9 +306,17 @@ describe('receipts', () => {
 
   it('never asks for a receipt to a third party, and a hostile Disposition-Notification-To costs nothing', async () => {
     // 600 KiB without "@" (the old address regex took hours on it), then an address that is not the sender's.
-    const hostile = await pro({ subject: 'DNT hostile', messageId: '<dnt-1@hopital-a.mssante.fr>', headers: { 'Disposition-Notification-To': 'a'.repeat(600 * 1024) } });
+    const hostile = await pro({
+      subject: 'DNT hostile',
+      messageId: '<dnt-1@hopital-a.mssante.fr>',
+      headers: { 'Disposition-Notification-To': 'a'.repeat(600 * 1024) },
+    });
     expect(hostile.ok).toBe(true);
-    const third = await pro({ subject: 'DNT tiers', messageId: '<dnt-2@hopital-a.mssante.fr>', headers: { 'Disposition-Notification-To': 'espion@cabinet-b.mssante.fr' } });
+    const third = await pro({
+      subject: 'DNT tiers',
+      messageId: '<dnt-2@hopital-a.mssante.fr>',
+      headers: { 'Disposition-Notification-To': 'espion@cabinet-b.mssante.fr' },
+    });
     expect(third.ok).toBe(true);
     await waitQueueEmpty();
     const rows = await t.gw.database.pool.query(
@@ -310,7 +344,11 @@ describe('receipts', () => {
     const parsed = await simpleParser(dsn.raw);
     expect(parsed.headers.get('auto-submitted')).toBe('auto-replied');
     // The patient learns that a message from Dr Durand could not be shown, and nothing of its content.
-    const notice = await waitFor(async () => (await inbox()).find((i) => i.subject === "Un message n'a pas pu vous être présenté") ?? null, 20_000, 'the notice');
+    const notice = await waitFor(
+      async () => (await inbox()).find((i) => i.subject === "Un message n'a pas pu vous être présenté") ?? null,
+      20_000,
+      'the notice',
+    );
     expect(notice.canReply).toBe(false);
     const full = await api.json<{ text: string; subject: string }>('GET', `/v1/me/messages/${notice.id}`);
     expect(full.body.text).toMatch(/^Dr Claire Durand vous a envoyé un message qui n'a pas pu vous être présenté/);
@@ -357,7 +395,11 @@ describe('receipts', () => {
     const r = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: '', to: [me], raw: dsn });
     expect(r.ok).toBe(true);
     await waitQueueEmpty();
-    await waitFor(async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === target.id)?.status === 'failed', 10_000, 'the status from the DSN');
+    await waitFor(
+      async () => (await api.json<{ items: Item[] }>('GET', '/v1/me/messages?folder=sent')).body.items.find((i) => i.id === target.id)?.status === 'failed',
+      10_000,
+      'the status from the DSN',
+    );
     expect((await inbox()).find((i) => i.subject === 'Undelivered Mail Returned to Sender')).toBeUndefined();
   });
 });
@@ -377,7 +419,13 @@ describe('notifications', () => {
     };
     const notices = () => noticesTo(P.email);
     const witnesses = [makeTestIns(5102), makeTestIns(5103)].map((ins, i) => ({ ins, email: `temoin${i}@example.org` }));
-    await importPatientsCsv(t, ['ins,family_name,given_names,birth_date,email,state,provisional_code', ...witnesses.map((w) => `${w.ins},TEST-TEMOIN,T,1980-01-01,${w.email},created,`)].join('\n'));
+    await importPatientsCsv(
+      t,
+      [
+        'ins,family_name,given_names,birth_date,email,state,provisional_code',
+        ...witnesses.map((w) => `${w.ins},TEST-TEMOIN,T,1980-01-01,${w.email},created,`),
+      ].join('\n'),
+    );
     await waitFor(async () => (await notices()).length >= 1, 15_000, 'the first notification');
     const before = (await notices()).length;
     let next = 0;
@@ -410,7 +458,17 @@ describe('patient attachments, folders and history', () => {
   it('attaches documents from the vault to a reply, at most 5 MB in total', async () => {
     const small = Buffer.concat([Buffer.from('%PDF-1.7 '), crypto.randomBytes(50_000)]);
     const big = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(5_200_000)]);
-    expect((await pro({ subject: 'Pièces', attachments: [{ filename: 'petit.pdf', content: small }, { filename: 'gros.pdf', content: big }] })).ok).toBe(true);
+    expect(
+      (
+        await pro({
+          subject: 'Pièces',
+          attachments: [
+            { filename: 'petit.pdf', content: small },
+            { filename: 'gros.pdf', content: big },
+          ],
+        })
+      ).ok,
+    ).toBe(true);
     await waitQueueEmpty();
     const m = (await inbox()).find((i) => i.subject === 'Pièces') as Item & { attachments: { id: string; filename: string }[] };
     const petit = m.attachments.find((a) => a.filename === 'petit.pdf')!;
@@ -459,15 +517,22 @@ describe('patient attachments, folders and history', () => {
     const own = events.filter((e) => e.patientId === patientId); // the notification test's witnesses have events too
     const victim = own[Math.floor(own.length / 2)]!;
     // The table refuses any change to an event, and any deletion.
-    const refusal = (q: Promise<unknown>) => q.then(() => 'accepted', (e: Error & { cause?: Error }) => e.cause?.message ?? e.message);
-    expect(await refusal(db.update(schema.activityEvents).set({ actor: 'someone.else@hopital-a.mssante.fr' }).where(eq(schema.activityEvents.id, victim.id)))).toMatch(/append-only/);
+    const refusal = (q: Promise<unknown>) =>
+      q.then(
+        () => 'accepted',
+        (e: Error & { cause?: Error }) => e.cause?.message ?? e.message,
+      );
+    expect(
+      await refusal(db.update(schema.activityEvents).set({ actor: 'someone.else@hopital-a.mssante.fr' }).where(eq(schema.activityEvents.id, victim.id))),
+    ).toMatch(/append-only/);
     expect(await refusal(db.delete(schema.activityEvents).where(eq(schema.activityEvents.id, victim.id)))).toMatch(/append-only: DELETE refused/);
     expect(await refusal(db.execute(sql`TRUNCATE activity_events`))).toMatch(/append-only: TRUNCATE refused/);
     // Someone who can switch triggers off (a superuser) is caught by the chain and its signed head.
-    const asSuperuser = (q: SQL) => db.transaction(async (tx) => {
-      await tx.execute(sql`SET LOCAL session_replication_role = replica`);
-      await tx.execute(q);
-    });
+    const asSuperuser = (q: SQL) =>
+      db.transaction(async (tx) => {
+        await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+        await tx.execute(q);
+      });
     await asSuperuser(sql`UPDATE activity_events SET actor = 'someone.else@hopital-a.mssante.fr' WHERE id = ${victim.id}`);
     expect(await verifyActivityChain(db, keyring, patientId)).toBe(victim.chainSeq);
     await asSuperuser(sql`UPDATE activity_events SET actor = ${victim.actor} WHERE id = ${victim.id}`);

@@ -42,7 +42,14 @@ describe('outbound relay crash', () => {
         { 'content-type': 'text/csv' },
       );
       expect(imp.status).toBe(200);
-      const sent = await sendMail({ port: smtpPort, pki: path.join(dataDir, 'pki'), cert: 'hopital-a.mssante.fr', from: 'dr.crash@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Avant la panne' });
+      const sent = await sendMail({
+        port: smtpPort,
+        pki: path.join(dataDir, 'pki'),
+        cert: 'hopital-a.mssante.fr',
+        from: 'dr.crash@hopital-a.mssante.fr',
+        to: [`${P.ins}@patient.mssante.fr`],
+        subject: 'Avant la panne',
+      });
       expect(sent.ok).toBe(true);
       const fake = { gw: { apiPort }, dataDir } as unknown as TestGateway;
       const api = apiClient(apiPort, await loginPatient(fake, P));

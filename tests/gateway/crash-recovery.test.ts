@@ -16,7 +16,6 @@ import { apiClient, createTestDatabase, sendMail, waitFor } from '../support/har
 import { freePort } from '../support/ports.js';
 import { killGroup, startChildGateway, stopGracefully, waitHealthy } from '../support/child-gateway.js';
 
-
 async function scenario(embedded: boolean, queues: 'postgres' | 'redis'): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mesgw-crash-'));
   const smtpPort = await freePort();
@@ -62,7 +61,9 @@ async function scenario(embedded: boolean, queues: 'postgres' | 'redis'): Promis
           to: [`${patients[i % 3]}@patient.mssante.fr`],
           subject,
           text: `message ${i}`,
-          attachments: [{ filename: `doc-${i}.pdf`, content: Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(20_000)]), contentType: 'application/pdf' }],
+          attachments: [
+            { filename: `doc-${i}.pdf`, content: Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(20_000)]), contentType: 'application/pdf' },
+          ],
         });
         if (r.ok) accepted.add(subject);
         if (accepted.size >= killAfter && !killed) {

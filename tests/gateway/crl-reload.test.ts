@@ -13,7 +13,17 @@ import { makeTestIns } from '../../access/rules/ins.js';
 import { initDevelopmentPki, loadTrustMaterial, type PkiPaths } from '../../certs/index.js';
 import { schema } from '../../db/index.js';
 import { crlBundleRevokingNothing } from '../certs/helpers.js';
-import { apiClient, importPatientsCsv, loginPatient, sendMail, sendToPatient, startTestGateway, waitFor, type ApiClient, type TestGateway } from '../support/harness.js';
+import {
+  apiClient,
+  importPatientsCsv,
+  loginPatient,
+  sendMail,
+  sendToPatient,
+  startTestGateway,
+  waitFor,
+  type ApiClient,
+  type TestGateway,
+} from '../support/harness.js';
 import { RawSmtp } from '../support/raw-smtp.js';
 import { startSink, type Sink } from '../relay/sink.js';
 
@@ -63,7 +73,10 @@ beforeAll(async () => {
       RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sink.port}`,
     },
   });
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-CRL,C,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-CRL,C,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   api = apiClient(t.gw.apiPort!, await loginPatient(t, P));
 });
 
@@ -113,10 +126,14 @@ describe('CRL reload in a running gateway', () => {
 
     // Out: the operator's certificate is now revoked: the reply is not delivered, a temporary failure naming it.
     const secondId = await replyToFirstMessage('Deuxième réponse');
-    const failedRow = await waitFor(async () => {
-      const rows = await outboundRows();
-      return rows.find((r) => r.status === 'queued' && r.attempts >= 1 && /CERT_REVOKED|certificate revoked/i.test(r.lastResponse ?? '')) ?? null;
-    }, 30_000, 'the second reply to fail on the revoked certificate');
+    const failedRow = await waitFor(
+      async () => {
+        const rows = await outboundRows();
+        return rows.find((r) => r.status === 'queued' && r.attempts >= 1 && /CERT_REVOKED|certificate revoked/i.test(r.lastResponse ?? '')) ?? null;
+      },
+      30_000,
+      'the second reply to fail on the revoked certificate',
+    );
     expect(failedRow.status).toBe('queued'); // temporary: retried on the relay schedule
     expect(sink.accepted).toHaveLength(1);
     expect(secondId).toBeTruthy();

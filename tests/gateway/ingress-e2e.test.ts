@@ -67,13 +67,16 @@ describe('SMTP ingress', () => {
       password: 'Un-mot-de-passe-solide-42',
     });
     const api = apiClient(t.gw.apiPort!, token);
-    const list = await waitFor(async () => {
-      const l = await api.json<{ items: { id: string; subject: string; from: { displayName: string }; attachments: { id: string; filename: string; size: number }[] }[] }>(
-        'GET',
-        '/v1/me/messages',
-      );
-      return l.body.items.length > 0 ? l.body : null;
-    }, 30_000, 'the message in the mailbox');
+    const list = await waitFor(
+      async () => {
+        const l = await api.json<{
+          items: { id: string; subject: string; from: { displayName: string }; attachments: { id: string; filename: string; size: number }[] }[];
+        }>('GET', '/v1/me/messages');
+        return l.body.items.length > 0 ? l.body : null;
+      },
+      30_000,
+      'the message in the mailbox',
+    );
     expect(list.items).toHaveLength(1);
     const msg = list.items[0]!;
     expect(msg.subject).toBe('Résultats de votre IRM');
@@ -156,7 +159,10 @@ describe('SMTP ingress', () => {
 
   it('re-checks at the end of DATA a recipient remembered from RCPT: closed meanwhile elsewhere → 451, nothing kept', async () => {
     const ins = makeTestIns(171);
-    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-RECHECK,Hugo,1970-01-01,hugo@example.org,created,\n`);
+    await importPatientsCsv(
+      t,
+      `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-RECHECK,Hugo,1970-01-01,hugo@example.org,created,\n`,
+    );
     expect((await send({ to: [to(ins)] })).response).toMatch(/^250 /); // its acceptance is now remembered
     // Closed by another process (straight in the database: this process's cache is not told).
     await t.gw.database.pool.query(`UPDATE patients SET state = 'closed' WHERE ins = $1`, [ins]);
@@ -299,18 +305,31 @@ describe('embedded defaults smoke (private PostgreSQL, queues in PostgreSQL)', (
     const e = await startTestGateway({ embedded: true });
     try {
       const ins = makeTestIns(4242);
-      await importPatientsCsv(e, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-EMBED,Iris,1991-02-03,iris@example.org,created,PROV-IRIS-01\n`);
+      await importPatientsCsv(
+        e,
+        `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-EMBED,Iris,1991-02-03,iris@example.org,created,PROV-IRIS-01\n`,
+      );
       const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(300_000)]);
       const base = { port: e.gw.smtpPort!, pki: e.pki, cert: 'hopital-a.mssante.fr' as const, from: 'dr.x@hopital-a.mssante.fr' };
       const r = await sendMail({ ...base, to: [to(ins)], attachments: [{ filename: 'ordonnance.pdf', content: pdf }] });
       expect(r.response).toMatch(/^250 2\.0\.0 /);
       expect((await sendMail({ ...base, to: [to(makeTestIns(4243))] })).response).toMatch(/^550 5\.1\.1 /);
-      const token = await loginPatient(e, { ins, email: 'iris@example.org', birthDate: '1991-02-03', provisionalCode: 'PROV-IRIS-01', password: 'Motdepasse-tres-long-9' });
+      const token = await loginPatient(e, {
+        ins,
+        email: 'iris@example.org',
+        birthDate: '1991-02-03',
+        provisionalCode: 'PROV-IRIS-01',
+        password: 'Motdepasse-tres-long-9',
+      });
       const api = apiClient(e.gw.apiPort!, token);
-      const items = await waitFor(async () => {
-        const l = await api.json<{ items: { id: string; attachments: { id: string }[] }[] }>('GET', '/v1/me/messages');
-        return l.body.items.length ? l.body.items : null;
-      }, 30_000, 'the message on the embedded defaults');
+      const items = await waitFor(
+        async () => {
+          const l = await api.json<{ items: { id: string; attachments: { id: string }[] }[] }>('GET', '/v1/me/messages');
+          return l.body.items.length ? l.body.items : null;
+        },
+        30_000,
+        'the message on the embedded defaults',
+      );
       const dl = await api.call('GET', `/v1/me/messages/${items[0]!.id}/attachments/${items[0]!.attachments[0]!.id}`);
       expect(Buffer.from(await dl.arrayBuffer()).equals(pdf)).toBe(true);
     } finally {

@@ -47,7 +47,11 @@ async function parserNodes(text: string): Promise<number> {
 
 describe('MimeStructureScan', () => {
   it.each([1, 2, 3, 7, 64, 1 << 20])('counts nodes and depth like the parser, whatever the chunking (%i bytes)', async (chunk) => {
-    for (const [depth, width] of [[1, 3], [3, 2], [5, 1]] as const) {
+    for (const [depth, width] of [
+      [1, 3],
+      [3, 2],
+      [5, 1],
+    ] as const) {
       const text = tree(depth, width);
       const s = scan(text, chunk);
       expect(s.violation).toBeNull();

@@ -30,7 +30,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
   const port = (sink.server.address() as AddressInfo).port;
   t = await startTestGateway({ env: { NOTIFY_SMTP_URL: `smtp://127.0.0.1:${port}` } });
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-NOTIF,Nina,1985-06-07,nina@example.org,created,PROV-NINA-01\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-NOTIF,Nina,1985-06-07,nina@example.org,created,PROV-NINA-01\n`,
+  );
 });
 afterAll(async () => {
   await t?.close();
@@ -40,7 +43,10 @@ afterAll(async () => {
 describe('notification e-mails over SMTP', () => {
   it('sends the login code through NOTIFY_SMTP_URL, without health data', async () => {
     const api = apiClient(t.gw.apiPort!);
-    expect((await api.call('POST', '/v1/patient/activate', { ins, provisionalCode: 'PROV-NINA-01', birthDate: '1985-06-07', password: 'Mot-de-passe-de-Nina-5' })).status).toBe(204);
+    expect(
+      (await api.call('POST', '/v1/patient/activate', { ins, provisionalCode: 'PROV-NINA-01', birthDate: '1985-06-07', password: 'Mot-de-passe-de-Nina-5' }))
+        .status,
+    ).toBe(204);
     const l = await api.json<{ challengeId: string }>('POST', '/v1/patient/login', { ins, password: 'Mot-de-passe-de-Nina-5' });
     expect(l.status).toBe(200);
     const mail = await waitFor(async () => received.find((m) => m.to.includes('nina@example.org')), 10_000, 'the login code e-mail');

@@ -14,7 +14,10 @@ beforeAll(async () => {
   t = await startTestGateway({
     env: { LIMIT_MAX_CONNECTIONS_PER_IP: '3', LIMIT_AUTH_DEADLINE_MS: '1500', LIMIT_MAX_COMMANDS_WITHOUT_MESSAGE: '6' },
   });
-  await importPatientsCsv(t, ['ins,family_name,given_names,birth_date,email,state,provisional_code', `${ins},TEST-GARDE,Alice,1980-01-02,g@example.org,active,`].join('\n'));
+  await importPatientsCsv(
+    t,
+    ['ins,family_name,given_names,birth_date,email,state,provisional_code', `${ins},TEST-GARDE,Alice,1980-01-02,g@example.org,active,`].join('\n'),
+  );
 });
 afterAll(async () => {
   await t?.close();
@@ -29,12 +32,16 @@ describe('SMTP session guard', () => {
       expect(extra.greeting).toMatch(/^421 4\.7\.0 .*\[GW-CONN-04\]$/);
       await extra.closed();
       held.shift()!.close();
-      const again = await waitFor(async () => {
-        const c = await RawSmtp.plain(t.gw.smtpPort!);
-        if (c.greeting.startsWith('220')) return c;
-        c.close();
-        return null;
-      }, 20_000, 'a free slot');
+      const again = await waitFor(
+        async () => {
+          const c = await RawSmtp.plain(t.gw.smtpPort!);
+          if (c.greeting.startsWith('220')) return c;
+          c.close();
+          return null;
+        },
+        20_000,
+        'a free slot',
+      );
       held.push(again);
     } finally {
       for (const c of held) c.close();

@@ -55,13 +55,19 @@ afterAll(async () => {
 
 describe('WHITELIST_URL in a running gateway', () => {
   it('refuses to start on a non-HTTPS WHITELIST_URL', async () => {
-    await expect(startTestGateway({ dataDir, env: { WHITELIST_URL: url.replace('https:', 'http:'), WHITELIST_CA_FILE: pki.ca } })).rejects.toThrow(/WHITELIST_URL: only https/);
+    await expect(startTestGateway({ dataDir, env: { WHITELIST_URL: url.replace('https:', 'http:'), WHITELIST_CA_FILE: pki.ca } })).rejects.toThrow(
+      /WHITELIST_URL: only https/,
+    );
   });
 
   it('downloads the list at start, installs it as the last good copy and checks senders against it', async () => {
     const send = (cert: 'hopital-a.mssante.fr' | 'cabinet-b.mssante.fr') =>
       sendMail({ port: t!.gw.smtpPort!, pki: t!.pki, cert, from: `dr@${cert}`, to: [unknownPatient] });
-    t = await startTestGateway({ dataDir, logDestination: tap, env: { LOG_LEVEL: 'info', WHITELIST_URL: url, WHITELIST_CA_FILE: pki.ca, API_EXPOSE: 'metrics' } });
+    t = await startTestGateway({
+      dataDir,
+      logDestination: tap,
+      env: { LOG_LEVEL: 'info', WHITELIST_URL: url, WHITELIST_CA_FILE: pki.ca, API_EXPOSE: 'metrics' },
+    });
     await waitFor(async () => tap.lines.some((l) => l.msg === 'whitelist downloaded and installed'), 20_000, 'the download');
     expect(await readFile(pki.whitelist, 'utf8')).toBe(served);
     // cabinet-b is no longer listed: refused at MAIL FROM; hopital-a still passes MAIL FROM (refused at RCPT only).

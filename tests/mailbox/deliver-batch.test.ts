@@ -20,7 +20,14 @@ beforeAll(async () => {
     t,
     `ins,family_name,given_names,birth_date,email,state,provisional_code\n${a},TEST-BATCH,A,1970-01-01,a@example.org,created,\n${b},TEST-BATCH,B,1970-01-02,b@example.org,created,\n`,
   );
-  deps = { db: t.gw.database.db, blobs: t.gw.blobs, keyring: t.gw.keyring, limits: t.gw.config.limits, isMssanteDomain: () => true, scanner: new VirusScanner(null) };
+  deps = {
+    db: t.gw.database.db,
+    blobs: t.gw.blobs,
+    keyring: t.gw.keyring,
+    limits: t.gw.config.limits,
+    isMssanteDomain: () => true,
+    scanner: new VirusScanner(null),
+  };
 });
 afterAll(async () => {
   await t?.close();
@@ -58,7 +65,10 @@ describe('deliverBatch', () => {
     expect(ids.map((id) => again.get(id)).filter((x) => x === 'already-delivered')).toHaveLength(4);
     const [mm2] = await db.select({ n: count() }).from(schema.mailboxMessages).where(inArray(schema.mailboxMessages.deliveryId, ids));
     expect(mm2!.n).toBe(4);
-    const [docs] = await db.select({ n: count() }).from(schema.documents).where(eq(schema.documents.patientId, (await db.select().from(schema.patients).where(eq(schema.patients.ins, b)))[0]!.id));
+    const [docs] = await db
+      .select({ n: count() })
+      .from(schema.documents)
+      .where(eq(schema.documents.patientId, (await db.select().from(schema.patients).where(eq(schema.patients.ins, b)))[0]!.id));
     expect(docs!.n).toBe(2);
   });
 

@@ -13,7 +13,10 @@ const ins = makeTestIns(31337);
 
 beforeAll(async () => {
   t = await startTestGateway();
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-IDEM,Jules,1970-01-01,jules@example.org,created,\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-IDEM,Jules,1970-01-01,jules@example.org,created,\n`,
+  );
 });
 afterAll(async () => {
   await t?.close();
@@ -26,10 +29,14 @@ describe('inbound delivery idempotency', () => {
     });
     expect(r.ok).toBe(true);
     const db = t.gw.database.db;
-    const [delivery] = await waitFor(async () => {
-      const rows = await db.select().from(schema.deliveries).where(eq(schema.deliveries.status, 'delivered'));
-      return rows.length ? rows : null;
-    }, 30_000, 'the delivery');
+    const [delivery] = await waitFor(
+      async () => {
+        const rows = await db.select().from(schema.deliveries).where(eq(schema.deliveries.status, 'delivered'));
+        return rows.length ? rows : null;
+      },
+      30_000,
+      'the delivery',
+    );
     const deps = { db, blobs: t.gw.blobs, keyring: t.gw.keyring, limits: t.gw.config.limits, isMssanteDomain: () => true, scanner: new VirusScanner(null) };
     expect(await deliverInbound(deps, delivery!.id)).toBe('already-delivered');
     // Even if its status were lost (reset to queued), the unique delivery id keeps one copy.

@@ -51,7 +51,12 @@ describe('retry schedule', () => {
 describe('classifyReply: real-world replies', () => {
   const cases: [number | undefined, string, string, string][] = [
     // [code, reply, action, category]
-    [450, '450 4.2.0 <dr@hopital-a.mssante.fr>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/hopital-a.mssante.fr.html', 'temporary', 'greylist'],
+    [
+      450,
+      '450 4.2.0 <dr@hopital-a.mssante.fr>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/hopital-a.mssante.fr.html',
+      'temporary',
+      'greylist',
+    ],
     [451, '451 4.7.1 Greylisting in action, please come back later', 'temporary', 'greylist'],
     [452, '452 4.5.3 Too many recipients / Trop de destinataires [GW-RCPT-06]', 'temporary', 'too-many-recipients'],
     [552, '552 5.5.3 Too many recipients', 'temporary', 'too-many-recipients'],
@@ -79,7 +84,7 @@ describe('classifyReply: real-world replies', () => {
     [451, '451 4.4.1 No answer from host', 'temporary', 'network'],
     [550, '550 5.1.1 <dr@hopital-a.mssante.fr>: Recipient address rejected: User unknown in virtual mailbox table', 'permanent', 'recipient'],
     [550, '550 5.1.1 Recipient unknown to Mon espace sante / Destinataire inconnu de Mon espace sante [GW-RCPT-03]', 'permanent', 'recipient'],
-    [550, "550 5.1.1 The email account that you tried to reach does not exist.", 'permanent', 'recipient'],
+    [550, '550 5.1.1 The email account that you tried to reach does not exist.', 'permanent', 'recipient'],
     [553, '553 5.1.3 <dr@hopital-a..mssante.fr>: Recipient address rejected: bad address syntax', 'permanent', 'recipient'],
     [550, '550 5.2.1 Patient mailbox closed / Messagerie du patient fermee [GW-RCPT-04]', 'permanent', 'recipient'],
     [550, '550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [AM0PR01MB1234.eurprd01.prod.protection.outlook.com]', 'permanent', 'recipient'],

@@ -6,15 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dnFromX509,
-  initDevelopmentPki,
-  loadTrustMaterial,
-  loadWhitelistFile,
-  splitPem,
-  type PkiPaths,
-  type Whitelist,
-} from '../../certs/index.js';
+import { dnFromX509, initDevelopmentPki, loadTrustMaterial, loadWhitelistFile, splitPem, type PkiPaths, type Whitelist } from '../../certs/index.js';
 import {
   DestinationLimiter,
   checkDestinationCertificate,

@@ -1,13 +1,7 @@
 // resolveDestination with an injected fake resolver: pure routing logic, no network.
 import { describe, expect, it } from 'vitest';
 import { parseRoutes } from '../../config/relay.js';
-import {
-  PermanentRelayError,
-  TemporaryRelayError,
-  resolveDestination,
-  type DnsResolver,
-  type MxRecordLike,
-} from '../../gateway/relay/index.js';
+import { PermanentRelayError, TemporaryRelayError, resolveDestination, type DnsResolver, type MxRecordLike } from '../../gateway/relay/index.js';
 
 const dnsError = (code: string): Error => Object.assign(new Error(`query ${code}`), { code });
 

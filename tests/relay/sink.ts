@@ -48,11 +48,7 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-export async function startSink(opts: {
-  serverCert: CertKeyPaths;
-  ca: string[];
-  behaviour?: SinkBehaviour;
-}): Promise<Sink> {
+export async function startSink(opts: { serverCert: CertKeyPaths; ca: string[]; behaviour?: SinkBehaviour }): Promise<Sink> {
   const behaviour = opts.behaviour ?? {};
   const [cert, key] = await Promise.all([readFile(opts.serverCert.cert), readFile(opts.serverCert.key)]);
   let rcptCount = 0;

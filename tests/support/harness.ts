@@ -105,13 +105,24 @@ export interface SendResult {
 async function certFiles(pki: string, cert: SendOptions['cert']): Promise<{ cert?: Buffer; key?: Buffer }> {
   if (!cert) return {};
   const base =
-    cert === 'untrusted' ? path.join(pki, 'untrusted', 'client') : cert === 'expired' || cert === 'revoked' ? path.join(pki, 'extra', cert) : path.join(pki, 'operators', cert);
+    cert === 'untrusted'
+      ? path.join(pki, 'untrusted', 'client')
+      : cert === 'expired' || cert === 'revoked'
+        ? path.join(pki, 'extra', cert)
+        : path.join(pki, 'operators', cert);
   return { cert: await fs.readFile(`${base}.crt`), key: await fs.readFile(`${base}.key`) };
 }
 
 /** A message from hopital-a's laboratory to one patient of a test gateway (the common case of the tests). */
 export function sendToPatient(t: TestGateway, ins: string, o: Partial<SendOptions> = {}): Promise<SendResult> {
-  return sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'labo@hopital-a.mssante.fr', to: [`${ins}@patient.mssante.fr`], ...o });
+  return sendMail({
+    port: t.gw.smtpPort!,
+    pki: t.pki,
+    cert: 'hopital-a.mssante.fr',
+    from: 'labo@hopital-a.mssante.fr',
+    to: [`${ins}@patient.mssante.fr`],
+    ...o,
+  });
 }
 
 export async function sendMail(o: SendOptions): Promise<SendResult> {
@@ -203,7 +214,10 @@ export async function readLoginCode(dataDir: string, email: string): Promise<str
 /** The decoded text of every development e-mail to `email`, newest first. */
 export async function readNotices(dataDir: string, email: string): Promise<string[]> {
   const dir = path.join(dataDir, 'notifications');
-  const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort().reverse();
+  const files = (await fs.readdir(dir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .reverse();
   const out: string[] = [];
   for (const f of files) {
     const text = await fs.readFile(path.join(dir, f), 'utf8');

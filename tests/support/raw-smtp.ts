@@ -68,7 +68,9 @@ export class RawSmtp {
     const st = await c.cmd('STARTTLS');
     if (!st.startsWith('220')) throw new Error(`STARTTLS refused: ${st}`);
     sock.removeAllListeners('data');
-    const files = cert ? { cert: await fs.readFile(path.join(pki, 'operators', `${cert}.crt`)), key: await fs.readFile(path.join(pki, 'operators', `${cert}.key`)) } : {};
+    const files = cert
+      ? { cert: await fs.readFile(path.join(pki, 'operators', `${cert}.crt`)), key: await fs.readFile(path.join(pki, 'operators', `${cert}.key`)) }
+      : {};
     const secure = tls.connect({ socket: sock, ca: await fs.readFile(path.join(pki, 'ca.crt')), servername: 'localhost', ...files });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);

@@ -95,7 +95,11 @@ export function ensureSystemPackages(needs: SystemNeed[], log: (line: string) =>
   const root = process.getuid?.() === 0;
   const aptGet = findExecutable('apt-get', ['/usr/bin/apt-get']);
   if (!root || !aptGet || process.env.MESGW_TEST_NO_INSTALL === '1') {
-    const why = !aptGet ? 'no apt-get here: install the same packages with this system\'s tools' : !root ? 'the tests install them only when run as root' : 'MESGW_TEST_NO_INSTALL=1';
+    const why = !aptGet
+      ? "no apt-get here: install the same packages with this system's tools"
+      : !root
+        ? 'the tests install them only when run as root'
+        : 'MESGW_TEST_NO_INSTALL=1';
     throw new Error(missingMessage(missing, root, why));
   }
   const packages = unique(missing.flatMap((n) => n.packages));

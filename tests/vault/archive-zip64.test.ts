@@ -33,7 +33,11 @@ beforeAll(async () => {
   const pool = database.pool;
   const ins = makeTestIns(6401);
   patientId = crypto.randomUUID();
-  await pool.query(`INSERT INTO patients (id, ins, state, identity) VALUES ($1, $2, 'active', $3)`, [patientId, ins, sealValue(keyring, { familyName: 'TEST-ZIP' }, `patient-identity:${ins}`)]);
+  await pool.query(`INSERT INTO patients (id, ins, state, identity) VALUES ($1, $2, 'active', $3)`, [
+    patientId,
+    ins,
+    sealValue(keyring, { familyName: 'TEST-ZIP' }, `patient-identity:${ins}`),
+  ]);
   const blobs = new BlobStore(database.db, keyring, 64 * 1024);
   const blobIds: string[] = [];
   for (const c of contents) {
@@ -125,7 +129,10 @@ describe('the patient archive past 65 535 entries', () => {
       expect(sample.size).toBeGreaterThanOrEqual(8);
       for (const [name, entry] of sample) {
         const data = await readEntry(zip, entry);
-        expect(contents.some((c) => c.equals(data)), name).toBe(true);
+        expect(
+          contents.some((c) => c.equals(data)),
+          name,
+        ).toBe(true);
         expect(zlib.crc32(data), name).toBe(entry.crc32);
       }
     } finally {
@@ -140,7 +147,11 @@ describe('archive entry names', () => {
     const started = performance.now();
     const names = Array.from({ length: 20_000 }, () => archiveEntryName('resultats-de-biologie', { title: 'Résultats', filename: 'r.pdf' }, used));
     expect(performance.now() - started).toBeLessThan(5_000); // numbering by trial from 2 each time took minutes
-    expect(names.slice(0, 3)).toEqual(['resultats-de-biologie/Résultats.pdf', 'resultats-de-biologie/Résultats (2).pdf', 'resultats-de-biologie/Résultats (3).pdf']);
+    expect(names.slice(0, 3)).toEqual([
+      'resultats-de-biologie/Résultats.pdf',
+      'resultats-de-biologie/Résultats (2).pdf',
+      'resultats-de-biologie/Résultats (3).pdf',
+    ]);
     expect(names.at(-1)).toBe('resultats-de-biologie/Résultats (20000).pdf');
     expect(new Set(names).size).toBe(20_000);
     // a title that already looks numbered still gets a free name

@@ -19,7 +19,12 @@ afterAll(async () => {
   await database?.close();
 });
 
-const pieces = (buf: Buffer, size = 333) => Readable.from((function* () { for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size); })());
+const pieces = (buf: Buffer, size = 333) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+    })(),
+  );
 
 describe('BlobStore', () => {
   it('round-trips multi-chunk data and stores no plaintext', async () => {
@@ -35,7 +40,10 @@ describe('BlobStore', () => {
   });
 
   it('round-trips any size cut into any pieces, inline or streamed (property)', async () => {
-    const inlineStore = new BlobStore(database.db, parseKeyFile(crypto.randomBytes(32).toString('base64')), 1000, { inlineBytes: 3000, writePool: database.writePool });
+    const inlineStore = new BlobStore(database.db, parseKeyFile(crypto.randomBytes(32).toString('base64')), 1000, {
+      inlineBytes: 3000,
+      writePool: database.writePool,
+    });
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 7_000 }), fc.integer({ min: 1, max: 2_500 }), async (len, piece) => {
         const data = crypto.randomBytes(len);
@@ -63,7 +71,11 @@ describe('BlobStore', () => {
     await database.db.execute(sql`UPDATE blobs SET chunk_count = chunk_count - 1 WHERE id = ${b.blobId}`);
     await expect(store.readAll(b.blobId)).rejects.toBeInstanceOf(EnvelopeError);
     const c = await store.write(pieces(data), 'test');
-    for (const [from, to] of [[0, 100], [1, 0], [100, 1]]) {
+    for (const [from, to] of [
+      [0, 100],
+      [1, 0],
+      [100, 1],
+    ]) {
       await database.db.execute(sql`UPDATE blob_chunks SET seq = ${to} WHERE blob_id = ${c.blobId} AND seq = ${from}`);
     }
     await expect(store.readAll(c.blobId)).rejects.toBeInstanceOf(EnvelopeError);

@@ -53,10 +53,14 @@ describe('patient documents', () => {
       attachments: [{ filename: 'compte-rendu.pdf', content: pdf, contentType: 'application/pdf' }],
     });
     expect(r.ok).toBe(true);
-    const docs = await waitFor(async () => {
-      const l = await apiA.json<{ items: Doc[]; next: string | null }>('GET', '/v1/me/documents');
-      return l.body.items.length ? l.body : null;
-    }, 30_000, 'the document');
+    const docs = await waitFor(
+      async () => {
+        const l = await apiA.json<{ items: Doc[]; next: string | null }>('GET', '/v1/me/documents');
+        return l.body.items.length ? l.body : null;
+      },
+      30_000,
+      'the document',
+    );
     expect(docs.items).toHaveLength(1);
     const d = docs.items[0]!;
     expect(d).toMatchObject({ rubric: 'autres-documents', title: 'compte-rendu.pdf', size: pdf.length, masked: false, author: { kind: 'professional' } });
@@ -111,7 +115,11 @@ describe('patient uploads', () => {
     expect((await apiA.call('PATCH', `/v1/me/documents/${fromPro.id}`, { rubric: 'comptes-rendus' })).status).toBe(204);
     expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents?rubric=comptes-rendus')).body.items.map((d) => d.id)).toContain(fromPro.id);
     const notOwn = await apiA.json<{ code: string; detail: string }>('DELETE', `/v1/me/documents/${fromPro.id}`);
-    expect([notOwn.status, notOwn.body.code, notOwn.body.detail]).toEqual([403, 'API-DOC-06', 'Seuls les documents que vous avez ajoutés peuvent être supprimés.']);
+    expect([notOwn.status, notOwn.body.code, notOwn.body.detail]).toEqual([
+      403,
+      'API-DOC-06',
+      'Seuls les documents que vous avez ajoutés peuvent être supprimés.',
+    ]);
     expect((await apiB.json('DELETE', `/v1/me/documents/${up.body.id}`)).status).toBe(404);
     expect((await apiA.call('DELETE', `/v1/me/documents/${up.body.id}`)).status).toBe(204);
     expect((await apiA.json<{ items: Doc[] }>('GET', '/v1/me/documents')).body.items.map((d) => d.id)).not.toContain(up.body.id);
@@ -120,10 +128,19 @@ describe('patient uploads', () => {
 
 describe('notes', () => {
   it('keeps a note the patient writes as one of their documents, plain text, and refuses markup', async () => {
-    const note = await apiA.json<{ id: string; rubric: string; mediaType: string }>('POST', '/v1/me/notes', { title: 'Questions pour le Dr Durand', text: 'Douleur au genou depuis lundi.\r\nÀ demander : radio ?', rubric: 'autres-documents' });
+    const note = await apiA.json<{ id: string; rubric: string; mediaType: string }>('POST', '/v1/me/notes', {
+      title: 'Questions pour le Dr Durand',
+      text: 'Douleur au genou depuis lundi.\r\nÀ demander : radio ?',
+      rubric: 'autres-documents',
+    });
     expect(note.status).toBe(201);
     expect(note.body.mediaType).toBe('text/plain');
-    const listed = (await apiA.json<{ items: { id: string; title: string; author: { kind: string; displayName: string } }[] }>('GET', '/v1/me/documents?rubric=autres-documents')).body.items;
+    const listed = (
+      await apiA.json<{ items: { id: string; title: string; author: { kind: string; displayName: string } }[] }>(
+        'GET',
+        '/v1/me/documents?rubric=autres-documents',
+      )
+    ).body.items;
     expect(listed.find((d) => d.id === note.body.id)).toMatchObject({ title: 'Questions pour le Dr Durand', author: { kind: 'patient', displayName: 'Moi' } });
     const content = await apiA.call('GET', `/v1/me/documents/${note.body.id}/content`);
     expect(await content.text()).toBe('Douleur au genou depuis lundi.\nÀ demander : radio ?');
@@ -214,7 +231,13 @@ describe('archive and closure', () => {
 
     expect((await apiB.call('POST', '/v1/me/profile/close')).status).toBe(204);
     expect((await apiB.json('GET', '/v1/me/documents')).status).toBe(401);
-    const after = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.anne@hopital-a.mssante.fr', to: [`${B.ins}@patient.mssante.fr`] });
+    const after = await sendMail({
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: 'dr.anne@hopital-a.mssante.fr',
+      to: [`${B.ins}@patient.mssante.fr`],
+    });
     expect(after.response).toMatch(/^550 5\.2\.1 /);
   });
 });

@@ -27,13 +27,26 @@ interface Doc {
 }
 
 const send = (subject: string, attachments: { filename: string; content: Buffer; contentType?: string }[]) =>
-  sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'labo@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject, attachments, messageId: `<${subject.replace(/\W/g, '')}@hopital-a.mssante.fr>` });
+  sendMail({
+    port: t.gw.smtpPort!,
+    pki: t.pki,
+    cert: 'hopital-a.mssante.fr',
+    from: 'labo@hopital-a.mssante.fr',
+    to: [`${P.ins}@patient.mssante.fr`],
+    subject,
+    attachments,
+    messageId: `<${subject.replace(/\W/g, '')}@hopital-a.mssante.fr>`,
+  });
 
 async function messageBySubject(subject: string) {
-  return waitFor(async () => {
-    const l = await api.json<{ items: { id: string; subject: string; attachments: { id: string; filename: string }[] }[] }>('GET', '/v1/me/messages');
-    return l.body.items.find((i) => i.subject === subject) ?? null;
-  }, 30_000, `the message "${subject}"`);
+  return waitFor(
+    async () => {
+      const l = await api.json<{ items: { id: string; subject: string; attachments: { id: string; filename: string }[] }[] }>('GET', '/v1/me/messages');
+      return l.body.items.find((i) => i.subject === subject) ?? null;
+    },
+    30_000,
+    `the message "${subject}"`,
+  );
 }
 
 beforeAll(async () => {
@@ -41,7 +54,10 @@ beforeAll(async () => {
   const sinkPort = await freePort();
   t = await startTestGateway({ env: { CLAMD_ADDRESS: `127.0.0.1:${clamd.port}`, RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sinkPort}` } });
   sink = await startOperatorSink(t.pki, sinkPort);
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-XDM,X,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-XDM,X,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   api = apiClient(t.gw.apiPort!, await loginPatient(t, P));
 });
 afterAll(async () => {
@@ -63,7 +79,14 @@ describe('vault intake', () => {
   it('files nothing from an archive that names another patient, and tells the sender', async () => {
     const other = makeTestIns(777_001);
     const zip = xdmZip({ setPatientId: cx(other) });
-    expect((await send('Mauvais patient', [{ filename: 'IHE_XDM.ZIP', content: zip, contentType: 'application/zip' }, { filename: 'lettre.pdf', content: pdfBytes('Lettre') }])).ok).toBe(true);
+    expect(
+      (
+        await send('Mauvais patient', [
+          { filename: 'IHE_XDM.ZIP', content: zip, contentType: 'application/zip' },
+          { filename: 'lettre.pdf', content: pdfBytes('Lettre') },
+        ])
+      ).ok,
+    ).toBe(true);
     const m = await messageBySubject('Mauvais patient');
     expect(m.attachments.map((a) => a.filename)).toEqual(['lettre.pdf']);
     const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
@@ -80,7 +103,10 @@ describe('vault intake', () => {
     const { compressed, crc32 } = await deflatedZeros(100 * 1000 * 1000);
     const bomb = xdmZip({ extra: [{ name: 'IHE_XDM/SUBSET01/ZEROS.BIN', method: 'deflate', compressed, crc32, uncompressedSize: 100 * 1000 * 1000 }] });
     const evil = xdmZip({ extra: [{ name: '../evil.txt', data: Buffer.from('x') }] });
-    for (const [subject, zip] of [['Bombe', bomb], ['Chemin', evil]] as const) {
+    for (const [subject, zip] of [
+      ['Bombe', bomb],
+      ['Chemin', evil],
+    ] as const) {
       const before = sink.received.length;
       expect((await send(subject, [{ filename: 'IHE_XDM.ZIP', content: zip, contentType: 'application/zip' }])).ok).toBe(true);
       const m = await messageBySubject(subject);
@@ -94,7 +120,15 @@ describe('vault intake', () => {
     // Entries under 1 MiB skip the ratio cap; 45 of them inflate ~45 MB from a few KB, under one archive's caps.
     const { compressed, crc32 } = await deflatedZeros(1000 * 1000);
     const padded = () =>
-      xdmZip({ extra: Array.from({ length: 45 }, (_, i) => ({ name: `IHE_XDM/SUBSET01/PAD${i}.BIN`, method: 'deflate' as const, compressed, crc32, uncompressedSize: 1000 * 1000 })) });
+      xdmZip({
+        extra: Array.from({ length: 45 }, (_, i) => ({
+          name: `IHE_XDM/SUBSET01/PAD${i}.BIN`,
+          method: 'deflate' as const,
+          compressed,
+          crc32,
+          uncompressedSize: 1000 * 1000,
+        })),
+      });
     const before = sink.received.length;
     const attachments = [
       { filename: 'PREMIER.ZIP', content: padded(), contentType: 'application/zip' },
@@ -111,24 +145,38 @@ describe('vault intake', () => {
 
   it('files a message to several patients from one parse: one blob per document, the archive only for its patient', async () => {
     const others = [makeTestIns(777_101), makeTestIns(777_102)];
-    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${others.map((ins, i) => `${ins},TEST-MULTI,M${i},1980-01-0${i + 1},m${i}@example.org,active,`).join('\n')}\n`);
+    await importPatientsCsv(
+      t,
+      `ins,family_name,given_names,birth_date,email,state,provisional_code\n${others.map((ins, i) => `${ins},TEST-MULTI,M${i},1980-01-0${i + 1},m${i}@example.org,active,`).join('\n')}\n`,
+    );
     const r = await sendMail({
-      port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'labo@hopital-a.mssante.fr',
-      to: [P.ins, ...others].map((ins) => `${ins}@patient.mssante.fr`), subject: 'Pour trois',
-      attachments: [{ filename: 'IHE_XDM.ZIP', content: xdmZip(), contentType: 'application/zip' }, { filename: 'lettre.pdf', content: pdfBytes('Lettre commune') }],
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: 'labo@hopital-a.mssante.fr',
+      to: [P.ins, ...others].map((ins) => `${ins}@patient.mssante.fr`),
+      subject: 'Pour trois',
+      attachments: [
+        { filename: 'IHE_XDM.ZIP', content: xdmZip(), contentType: 'application/zip' },
+        { filename: 'lettre.pdf', content: pdfBytes('Lettre commune') },
+      ],
     });
     expect(r.ok).toBe(true);
     const db = t.gw.database.pool;
-    const rows = await waitFor(async () => {
-      const q = await db.query<{ ins: string; n: number; blobs: string[] }>(
-        `SELECT p.ins, count(d.id)::int AS n, array_agg(d.blob_id::text ORDER BY d.position) AS blobs
+    const rows = await waitFor(
+      async () => {
+        const q = await db.query<{ ins: string; n: number; blobs: string[] }>(
+          `SELECT p.ins, count(d.id)::int AS n, array_agg(d.blob_id::text ORDER BY d.position) AS blobs
            FROM deliveries dl JOIN patients p ON p.id = dl.patient_id JOIN inbound_messages m ON m.id = dl.message_id
            JOIN mailbox_messages mm ON mm.delivery_id = dl.id LEFT JOIN documents d ON d.mailbox_message_id = mm.id
           WHERE m.queue_id = $1 GROUP BY p.ins`,
-        [r.queueId],
-      );
-      return q.rows.length === 3 ? q.rows : null;
-    }, 30_000, 'the three deliveries');
+          [r.queueId],
+        );
+        return q.rows.length === 3 ? q.rows : null;
+      },
+      30_000,
+      'the three deliveries',
+    );
     const byIns = new Map(rows.map((x) => [x.ins, x]));
     // The archive names the first patient only: its two documents are filed for her, the letter for everyone.
     expect(byIns.get(P.ins)!.n).toBe(3);
@@ -138,7 +186,14 @@ describe('vault intake', () => {
   });
 
   it('quarantines the EICAR test file and files the clean attachment', async () => {
-    expect((await send('Avec virus', [{ filename: 'eicar.com.pdf', content: EICAR }, { filename: 'propre.pdf', content: pdfBytes('Propre') }])).ok).toBe(true);
+    expect(
+      (
+        await send('Avec virus', [
+          { filename: 'eicar.com.pdf', content: EICAR },
+          { filename: 'propre.pdf', content: pdfBytes('Propre') },
+        ])
+      ).ok,
+    ).toBe(true);
     const m = await messageBySubject('Avec virus');
     expect(m.attachments.map((a) => a.filename)).toEqual(['propre.pdf']);
     const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
@@ -157,7 +212,14 @@ describe('vault intake', () => {
       { name: 'bilan.pdf', data: pdfBytes('Bilan'), method: 'deflate' },
       { name: 'ordonnance.pdf.exe', data: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(3000, 1)]), method: 'deflate' },
     ]);
-    expect((await send('Archives', [{ filename: 'propre.zip', content: clean }, { filename: 'piege.zip', content: hiding }])).ok).toBe(true);
+    expect(
+      (
+        await send('Archives', [
+          { filename: 'propre.zip', content: clean },
+          { filename: 'piege.zip', content: hiding },
+        ])
+      ).ok,
+    ).toBe(true);
     const m = await messageBySubject('Archives');
     expect(m.attachments.map((a) => a.filename)).toEqual(['propre.zip']);
     const full = await api.json<{ text: string }>('GET', `/v1/me/messages/${m.id}`);
@@ -171,7 +233,9 @@ describe('vault intake', () => {
     // A positive signal rather than a pause: the worker's attempt failed on the scanner and is waiting for its
     // retry (the job of this delivery in BullMQ's PostgreSQL tables, schema bullmq, with the reason it failed).
     const [delivery] = (
-      await t.gw.database.pool.query<{ id: string }>('SELECT d.id FROM deliveries d JOIN inbound_messages m ON m.id = d.message_id WHERE m.queue_id = $1', [sent.queueId])
+      await t.gw.database.pool.query<{ id: string }>('SELECT d.id FROM deliveries d JOIN inbound_messages m ON m.id = d.message_id WHERE m.queue_id = $1', [
+        sent.queueId,
+      ])
     ).rows;
     const failed = await waitFor(
       async () =>

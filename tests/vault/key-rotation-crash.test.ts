@@ -43,8 +43,19 @@ let keyFile: string;
 beforeAll(async () => {
   t = await startTestGateway();
   try {
-    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-KC,Hélène,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
-    const sent = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Avant rotations', attachments: [{ filename: 'cr.pdf', content: pdf }] });
+    await importPatientsCsv(
+      t,
+      `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-KC,Hélène,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+    );
+    const sent = await sendMail({
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: 'dr@hopital-a.mssante.fr',
+      to: [`${P.ins}@patient.mssante.fr`],
+      subject: 'Avant rotations',
+      attachments: [{ filename: 'cr.pdf', content: pdf }],
+    });
     expect(sent.ok).toBe(true);
     await waitFor(async () => (await t.gw.database.db.select().from(schema.documents)).length === 1, 30_000, 'the document');
     await sealActivity(t.gw.database.db, t.gw.keyring);
@@ -125,7 +136,11 @@ describe('keys rotate killed between its steps', () => {
       const installed = (await currentKeyId()) !== before;
       // what the kill left, step by step
       expect(installed, `${step}: the new key is in the file`).toBe(!['previous-kept', 'temp-written'].includes(step));
-      if (step === 'temp-written') expect((await keysDir()).some((f) => f.includes('.tmp-')), 'a temporary key file left').toBe(true);
+      if (step === 'temp-written')
+        expect(
+          (await keysDir()).some((f) => f.includes('.tmp-')),
+          'a temporary key file left',
+        ).toBe(true);
       if (step === 'blobs-rewrapped') {
         const now = await currentKeyId();
         expect((await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM blobs WHERE key_id <> ${now}`))[0]!.n).toBe(0);
@@ -145,7 +160,10 @@ describe('keys rotate killed between its steps', () => {
       const resumes = installed && step !== 'confirmed';
       expect(r, step).toMatchObject({ resumed: resumes, confirmed: true, remaining: 0 });
       if (resumes) expect(r.keyId).toBe(atStart.current.id);
-      expect((await keysDir()).filter((f) => f !== 'master.key'), `${step}: only the key file is left`).toEqual([]);
+      expect(
+        (await keysDir()).filter((f) => f !== 'master.key'),
+        `${step}: only the key file is left`,
+      ).toEqual([]);
       // everything is now under the current key alone
       expect(await decryptEverything(parseKeyFile(`${(await loadKeyring(keyFile, false)).current.key.toString('base64')}\n`))).toEqual(baseline);
     }
@@ -154,7 +172,9 @@ describe('keys rotate killed between its steps', () => {
   it('the CLI rotates and confirms, and a gateway with only the newest key serves the message and its attachment', async () => {
     const env = { ...process.env, DATA_DIR: t.dataDir, DATABASE_URL: t.databaseUrl!, REDIS_URL: '', MASTER_KEY_FILE: keyFile };
     const out = await run(process.execPath, ['--import', 'tsx', 'app/cli.ts', 'keys', 'rotate'], { cwd: ROOT, env });
-    expect(out.stdout).toMatch(/new master key [0-9a-f]{16}: \d+ blob keys and \d+ sealed values re-wrapped, 0 left; \d+ activity heads re-signed; key file confirmed/);
+    expect(out.stdout).toMatch(
+      /new master key [0-9a-f]{16}: \d+ blob keys and \d+ sealed values re-wrapped, 0 left; \d+ activity heads re-signed; key file confirmed/,
+    );
     const newest = (await loadKeyring(keyFile, false)).current.key.toString('base64');
     await fs.writeFile(keyFile, `${newest}\n`, { mode: 0o600 }); // the older keys dropped, as the README allows once confirmed
     const t2 = await startTestGateway({ dataDir: t.dataDir, databaseUrl: t.databaseUrl, redisPrefix: t.redisPrefix });
@@ -178,7 +198,11 @@ describe('keys rotate with a gateway left running', () => {
       afterStep: async (step) => {
         if (step !== 'heads-resigned') return;
         const w = wrapDataKey(old, newDataKey());
-        await database.pool.query(`INSERT INTO blobs (id, purpose, wrapped_key, key_id, complete) VALUES ($1, 'document', $2, $3, true)`, [crypto.randomUUID(), w.wrapped, w.keyId]);
+        await database.pool.query(`INSERT INTO blobs (id, purpose, wrapped_key, key_id, complete) VALUES ($1, 'document', $2, $3, true)`, [
+          crypto.randomUUID(),
+          w.wrapped,
+          w.keyId,
+        ]);
       },
     });
     expect(first).toMatchObject({ confirmed: false, remaining: 1, resumed: false });
@@ -217,7 +241,7 @@ describe('the key file at start', () => {
     }
   });
 
-  it('concurrent first starts agree on one generated key; a live writer\'s temporary file is left alone', async () => {
+  it("concurrent first starts agree on one generated key; a live writer's temporary file is left alone", async () => {
     const dir = await freshDir();
     const file = path.join(dir, 'master.key');
     try {

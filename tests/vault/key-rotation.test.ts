@@ -18,8 +18,23 @@ describe('master key rotation', () => {
     const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(400_000)]); // several chunks
     let chunkBefore: Buffer;
     try {
-      await importPatientsCsv(t1, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-K,K,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
-      expect((await sendMail({ port: t1.gw.smtpPort!, pki: t1.pki, cert: 'hopital-a.mssante.fr', from: 'dr@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Avant rotation', attachments: [{ filename: 'cr.pdf', content: pdf }] })).ok).toBe(true);
+      await importPatientsCsv(
+        t1,
+        `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-K,K,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+      );
+      expect(
+        (
+          await sendMail({
+            port: t1.gw.smtpPort!,
+            pki: t1.pki,
+            cert: 'hopital-a.mssante.fr',
+            from: 'dr@hopital-a.mssante.fr',
+            to: [`${P.ins}@patient.mssante.fr`],
+            subject: 'Avant rotation',
+            attachments: [{ filename: 'cr.pdf', content: pdf }],
+          })
+        ).ok,
+      ).toBe(true);
       await waitFor(async () => (await t1.gw.database.db.select().from(schema.documents)).length === 1, 30_000, 'the document');
       chunkBefore = (await t1.gw.database.db.select().from(schema.blobChunks))[0]!.data;
     } finally {

@@ -91,7 +91,10 @@ describe('sniffMediaType', () => {
   });
 
   it('detects other XML as application/xml', async () => {
-    expect(await sniffMediaType(Buffer.from('<?xml version="1.0"?><note>x</note>'), 'application/xml', 'a.xml')).toEqual({ mediaType: 'application/xml', verdict: 'ok' });
+    expect(await sniffMediaType(Buffer.from('<?xml version="1.0"?><note>x</note>'), 'application/xml', 'a.xml')).toEqual({
+      mediaType: 'application/xml',
+      verdict: 'ok',
+    });
   });
 
   it('accepts text, UTF-8 or windows-1252', async () => {
@@ -119,7 +122,10 @@ describe('sniffMediaType', () => {
     expect(await sniffMediaType(pdfBytes(), 'application/x-pdf; name="cr.pdf"', 'cr.pdf')).toEqual({ mediaType: 'application/pdf', verdict: 'ok' });
     const dicom = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), noise(1000, 'dcm')]);
     expect(await sniffMediaType(dicom, 'application/dicom', 'IM0001.dcm')).toEqual({ mediaType: 'application/dicom', verdict: 'ok' });
-    expect(await sniffMediaType(Buffer.from('{\\rtf1\\ansi Compte rendu}'), 'application/rtf', 'cr.rtf')).toEqual({ mediaType: 'application/rtf', verdict: 'ok' });
+    expect(await sniffMediaType(Buffer.from('{\\rtf1\\ansi Compte rendu}'), 'application/rtf', 'cr.rtf')).toEqual({
+      mediaType: 'application/rtf',
+      verdict: 'ok',
+    });
   });
 
   it('accepts an IHE XDM zip, and DOCX / ODT by their zip content', async () => {
@@ -135,7 +141,10 @@ describe('sniffMediaType', () => {
     ]);
     const d = await sniffMediaType(docx, 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'lettre.docx');
     expect(d).toEqual({ mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', verdict: 'ok' });
-    const odt = buildZip([{ name: 'mimetype', data: Buffer.from('application/vnd.oasis.opendocument.text') }, { name: 'content.xml', data: Buffer.from('<x/>') }]);
+    const odt = buildZip([
+      { name: 'mimetype', data: Buffer.from('application/vnd.oasis.opendocument.text') },
+      { name: 'content.xml', data: Buffer.from('<x/>') },
+    ]);
     expect((await sniffMediaType(odt, null, 'lettre.odt')).mediaType).toBe('application/vnd.oasis.opendocument.text');
   });
 

@@ -26,7 +26,12 @@ describe('vetZipMembers (plain ZIP attachments)', () => {
       ['encore.zip', buildZip([{ name: 'a.txt', data: Buffer.from('a') }])],
     ];
     for (const [name, data] of cases) {
-      const v = await vetZipMembers(buildZip([{ name: 'ok.txt', data: Buffer.from('ok') }, { name, data, method: 'deflate' }]));
+      const v = await vetZipMembers(
+        buildZip([
+          { name: 'ok.txt', data: Buffer.from('ok') },
+          { name, data, method: 'deflate' },
+        ]),
+      );
       expect(v.ok, name).toBe(false);
     }
   });

@@ -19,7 +19,13 @@ let page: Page;
 let base: string;
 let patientApi: ApiClient;
 let docId = '';
-const P = { ins: makeTestIns(9801), email: 'web9801@example.org', birthDate: '1968-02-03', provisionalCode: 'PROV-WEB-9801', password: 'Mot-de-passe-Web-9801' };
+const P = {
+  ins: makeTestIns(9801),
+  email: 'web9801@example.org',
+  birthDate: '1968-02-03',
+  provisionalCode: 'PROV-WEB-9801',
+  password: 'Mot-de-passe-Web-9801',
+};
 const HOSPITAL = '750712184';
 
 interface Pro {
@@ -33,38 +39,85 @@ const SURGEON: Pro = { rpps: '10000098002', name: 'Dr Bruno Chirurgie', organisa
 const EMERGENCY_DOCTOR: Pro = { rpps: '10000098003', name: 'Dr Samia Urgence', organisation: 'SAMU 75' };
 const CONTACT = { rpps: '10000098004', address: 'pharmacie.centrale@hopital-a.mssante.fr', name: 'Pharmacie Marc Courrier' };
 
-const pro = (p: Pro) => apiClient(t.gw.apiPort!, issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: p.rpps, profession: '10', name: p.name, organisation: p.organisation, finess: p.finess }));
+const pro = (p: Pro) =>
+  apiClient(
+    t.gw.apiPort!,
+    issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: p.rpps, profession: '10', name: p.name, organisation: p.organisation, finess: p.finess }),
+  );
 const listStatus = async (p: Pro) => (await pro(p).call('GET', `/v1/patients/${P.ins}/documents`)).status;
 const JUSTIFICATION = encodeURIComponent('Patient inconscient, appel au 15, antécédents nécessaires');
 const emergencyRead = async (ground: 'samu-regulator' | 'life-at-risk') =>
-  (await pro(EMERGENCY_DOCTOR).call('GET', `/v1/patients/${P.ins}/documents/${docId}/content`, undefined, { 'x-emergency-ground': ground, 'x-emergency-justification': JUSTIFICATION })).status;
+  (
+    await pro(EMERGENCY_DOCTOR).call('GET', `/v1/patients/${P.ins}/documents/${docId}/content`, undefined, {
+      'x-emergency-ground': ground,
+      'x-emergency-justification': JUSTIFICATION,
+    })
+  ).status;
 const settings = async () =>
-  (await patientApi.json<{ administratorRpps: string | null; blocked: string[]; blockedEstablishments: string[]; samuRegulatorAllowed: boolean; breakGlassAllowed: boolean }>('GET', '/v1/me/access')).body;
+  (
+    await patientApi.json<{
+      administratorRpps: string | null;
+      blocked: string[];
+      blockedEstablishments: string[];
+      samuRegulatorAllowed: boolean;
+      breakGlassAllowed: boolean;
+    }>('GET', '/v1/me/access')
+  ).body;
 
 beforeAll(async () => {
   t = await startTestGateway();
   ensureDevIssuer(path.join(t.pki, 'oidc'));
   base = `http://127.0.0.1:${t.gw.apiPort}`;
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-ACC,A,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-ACC,A,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   patientApi = apiClient(t.gw.apiPort!, await loginPatient(t, P));
   // the surgeon deposits a report; the doctor and the surgeon are then in the history
   const form = new FormData();
   form.set('title', 'Compte rendu opératoire');
   form.set('rubric', 'comptes-rendus');
   form.set('file', new Blob([new Uint8Array(Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(6_000)]))], { type: 'application/pdf' }), 'cro.pdf');
-  const token = issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: SURGEON.rpps, profession: '10', name: SURGEON.name, organisation: SURGEON.organisation, finess: SURGEON.finess });
+  const token = issueDevToken({
+    dir: path.join(t.pki, 'oidc'),
+    rpps: SURGEON.rpps,
+    profession: '10',
+    name: SURGEON.name,
+    organisation: SURGEON.organisation,
+    finess: SURGEON.finess,
+  });
   const up = await fetch(`${base}/v1/patients/${P.ins}/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   expect(up.status).toBe(201);
   docId = ((await up.json()) as { id: string }).id;
   expect(await listStatus(DOCTOR)).toBe(200);
   // a pharmacist who only wrote to the patient, known to the directory by RPPS
   const admin = (await fs.readFile(path.join(t.dataDir, 'admin.token'), 'utf8')).trim();
-  const dir = await apiClient(t.gw.apiPort!, admin).call('POST', '/v1/admin/directory/import', `address,rpps,profession_code,display_name\n${CONTACT.address},${CONTACT.rpps},21,${CONTACT.name}\n`, {
-    'content-type': 'text/csv',
-  });
+  const dir = await apiClient(t.gw.apiPort!, admin).call(
+    'POST',
+    '/v1/admin/directory/import',
+    `address,rpps,profession_code,display_name\n${CONTACT.address},${CONTACT.rpps},21,${CONTACT.name}\n`,
+    {
+      'content-type': 'text/csv',
+    },
+  );
   expect(dir.status).toBe(200);
-  expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: CONTACT.address, to: [`${P.ins}@patient.mssante.fr`], subject: 'Votre ordonnance est prête' })).ok).toBe(true);
-  await waitFor(async () => (await patientApi.json<{ items: unknown[] }>('GET', '/v1/me/contacts')).body.items.length > 0, 20_000, 'the pharmacist as a contact');
+  expect(
+    (
+      await sendMail({
+        port: t.gw.smtpPort!,
+        pki: t.pki,
+        cert: 'hopital-a.mssante.fr',
+        from: CONTACT.address,
+        to: [`${P.ins}@patient.mssante.fr`],
+        subject: 'Votre ordonnance est prête',
+      })
+    ).ok,
+  ).toBe(true);
+  await waitFor(
+    async () => (await patientApi.json<{ items: unknown[] }>('GET', '/v1/me/contacts')).body.items.length > 0,
+    20_000,
+    'the pharmacist as a contact',
+  );
   browser = await launchChromium();
   page = await (await browser.newContext()).newPage();
   await page.goto(`${base}/#/access`);
@@ -87,7 +140,9 @@ const blockForm = () => page.locator('#block-form');
 
 describe('« Qui voit quoi »', () => {
   it('has no WCAG 2 A/AA violation with the lists of known professionals', async () => {
-    await adminForm().getByRole('radio', { name: /Dr Alice Martin/ }).waitFor({ timeout: 10_000 });
+    await adminForm()
+      .getByRole('radio', { name: /Dr Alice Martin/ })
+      .waitFor({ timeout: 10_000 });
     const violations = await axeViolations(page, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     expect(violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`)).toEqual([]);
   }, 30_000);
@@ -131,7 +186,7 @@ describe('« Qui voit quoi »', () => {
     const alice = choices.getByRole('radio', { name: /^Dr Alice Martin, Médecin \(RPPS 10000098001\) — HOPITAL A TEST \(a consulté votre profil\)$/ });
     await alice.check();
     await adminForm().getByRole('button', { name: 'Choisir ce médecin' }).click();
-    await status('C\'est enregistré : Dr Alice Martin, Médecin (RPPS 10000098001) est votre médecin administrateur.').waitFor({ timeout: 10_000 });
+    await status("C'est enregistré : Dr Alice Martin, Médecin (RPPS 10000098001) est votre médecin administrateur.").waitFor({ timeout: 10_000 });
     expect((await settings()).administratorRpps).toBe(DOCTOR.rpps);
     expect(await page.locator('#admin-state').textContent()).toBe('Votre médecin administrateur : Dr Alice Martin, Médecin (RPPS 10000098001).');
     expect(await choices.getByRole('radio', { name: /Dr Alice Martin/ }).count()).toBe(0); // already chosen
@@ -154,7 +209,9 @@ describe('« Qui voit quoi »', () => {
     const pharmacist = choices.getByRole('radio', { name: /^Pharmacie Marc Courrier, Pharmacien \(RPPS 10000098004\) \(vous a écrit\)$/ });
     await pharmacist.check();
     await blockForm().getByRole('button', { name: 'Bloquer ce professionnel' }).click();
-    await status('Pharmacie Marc Courrier, Pharmacien (RPPS 10000098004) est bloqué : il ne peut plus voir aucun de vos documents.').waitFor({ timeout: 10_000 });
+    await status('Pharmacie Marc Courrier, Pharmacien (RPPS 10000098004) est bloqué : il ne peut plus voir aucun de vos documents.').waitFor({
+      timeout: 10_000,
+    });
     expect((await settings()).blocked).toEqual([CONTACT.rpps]);
     expect(await page.locator(`#blocked-${CONTACT.rpps}`).textContent()).toContain('Pharmacie Marc Courrier');
     expect(await choices.getByRole('radio', { name: /Pharmacie Marc Courrier/ }).count()).toBe(0); // no longer offered
@@ -165,7 +222,11 @@ describe('« Qui voit quoi »', () => {
     await status(/Dr Alice Martin, Médecin \(RPPS 10000098001\) est bloqué/).waitFor({ timeout: 10_000 });
     expect(await listStatus(DOCTOR)).toBe(403);
     // a blocked doctor is not offered as administrator either
-    expect(await adminForm().getByRole('radio', { name: /Dr Alice Martin/ }).count()).toBe(0);
+    expect(
+      await adminForm()
+        .getByRole('radio', { name: /Dr Alice Martin/ })
+        .count(),
+    ).toBe(0);
 
     await page.getByRole('button', { name: 'Débloquer Dr Alice Martin, Médecin (RPPS 10000098001)' }).click();
     await status(/Dr Alice Martin, Médecin \(RPPS 10000098001\) est débloqué/).waitFor({ timeout: 10_000 });
@@ -199,7 +260,9 @@ describe('« Qui voit quoi »', () => {
     const unblock = page.getByRole('button', { name: "Débloquer l'établissement FINESS 750712184" });
     await unblock.focus();
     await page.keyboard.press('Enter');
-    await status("L'établissement FINESS 750712184 est débloqué : ses professionnels peuvent de nouveau voir les documents autorisés.").waitFor({ timeout: 10_000 });
+    await status("L'établissement FINESS 750712184 est débloqué : ses professionnels peuvent de nouveau voir les documents autorisés.").waitFor({
+      timeout: 10_000,
+    });
     await page.getByText("Vous n'avez bloqué aucun établissement.").waitFor({ timeout: 5_000 });
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('establishments-title');
     expect((await settings()).blockedEstablishments).toEqual([]);

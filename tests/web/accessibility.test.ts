@@ -15,7 +15,13 @@ import { axeViolations, launchChromium } from '../support/browser.js';
 
 let t: TestGateway;
 let browser: Browser;
-const P = { ins: makeTestIns(9551), email: 'a11y9551@example.org', birthDate: '1975-05-05', provisionalCode: 'PROV-A11Y-9551', password: 'Mot-de-passe-A11y-9551' };
+const P = {
+  ins: makeTestIns(9551),
+  email: 'a11y9551@example.org',
+  birthDate: '1975-05-05',
+  provisionalCode: 'PROV-A11Y-9551',
+  password: 'Mot-de-passe-A11y-9551',
+};
 const DOCTOR = '10000009551';
 const SHOTS = process.env.WEB_SCREENSHOTS;
 const VIEWPORTS = [
@@ -25,7 +31,10 @@ const VIEWPORTS = [
 
 beforeAll(async () => {
   t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-A11Y,A,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-A11Y,A,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   await loginPatient(t, P);
   const send = async (from: string, name: string, mail: Record<string, unknown>) => {
     const raw = await new MailComposer({ from: { name, address: from }, to: `${P.ins}@patient.mssante.fr`, ...mail }).compile().build();
@@ -38,15 +47,22 @@ beforeAll(async () => {
     html: '<p>Bonjour,</p><p>Vous trouverez ci-joint le <b>compte rendu</b> de votre consultation du 3 novembre.</p><p>Bien cordialement,<br>Dr Martin</p>',
     attachments: [{ filename: 'compte-rendu.pdf', content: makePdf(['Compte rendu de consultation', 'Page 2']), contentType: 'application/pdf' }],
   });
-  await send('secretariat.radio@hopital-a.mssante.fr', 'Secrétariat de radiologie', { subject: 'Rendez-vous de radiologie', text: 'Votre rendez-vous est confirmé le 12 décembre à 9 h 30.' });
+  await send('secretariat.radio@hopital-a.mssante.fr', 'Secrétariat de radiologie', {
+    subject: 'Rendez-vous de radiologie',
+    text: 'Votre rendez-vous est confirmé le 12 décembre à 9 h 30.',
+  });
   // a professional reads the patient's documents: the history page has a line to show
   ensureDevIssuer(path.join(t.pki, 'oidc'));
   const token = issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: DOCTOR, profession: '10', name: 'Dr Camille Durand', organisation: 'HOPITAL A TEST' });
-  await waitFor(async () => {
-    const r = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, { headers: { authorization: `Bearer ${token}` } });
-    const body = (await r.json()) as { items?: unknown[] };
-    return r.status === 200 && (body.items?.length ?? 0) > 0;
-  }, 20_000, 'the professional to see the filed document');
+  await waitFor(
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${t.gw.apiPort}/v1/patients/${P.ins}/documents`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await r.json()) as { items?: unknown[] };
+      return r.status === 200 && (body.items?.length ?? 0) > 0;
+    },
+    20_000,
+    'the professional to see the filed document',
+  );
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {

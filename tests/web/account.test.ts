@@ -10,11 +10,20 @@ import { launchChromium, signInPage } from '../support/browser.js';
 
 let t: TestGateway;
 let browser: Browser;
-const P = { ins: makeTestIns(9530), email: 'web9530@example.org', birthDate: '1982-02-12', provisionalCode: 'PROV-WEB-9530', password: 'Mot-de-passe-Web-9530' };
+const P = {
+  ins: makeTestIns(9530),
+  email: 'web9530@example.org',
+  birthDate: '1982-02-12',
+  provisionalCode: 'PROV-WEB-9530',
+  password: 'Mot-de-passe-Web-9530',
+};
 
 beforeAll(async () => {
   t = await startTestGateway({ env: { LIMIT_PATIENT_AUTH_PER_IP_PER_MINUTE: '100000' } });
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   await loginPatient(t, P); // activated
   browser = await launchChromium();
 });
@@ -33,15 +42,22 @@ async function askForCode(page: Page, ins: string): Promise<void> {
   await page.click('#go-new-code');
   await page.fill('#nc-ins', ins);
   await page.press('#nc-ins', 'Enter');
-  await page.locator('[role="status"]').filter({ hasText: /Si cet identifiant correspond à un profil/ }).waitFor({ timeout: 10_000 });
+  await page
+    .locator('[role="status"]')
+    .filter({ hasText: /Si cet identifiant correspond à un profil/ })
+    .waitFor({ timeout: 10_000 });
 }
 async function newCode(page: Page): Promise<string> {
   const previous = await readProvisionalCode(t.dataDir, P.email);
   await askForCode(page, P.ins);
-  return waitFor(async () => {
-    const c = await readProvisionalCode(t.dataDir, P.email);
-    return c !== previous ? c : null;
-  }, 20_000, 'the provisional code e-mail');
+  return waitFor(
+    async () => {
+      const c = await readProvisionalCode(t.dataDir, P.email);
+      return c !== previous ? c : null;
+    },
+    20_000,
+    'the provisional code e-mail',
+  );
 }
 
 describe('webmail account self-service', () => {
@@ -56,7 +72,10 @@ describe('webmail account self-service', () => {
     await page.fill('#rst-birth', P.birthDate);
     await page.fill('#rst-password', 'Nouveau-Mot-de-passe-Web-1');
     await page.press('#rst-password', 'Enter');
-    await page.locator('[role="alert"]').filter({ hasText: /Changement du mot de passe impossible/ }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('[role="alert"]')
+      .filter({ hasText: /Changement du mot de passe impossible/ })
+      .waitFor({ timeout: 10_000 });
     await page.fill('#rst-code', code);
     await page.press('#rst-password', 'Enter');
     await page.getByText('Votre mot de passe est changé. Connectez-vous').waitFor({ timeout: 10_000 });
@@ -75,7 +94,10 @@ describe('webmail account self-service', () => {
     const elsewhere = await apiSignIn();
     await page.goto(`${ORIGIN()}/#/profile`);
     // The patient's own address, to give professionals.
-    await page.locator('#own-address').filter({ hasText: `${P.ins}@patient.mssante.fr` }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('#own-address')
+      .filter({ hasText: `${P.ins}@patient.mssante.fr` })
+      .waitFor({ timeout: 10_000 });
     await page.fill('#pw-current', 'pas-le-bon-mot-de-passe');
     await page.fill('#pw-new', 'Encore-un-Mot-de-passe-2');
     await page.fill('#pw-again', 'Encore-un-Mot-de-passe-2');
@@ -93,7 +115,7 @@ describe('webmail account self-service', () => {
     await page.getByText('Vous êtes déconnecté(e) de tous vos appareils').waitFor({ timeout: 10_000 });
     expect(await page.locator('#ins').count()).toBe(1);
     expect(await sessionOk(another)).toBe(false);
-    expect((await page.evaluate(() => fetch('/v1/me/session').then((r) => r.status)))).toBe(401);
+    expect(await page.evaluate(() => fetch('/v1/me/session').then((r) => r.status))).toBe(401);
     await page.close();
   }, 90_000);
 

@@ -13,7 +13,13 @@ let t: TestGateway;
 let browser: Browser;
 let page: Page;
 let base: string;
-const P = { ins: makeTestIns(9631), email: 'web9631@example.org', birthDate: '1972-03-31', provisionalCode: 'PROV-WEB-9631', password: 'Mot-de-passe-Web-9631' };
+const P = {
+  ins: makeTestIns(9631),
+  email: 'web9631@example.org',
+  birthDate: '1972-03-31',
+  provisionalCode: 'PROV-WEB-9631',
+  password: 'Mot-de-passe-Web-9631',
+};
 /** In the order they write: the last one comes first in the list. */
 const PROS = [
   { name: 'Dr Un Premier', address: 'dr.un@hopital-a.mssante.fr' },
@@ -22,13 +28,19 @@ const PROS = [
 ];
 
 const contactCount = async () =>
-  Number((await t.gw.database.pool.query<{ n: string }>('SELECT count(*) AS n FROM contacts c JOIN patients p ON p.id = c.patient_id WHERE p.ins = $1', [P.ins])).rows[0]!.n);
+  Number(
+    (await t.gw.database.pool.query<{ n: string }>('SELECT count(*) AS n FROM contacts c JOIN patients p ON p.id = c.patient_id WHERE p.ins = $1', [P.ins]))
+      .rows[0]!.n,
+  );
 
 beforeAll(async () => {
   // the message written goes to a local closed port: nothing leaves this machine
   t = await startTestGateway({ env: { LIMIT_API_PAGE_SIZE: '2', RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}` } });
   base = `http://127.0.0.1:${t.gw.apiPort}`;
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-COMP,C,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-COMP,C,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   const a = await fetch(`${base}/v1/patient/activate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -37,7 +49,14 @@ beforeAll(async () => {
   expect(a.status).toBe(204);
   // one after the other, each filed before the next is sent, so the order of the list is known
   for (const [k, p] of PROS.entries()) {
-    const r = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: `${p.name} <${p.address}>`, to: [`${P.ins}@patient.mssante.fr`], subject: `Message de ${p.name}` });
+    const r = await sendMail({
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: `${p.name} <${p.address}>`,
+      to: [`${P.ins}@patient.mssante.fr`],
+      subject: `Message de ${p.name}`,
+    });
     expect(r.ok, r.response).toBe(true);
     await waitFor(async () => (await contactCount()) === k + 1, 20_000, `contact ${p.name}`);
   }
@@ -52,7 +71,7 @@ afterAll(async () => {
 const status = (p: Page, text: string | RegExp) => p.locator('[role="status"]').filter({ hasText: text });
 
 describe('new message: recipients in pages', () => {
-  it("adds the next page of professionals to the list, keeps the choice, and writes to one of them", async () => {
+  it('adds the next page of professionals to the list, keeps the choice, and writes to one of them', async () => {
     await page.goto(`${base}/#/new`);
     await signInPage(page, t, P);
     const select = page.getByLabel('Destinataire');
@@ -69,7 +88,9 @@ describe('new message: recipients in pages', () => {
     // with the keyboard: the next page is added, said, and the focus goes back to the list
     await more.focus();
     await page.keyboard.press('Enter');
-    await status(page, "1 professionnel ajouté à la liste des destinataires. Ce sont tous les professionnels à qui vous pouvez écrire.").waitFor({ timeout: 10_000 });
+    await status(page, '1 professionnel ajouté à la liste des destinataires. Ce sont tous les professionnels à qui vous pouvez écrire.').waitFor({
+      timeout: 10_000,
+    });
     expect(await options()).toEqual(['Dr Trois Dernier', 'Dr Deux Second', 'Dr Un Premier']);
     expect(await select.inputValue()).toBe(chosen);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('new-to');

@@ -17,7 +17,13 @@ let t: TestGateway;
 let browser: Browser;
 let page: Page;
 let base: string;
-const P = { ins: makeTestIns(9621), email: 'web9621@example.org', birthDate: '1968-06-21', provisionalCode: 'PROV-WEB-9621', password: 'Mot-de-passe-Web-9621' };
+const P = {
+  ins: makeTestIns(9621),
+  email: 'web9621@example.org',
+  birthDate: '1968-06-21',
+  provisionalCode: 'PROV-WEB-9621',
+  password: 'Mot-de-passe-Web-9621',
+};
 const DOCTOR = { rpps: '10000096211', name: 'Dr Hélène Version' };
 const v1Bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(3_000)]);
 const v2Bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(5_000)]);
@@ -38,7 +44,10 @@ beforeAll(async () => {
   t = await startTestGateway();
   ensureDevIssuer(path.join(t.pki, 'oidc'));
   base = `http://127.0.0.1:${t.gw.apiPort}`;
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-VERS,V,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-VERS,V,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   const a = await fetch(`${base}/v1/patient/activate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -128,7 +137,10 @@ describe('documents: earlier versions and notes', () => {
     expect(await page.getByLabel('Titre de la note').inputValue()).toBe(''); // the form is ready for another one
     await expectNoAxeViolations(page);
 
-    const [download] = await Promise.all([page.waitForEvent('download'), note.getByRole('button', { name: 'Télécharger « Questions pour le Dr Version »' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      note.getByRole('button', { name: 'Télécharger « Questions pour le Dr Version »' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('Questions pour le Dr Version.txt');
     expect(await fs.readFile((await download.path())!, 'utf8')).toBe(text);
 

@@ -19,7 +19,13 @@ let t: TestGateway;
 let browser: Browser;
 let page: Page;
 let base: string;
-const P = { ins: makeTestIns(9601), email: 'web9601@example.org', birthDate: '1975-04-09', provisionalCode: 'PROV-WEB-9601', password: 'Mot-de-passe-Web-9601' };
+const P = {
+  ins: makeTestIns(9601),
+  email: 'web9601@example.org',
+  birthDate: '1975-04-09',
+  provisionalCode: 'PROV-WEB-9601',
+  password: 'Mot-de-passe-Web-9601',
+};
 const DOCTOR = { rpps: '10000096001', profession: '10', name: 'Dr Alice Martin' };
 const BLOCKED = { rpps: '10000096002', profession: '10', name: 'Dr Bruno Bloque' };
 const SAMU = { rpps: '10000096003', profession: '10', name: 'Dr Samia Urgence' };
@@ -28,14 +34,17 @@ const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(12_000)
 let mailDocId = '';
 
 type Pro = typeof DOCTOR;
-const token = (p: Pro) => issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: p.rpps, profession: p.profession, name: p.name, organisation: 'HOPITAL A TEST' });
+const token = (p: Pro) =>
+  issueDevToken({ dir: path.join(t.pki, 'oidc'), rpps: p.rpps, profession: p.profession, name: p.name, organisation: 'HOPITAL A TEST' });
 /** A professional API call; `emergency` adds the SAMU ground and a written justification. */
 const pro = (p: Pro, url: string, emergency = false) =>
   apiClient(t.gw.apiPort!, token(p)).call(
     'GET',
     url,
     undefined,
-    emergency ? { 'x-emergency-ground': 'samu-regulator', 'x-emergency-justification': encodeURIComponent('Patient inconscient, appel au 15, antécédents nécessaires') } : {},
+    emergency
+      ? { 'x-emergency-ground': 'samu-regulator', 'x-emergency-justification': encodeURIComponent('Patient inconscient, appel au 15, antécédents nécessaires') }
+      : {},
   );
 const proList = async (p: Pro) => {
   const res = await pro(p, `/v1/patients/${P.ins}/documents`);
@@ -48,7 +57,10 @@ beforeAll(async () => {
   t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${await freePort()}`, LIMIT_API_PAGE_SIZE: '4' } });
   ensureDevIssuer(path.join(t.pki, 'oidc'));
   base = `http://127.0.0.1:${t.gw.apiPort}`;
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-REC,R,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-REC,R,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
   const a = await fetch(`${base}/v1/patient/activate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -67,10 +79,14 @@ beforeAll(async () => {
   expect(sent.ok).toBe(true);
   // the document is filed when the delivery is done: wait for it through the professional API (a doctor may read
   // « Autres documents »), which also records a listing and, below, a read in the patient's history
-  const listed = await waitFor(async () => {
-    const l = await proList(DOCTOR);
-    return l.ids.length ? l : null;
-  }, 20_000, 'the attachment filed as a document');
+  const listed = await waitFor(
+    async () => {
+      const l = await proList(DOCTOR);
+      return l.ids.length ? l : null;
+    },
+    20_000,
+    'the attachment filed as a document',
+  );
   mailDocId = listed.ids[0]!;
   expect(await proRead(DOCTOR, mailDocId)).toBe(200);
   browser = await launchChromium();
@@ -229,7 +245,10 @@ describe('records pages', () => {
     const rows = table.locator('tbody tr');
     expect(await rows.count()).toBe(4); // one page
     // the doctor's first read (before masking, allowed by the authorization grid)
-    const read: Locator = rows.filter({ hasText: 'A ouvert un document' }).filter({ hasText: 'Dr Alice Martin' }).filter({ hasText: "Accès autorisé selon la matrice d'habilitations" });
+    const read: Locator = rows
+      .filter({ hasText: 'A ouvert un document' })
+      .filter({ hasText: 'Dr Alice Martin' })
+      .filter({ hasText: "Accès autorisé selon la matrice d'habilitations" });
     const more = page.getByRole('button', { name: "Voir plus d'actions, plus anciennes" });
     for (let i = 0; i < 20 && (await read.count()) === 0; i++) {
       const before = await rows.count();
@@ -245,7 +264,13 @@ describe('records pages', () => {
     expect(text).toContain(ATTACHMENT);
     // the emergency read and a refusal are there too
     // the emergency read and its written justification
-    expect(await rows.filter({ hasText: 'A consulté vos documents en urgence' }).filter({ hasText: 'Dr Samia Urgence' }).filter({ hasText: 'Patient inconscient, appel au 15' }).count()).toBeGreaterThan(0);
+    expect(
+      await rows
+        .filter({ hasText: 'A consulté vos documents en urgence' })
+        .filter({ hasText: 'Dr Samia Urgence' })
+        .filter({ hasText: 'Patient inconscient, appel au 15' })
+        .count(),
+    ).toBeGreaterThan(0);
     expect(await rows.filter({ hasText: 'accès refusé' }).filter({ hasText: 'Dr Bruno Bloque' }).count()).toBeGreaterThan(0);
   }, 90_000);
 
@@ -275,7 +300,14 @@ describe('records pages', () => {
     await page.getByRole('heading', { level: 2, name: 'Votre profil est fermé' }).waitFor({ timeout: 10_000 });
     await status(page, 'Votre profil a bien été fermé.').waitFor({ timeout: 5_000 });
     expect((await proList(DOCTOR)).status).toBe(403);
-    const refused = await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.martin@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Après fermeture' });
+    const refused = await sendMail({
+      port: t.gw.smtpPort!,
+      pki: t.pki,
+      cert: 'hopital-a.mssante.fr',
+      from: 'dr.martin@hopital-a.mssante.fr',
+      to: [`${P.ins}@patient.mssante.fr`],
+      subject: 'Après fermeture',
+    });
     expect(refused.ok).toBe(false);
 
     // the session was revoked: the next page asks to log in again

@@ -17,7 +17,13 @@ import { launchChromium, signInPage } from '../support/browser.js';
 let t: TestGateway;
 let browser: Browser;
 let sink: OperatorSink;
-const P = { ins: makeTestIns(9501), email: 'web9501@example.org', birthDate: '1980-08-08', provisionalCode: 'PROV-WEB-9501', password: 'Mot-de-passe-Web-9501' };
+const P = {
+  ins: makeTestIns(9501),
+  email: 'web9501@example.org',
+  birthDate: '1980-08-08',
+  provisionalCode: 'PROV-WEB-9501',
+  password: 'Mot-de-passe-Web-9501',
+};
 
 beforeAll(async () => {
   // replies go to a local closed port: no routing outside this machine
@@ -25,8 +31,22 @@ beforeAll(async () => {
   const sinkPort = await freePort();
   t = await startTestGateway({ env: { RELAY_ROUTES: `hopital-a.mssante.fr=127.0.0.1:${sinkPort}` } });
   sink = await startOperatorSink(t.pki, sinkPort);
-  await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`);
-  expect((await sendMail({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr', from: 'dr.web@hopital-a.mssante.fr', to: [`${P.ins}@patient.mssante.fr`], subject: 'Résultats de votre prise de sang' })).ok).toBe(true);
+  await importPatientsCsv(
+    t,
+    `ins,family_name,given_names,birth_date,email,state,provisional_code\n${P.ins},TEST-WEB,W,${P.birthDate},${P.email},created,${P.provisionalCode}\n`,
+  );
+  expect(
+    (
+      await sendMail({
+        port: t.gw.smtpPort!,
+        pki: t.pki,
+        cert: 'hopital-a.mssante.fr',
+        from: 'dr.web@hopital-a.mssante.fr',
+        to: [`${P.ins}@patient.mssante.fr`],
+        subject: 'Résultats de votre prise de sang',
+      })
+    ).ok,
+  ).toBe(true);
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -39,7 +59,10 @@ const ORIGIN = () => `http://127.0.0.1:${t.gw.apiPort}`;
 const pro = (from: string) => ({ port: t.gw.smtpPort!, pki: t.pki, cert: 'hopital-a.mssante.fr' as const, from, to: [`${P.ins}@patient.mssante.fr`] });
 
 /** A complete MIME message (HTML alternative, attachments) built by nodemailer's composer, sent as raw bytes. */
-async function sendComposed(from: string, mail: { subject: string; text: string; html?: string; attachments?: { filename: string; content: Buffer; contentType: string; cid?: string }[] }) {
+async function sendComposed(
+  from: string,
+  mail: { subject: string; text: string; html?: string; attachments?: { filename: string; content: Buffer; contentType: string; cid?: string }[] },
+) {
   const raw = await new MailComposer({ from, to: `${P.ins}@patient.mssante.fr`, ...mail }).compile().build();
   const r = await sendMail({ ...pro(from), raw });
   expect(r.ok, r.response).toBe(true);
@@ -73,7 +96,10 @@ describe('webmail', () => {
     await page.fill('#act-birth', P.birthDate);
     await page.fill('#act-password', P.password);
     await page.press('#act-password', 'Enter');
-    await page.locator('[role="alert"]').filter({ hasText: /Activation impossible/ }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('[role="alert"]')
+      .filter({ hasText: /Activation impossible/ })
+      .waitFor({ timeout: 10_000 });
     await page.fill('#act-code', P.provisionalCode);
     await page.press('#act-password', 'Enter');
     await page.getByText('Votre profil est activé').waitFor({ timeout: 10_000 });
@@ -126,7 +152,13 @@ describe('webmail', () => {
     await page.fill('#ins', P.ins);
     await page.fill('#password', 'pas-le-bon-mot-de-passe');
     await page.press('#password', 'Enter');
-    await expect(page.locator('[role="alert"]').filter({ hasText: /incorrect/ }).first().waitFor({ timeout: 10_000 })).resolves.toBeUndefined();
+    await expect(
+      page
+        .locator('[role="alert"]')
+        .filter({ hasText: /incorrect/ })
+        .first()
+        .waitFor({ timeout: 10_000 }),
+    ).resolves.toBeUndefined();
     await page.close();
   }, 60_000);
 
@@ -171,7 +203,11 @@ describe('webmail', () => {
     await page.getByRole('button', { name: 'Envoyer' }).click();
     await page.getByRole('status').filter({ hasText: 'Votre réponse a été envoyée.' }).waitFor({ timeout: 15_000 });
     expect(await box.isChecked()).toBe(false);
-    const out = await waitFor(async () => sink.received.find((m) => m.raw.toString('utf8').includes('Voici le document sign')), 20_000, 'the reply at the operator');
+    const out = await waitFor(
+      async () => sink.received.find((m) => m.raw.toString('utf8').includes('Voici le document sign')),
+      20_000,
+      'the reply at the operator',
+    );
     const raw = out.raw.toString('utf8');
     expect(out.to).toEqual(['dr.pdf@hopital-a.mssante.fr']);
     expect(raw).toMatch(/filename="?compte-rendu\.pdf/);
@@ -217,9 +253,15 @@ describe('webmail', () => {
     expect(await page.locator('iframe.mail-html').getAttribute('sandbox')).not.toContain('allow-scripts');
     // inline styles survive through the CSSOM (the page's CSP forbids style attributes in markup)
     expect(await body.locator('#styled').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(200, 0, 0)');
-    const left = await body.locator('body').locator('script, iframe, object, form, input, svg, link, meta, base').evaluateAll((els) => els.map((e) => e.outerHTML));
+    const left = await body
+      .locator('body')
+      .locator('script, iframe, object, form, input, svg, link, meta, base')
+      .evaluateAll((els) => els.map((e) => e.outerHTML));
     expect(left).toEqual([]);
-    await body.locator('#jslink').click().catch(() => undefined);
+    await body
+      .locator('#jslink')
+      .click()
+      .catch(() => undefined);
     await page.waitForTimeout(1500);
     expect(await page.title()).not.toContain('PWNED');
     expect(await page.locator('body').getAttribute('data-pwned')).toBeNull();
@@ -290,12 +332,30 @@ describe('webmail', () => {
   }, 60_000);
 
   it('keeps drafts per patient: another patient on the same tab does not get them, and logout removes them', async () => {
-    const Q = { ins: makeTestIns(9502), email: 'web9502@example.org', birthDate: '1981-09-09', provisionalCode: 'PROV-WEB-9502', password: 'Mot-de-passe-Web-9502' };
-    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${Q.ins},TEST-WEB,Q,${Q.birthDate},${Q.email},created,${Q.provisionalCode}\n`);
-    const activated = await fetch(`${ORIGIN()}/v1/patient/activate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ins: Q.ins, provisionalCode: Q.provisionalCode, birthDate: Q.birthDate, password: Q.password }) });
+    const Q = {
+      ins: makeTestIns(9502),
+      email: 'web9502@example.org',
+      birthDate: '1981-09-09',
+      provisionalCode: 'PROV-WEB-9502',
+      password: 'Mot-de-passe-Web-9502',
+    };
+    await importPatientsCsv(
+      t,
+      `ins,family_name,given_names,birth_date,email,state,provisional_code\n${Q.ins},TEST-WEB,Q,${Q.birthDate},${Q.email},created,${Q.provisionalCode}\n`,
+    );
+    const activated = await fetch(`${ORIGIN()}/v1/patient/activate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ins: Q.ins, provisionalCode: Q.provisionalCode, birthDate: Q.birthDate, password: Q.password }),
+    });
     expect(activated.status).toBe(204);
     expect((await sendMail({ ...pro('dr.web@hopital-a.mssante.fr'), to: [`${Q.ins}@patient.mssante.fr`], subject: 'Pour Q' })).ok).toBe(true);
-    const drafts = (p: Page) => p.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('mes-draft')).map((k) => `${k}=${sessionStorage.getItem(k)}`));
+    const drafts = (p: Page) =>
+      p.evaluate(() =>
+        Object.keys(sessionStorage)
+          .filter((k) => k.startsWith('mes-draft'))
+          .map((k) => `${k}=${sessionStorage.getItem(k)}`),
+      );
 
     const page = await openSignedIn();
     await page.goto(`${ORIGIN()}/#/new`);
@@ -306,7 +366,11 @@ describe('webmail', () => {
     await page.context().clearCookies();
     await page.reload();
     await signInPage(page, t, Q);
-    await waitFor(async () => ((await page.locator('#new-text').count()) > 0 ? true : (await page.goto(`${ORIGIN()}/#/new`), null)), 20_000, "Q's new message form");
+    await waitFor(
+      async () => ((await page.locator('#new-text').count()) > 0 ? true : (await page.goto(`${ORIGIN()}/#/new`), null)),
+      20_000,
+      "Q's new message form",
+    );
     expect(await page.inputValue('#new-text')).toBe('');
     expect((await drafts(page)).join('\n')).not.toContain('Brouillon confidentiel de P');
     await page.fill('#new-text', 'Brouillon de Q');
@@ -368,7 +432,10 @@ describe('webmail', () => {
   it('lets a patient in the 6-week window oppose the creation of the profile', async () => {
     // Its own INS: 9502 is the drafts test's active patient, which an import must not turn back into a pending one.
     const O = { ins: makeTestIns(9509), birthDate: '1990-02-02', code: 'PROV-WEB-9509' };
-    await importPatientsCsv(t, `ins,family_name,given_names,birth_date,email,state,provisional_code\n${O.ins},TEST-WEB,O,${O.birthDate},o9502@example.org,pending,${O.code}\n`);
+    await importPatientsCsv(
+      t,
+      `ins,family_name,given_names,birth_date,email,state,provisional_code\n${O.ins},TEST-WEB,O,${O.birthDate},o9502@example.org,pending,${O.code}\n`,
+    );
     const page = await browser.newPage();
     await page.goto(`${ORIGIN()}/`);
     await page.click('#go-opposition');

@@ -219,7 +219,9 @@ export async function ping(opts: PingOptions): Promise<PingResult> {
     });
     socket.on('close', () => {
       const line = reply.toString('latin1').replace(/\0/g, '').trim();
-      finish(line === 'PONG' ? { ok: true } : { ok: false, reason: line ? `unexpected reply: ${printable(line)}` : 'clamd closed the connection without a reply' });
+      finish(
+        line === 'PONG' ? { ok: true } : { ok: false, reason: line ? `unexpected reply: ${printable(line)}` : 'clamd closed the connection without a reply' },
+      );
     });
     socket.write('zPING\0');
   });
@@ -298,9 +300,10 @@ function checkOptions(opts: ScanOptions | PingOptions): string | null {
 }
 
 function connect(opts: ClamdConnection): net.Socket {
-  const socket = opts.socketPath !== undefined
-    ? net.createConnection({ path: opts.socketPath })
-    : net.createConnection({ host: opts.host ?? '127.0.0.1', port: opts.port ?? CLAMD_DEFAULT_PORT });
+  const socket =
+    opts.socketPath !== undefined
+      ? net.createConnection({ path: opts.socketPath })
+      : net.createConnection({ host: opts.host ?? '127.0.0.1', port: opts.port ?? CLAMD_DEFAULT_PORT });
   // Nagle would hold back the small terminator frame; the scan verdict should not wait on it.
   socket.setNoDelay(true);
   return socket;

@@ -25,16 +25,7 @@ import { readXdmZip, type XdmArchive, type XdmCaps } from './read-zip.js';
 
 export { XdmError, sanitizeDetail, type XdmErrorCode } from './errors.js';
 export { readXdmZip, readZipEntries, DEFAULT_XDM_CAPS, type XdmCaps, type XdmArchive } from './read-zip.js';
-export {
-  parseXdmMetadata,
-  patientInsFromXdsId,
-  isInsOid,
-  INS_OIDS,
-  XDS,
-  type XdmSubmissionSet,
-  type XdmDocumentEntry,
-  type XdsCode,
-} from './metadata.js';
+export { parseXdmMetadata, patientInsFromXdsId, isInsOid, INS_OIDS, XDS, type XdmSubmissionSet, type XdmDocumentEntry, type XdsCode } from './metadata.js';
 export { cdaHeader, isCdaDocument, mssCodeCdaHeader, codeCdaValue, type CdaHeader } from './cda.js';
 
 export interface ClassifiedDocument {

@@ -118,12 +118,7 @@ interface Range {
   name: string;
 }
 
-async function readEntry(
-  zipfile: yauzl.ZipFile,
-  entry: yauzl.Entry,
-  caps: XdmCaps,
-  remainingTotal: number,
-): Promise<Buffer> {
+async function readEntry(zipfile: yauzl.ZipFile, entry: yauzl.Entry, caps: XdmCaps, remainingTotal: number): Promise<Buffer> {
   const declared = entry.uncompressedSize;
   const ratioLimit =
     declared < caps.ratioExemptBelowBytes ? Number.POSITIVE_INFINITY : Math.max(caps.ratioExemptBelowBytes, entry.compressedSize * caps.maxRatio);
@@ -144,7 +139,13 @@ async function readEntry(
     write(chunk: Buffer, _enc, cb) {
       count += chunk.length;
       if (count > tightest.limit) {
-        cb(new XdmError(tightest.code, `${entry.fileName}: stopped inflating after ${count} bytes (limit ${tightest.limit}, declared ${declared})`, msgParams(caps)));
+        cb(
+          new XdmError(
+            tightest.code,
+            `${entry.fileName}: stopped inflating after ${count} bytes (limit ${tightest.limit}, declared ${declared})`,
+            msgParams(caps),
+          ),
+        );
         return;
       }
       chunks.push(chunk);

@@ -82,10 +82,7 @@ export type XmlNode = Record<string, unknown>;
  * attributes as `@_name`, no entity expansion, no number coercion (codes like `0012` must stay strings).
  * `arrays` lists the element local names that are always returned as arrays.
  */
-export function parseSafeXml(
-  bytes: Buffer,
-  opts: { arrays: ReadonlySet<string>; failCode: XdmErrorCode; what: string; stopNodes?: string[] },
-): XmlNode {
+export function parseSafeXml(bytes: Buffer, opts: { arrays: ReadonlySet<string>; failCode: XdmErrorCode; what: string; stopNodes?: string[] }): XmlNode {
   const text = decodeXml(bytes);
   if (text === null) throw new XdmError(opts.failCode, `${opts.what}: unsupported XML encoding`);
   if (hasDoctypeOrEntity(text)) throw new XdmError('doctype', `${opts.what}: DOCTYPE or ENTITY declaration`);

@@ -15,7 +15,8 @@ import DOMPurify from '/vendor/purify.es.mjs';
 
 const CSS_LOADS = /\b(?:url|image-set|-webkit-image-set|image|cross-fade|element)\s*\(|@import|expression\s*\(/gi;
 const FRAME_SHELL = '<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>';
-const BASE_CSS = 'body{margin:0;padding:8px;font-family:system-ui,sans-serif;color:#1b1b1b;overflow-wrap:anywhere;}img{max-width:100%;height:auto;}table{max-width:100%;}';
+const BASE_CSS =
+  'body{margin:0;padding:8px;font-family:system-ui,sans-serif;color:#1b1b1b;overflow-wrap:anywhere;}img{max-width:100%;height:auto;}table{max-width:100%;}';
 
 /** Removes anything in a CSS text that could fetch: such declarations become invalid and are dropped. */
 export function neutralizeCss(css) {
@@ -60,7 +61,26 @@ export function sanitizeMailHtml(html, cidUrl) {
   });
   const fragment = purify.sanitize(html, {
     USE_PROFILES: { html: true },
-    FORBID_TAGS: ['style', 'link', 'meta', 'base', 'form', 'input', 'button', 'select', 'textarea', 'iframe', 'frame', 'object', 'embed', 'video', 'audio', 'source', 'track', 'picture'],
+    FORBID_TAGS: [
+      'style',
+      'link',
+      'meta',
+      'base',
+      'form',
+      'input',
+      'button',
+      'select',
+      'textarea',
+      'iframe',
+      'frame',
+      'object',
+      'embed',
+      'video',
+      'audio',
+      'source',
+      'track',
+      'picture',
+    ],
     FORBID_ATTR: ['srcset', 'ping', 'action', 'formaction', 'xlink:href'],
     ALLOW_DATA_ATTR: false,
     RETURN_DOM_FRAGMENT: true,

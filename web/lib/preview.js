@@ -28,7 +28,13 @@ export async function showPreview(area, status, { url, mediaType, filename }) {
     return;
   }
   const data = await blob.arrayBuffer();
-  const frame = el('iframe', { class: 'pdf-viewer', sandbox: 'allow-scripts', src: '/assets/viewers/pdf.html', title: `Aperçu de ${filename}`, referrerpolicy: 'no-referrer' });
+  const frame = el('iframe', {
+    class: 'pdf-viewer',
+    sandbox: 'allow-scripts',
+    src: '/assets/viewers/pdf.html',
+    title: `Aperçu de ${filename}`,
+    referrerpolicy: 'no-referrer',
+  });
   const onMessage = (ev) => {
     if (ev.source !== frame.contentWindow || !ev.data) return;
     if (ev.data.type === 'ready') frame.contentWindow.postMessage({ type: 'pdf', data }, '*', [data]);

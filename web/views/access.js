@@ -16,13 +16,14 @@ import { professionLabel } from './activity.js';
 
 const RPPS = /^\d{11}$/;
 const cleanRpps = (v) => v.replace(/[\s.-]+/g, '');
-const RPPS_HELP = "Le numéro RPPS compte 11 chiffres. Il figure sur les ordonnances et les courriers du professionnel, et dans la page « Historique ».";
+const RPPS_HELP = 'Le numéro RPPS compte 11 chiffres. Il figure sur les ordonnances et les courriers du professionnel, et dans la page « Historique ».';
 const RPPS_INVALID = 'Le numéro RPPS doit comporter exactement 11 chiffres.';
 const NONE_CHOSEN = 'Choisissez un professionnel dans la liste, ou saisissez son numéro RPPS.';
 // The same reading as the server's parseFiness (access/rules/blocking.ts); the server checks again.
 const FINESS = /^(?:\d{2}|2A|2B)\d{7}$/;
 const cleanFiness = (v) => v.replace(/[\s.-]+/g, '').toUpperCase();
-const FINESS_HELP = "Le numéro FINESS compte 9 caractères : des chiffres, ou 2A / 2B suivis de 7 chiffres pour la Corse. Il figure sur les courriers, les factures et le site de l'établissement.";
+const FINESS_HELP =
+  "Le numéro FINESS compte 9 caractères : des chiffres, ou 2A / 2B suivis de 7 chiffres pour la Corse. Il figure sur les courriers, les factures et le site de l'établissement.";
 const FINESS_INVALID = 'Le numéro FINESS doit comporter 9 caractères : des chiffres, ou 2A / 2B suivis de 7 chiffres pour la Corse.';
 
 export async function accessSettings() {
@@ -100,7 +101,7 @@ export async function accessSettings() {
     'break-glass-allowed',
     'breakGlassAllowed',
     'Autoriser le bris de glace (urgence vitale)',
-    "Si votre vie est en danger, un professionnel de santé qui vous soigne en urgence pourra lire vos documents, même masqués ; il devra écrire pourquoi, et cet accès sera inscrit dans votre historique.",
+    'Si votre vie est en danger, un professionnel de santé qui vous soigne en urgence pourra lire vos documents, même masqués ; il devra écrire pourquoi, et cet accès sera inscrit dans votre historique.',
     "C'est enregistré : le bris de glace est autorisé.",
     "C'est enregistré : le bris de glace n'est plus autorisé.",
   );
@@ -112,7 +113,15 @@ export async function accessSettings() {
    * `value()` gives {rpps} or {error, focus}. Redrawn (`draw()`) when the candidates change.
    */
   function professionalPicker(prefix, { legend, other, fieldLabel, help, candidates }) {
-    const input = el('input', { id: `${prefix}-rpps`, name: 'rpps', inputmode: 'numeric', autocomplete: 'off', maxlength: '14', required: true, 'aria-describedby': `${prefix}-rpps-help` });
+    const input = el('input', {
+      id: `${prefix}-rpps`,
+      name: 'rpps',
+      inputmode: 'numeric',
+      autocomplete: 'off',
+      maxlength: '14',
+      required: true,
+      'aria-describedby': `${prefix}-rpps-help`,
+    });
     const otherRadio = el('input', { type: 'radio', name: `${prefix}-choice`, id: `${prefix}-other`, value: '' });
     const list = el('div', { class: 'doc-picker-list' });
     const fieldset = el('fieldset', { class: 'doc-picker', id: `${prefix}-pick` }, el('legend', { text: legend }), list);
@@ -123,7 +132,8 @@ export async function accessSettings() {
     function draw() {
       const people = candidates();
       otherRadio.checked = false;
-      if (!people.length) return wrap.replaceChildren(el('label', { for: input.id, text: fieldLabel }), input, el('p', { id: `${prefix}-rpps-help`, class: 'help', text: help }));
+      if (!people.length)
+        return wrap.replaceChildren(el('label', { for: input.id, text: fieldLabel }), input, el('p', { id: `${prefix}-rpps-help`, class: 'help', text: help }));
       list.replaceChildren(
         ...people.map((p) => {
           const radio = el('input', { type: 'radio', name: `${prefix}-choice`, value: p.rpps });
@@ -136,7 +146,12 @@ export async function accessSettings() {
         }),
         el('label', { class: 'check', for: otherRadio.id }, otherRadio, other),
       );
-      wrap.replaceChildren(fieldset, el('label', { for: input.id, text: fieldLabel }), input, el('p', { id: `${prefix}-rpps-help`, class: 'help', text: help }));
+      wrap.replaceChildren(
+        fieldset,
+        el('label', { for: input.id, text: fieldLabel }),
+        input,
+        el('p', { id: `${prefix}-rpps-help`, class: 'help', text: help }),
+      );
     }
     function value() {
       const picked = fieldset.isConnected ? fieldset.querySelector(`input[name="${prefix}-choice"]:checked`) : null;
@@ -181,13 +196,22 @@ export async function accessSettings() {
       adminCurrent.replaceChildren(el('p', { id: 'admin-state', text: "Vous n'avez pas choisi de médecin administrateur." }));
       return;
     }
-    const remove = el('button', { type: 'button', id: 'admin-remove', 'aria-label': `Retirer ${who(rpps)} comme médecin administrateur`, text: 'Retirer ce médecin administrateur' });
+    const remove = el('button', {
+      type: 'button',
+      id: 'admin-remove',
+      'aria-label': `Retirer ${who(rpps)} comme médecin administrateur`,
+      text: 'Retirer ce médecin administrateur',
+    });
     remove.addEventListener(
       'click',
       handler(alert, async () => {
         alert.textContent = '';
         const release = busy(remove);
-        const ok = await patch({ administratorRpps: null }, `${who(rpps)} n'est plus votre médecin administrateur.`, "Le changement n'a pas pu être enregistré.");
+        const ok = await patch(
+          { administratorRpps: null },
+          `${who(rpps)} n'est plus votre médecin administrateur.`,
+          "Le changement n'a pas pu être enregistré.",
+        );
         if (!ok) {
           release();
           return;
@@ -355,7 +379,14 @@ export async function accessSettings() {
   }
   drawEstablishments();
   const finessAlert = alertBox();
-  const finessInput = el('input', { id: 'block-finess', name: 'finess', autocomplete: 'off', maxlength: '14', required: true, 'aria-describedby': 'block-finess-help' });
+  const finessInput = el('input', {
+    id: 'block-finess',
+    name: 'finess',
+    autocomplete: 'off',
+    maxlength: '14',
+    required: true,
+    'aria-describedby': 'block-finess-help',
+  });
   const finessForm = el(
     'form',
     { id: 'block-establishment-form', 'aria-labelledby': 'block-establishment-title', novalidate: true },
@@ -391,7 +422,9 @@ export async function accessSettings() {
     'section',
     { class: 'card', 'aria-labelledby': 'establishments-title' },
     el('h3', { id: 'establishments-title', text: 'Établissements bloqués' }),
-    el('p', { text: "Bloquer un établissement (hôpital, clinique, laboratoire…) empêche tous les professionnels qui y travaillent de voir vos documents, même en cas d'urgence." }),
+    el('p', {
+      text: "Bloquer un établissement (hôpital, clinique, laboratoire…) empêche tous les professionnels qui y travaillent de voir vos documents, même en cas d'urgence.",
+    }),
     establishmentList,
     finessForm,
   );

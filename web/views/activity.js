@@ -19,8 +19,8 @@ const ACTIONS = {
   'document-masked': "A masqué ou démasqué un document qu'il a écrit",
   'document-deleted': "A supprimé un document qu'il avait écrit",
   'document-revealed': "Vous a rendu visible un document après vous l'avoir présenté",
-  'access-refused': "A voulu consulter vos documents : accès refusé",
-  'emergency-access': "A consulté vos documents en urgence",
+  'access-refused': 'A voulu consulter vos documents : accès refusé',
+  'emergency-access': 'A consulté vos documents en urgence',
   'profile-updated': 'Vos coordonnées ont été mises à jour par le service',
   'profile-state-changed': "L'état de votre profil a changé",
   'provisional-code-issued': "Un nouveau code provisoire d'activation a été émis",
@@ -109,7 +109,12 @@ export async function activity() {
         th.focus();
       }
       if (!next) more.hidden = true;
-      say(status, next ? `${n} action${n > 1 ? 's' : ''} de plus affichée${n > 1 ? 's' : ''}.` : `${n} action${n > 1 ? 's' : ''} de plus affichée${n > 1 ? 's' : ''}. C'est le début de votre historique.`);
+      say(
+        status,
+        next
+          ? `${n} action${n > 1 ? 's' : ''} de plus affichée${n > 1 ? 's' : ''}.`
+          : `${n} action${n > 1 ? 's' : ''} de plus affichée${n > 1 ? 's' : ''}. C'est le début de votre historique.`,
+      );
     }),
   );
 

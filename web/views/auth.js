@@ -9,7 +9,16 @@ import { alertBox, el, problemText, show, statusBox } from '../lib/dom.js';
 import { setDraftOwner } from '../lib/drafts.js';
 
 const insField = (id) =>
-  el('input', { id, name: 'ins', autocomplete: 'username', autocapitalize: 'characters', spellcheck: 'false', required: true, maxlength: '15', 'aria-describedby': `${id}-help` });
+  el('input', {
+    id,
+    name: 'ins',
+    autocomplete: 'username',
+    autocapitalize: 'characters',
+    spellcheck: 'false',
+    required: true,
+    maxlength: '15',
+    'aria-describedby': `${id}-help`,
+  });
 const insHelp = (id) => el('p', { id: `${id}-help`, class: 'help', text: '15 caractères, indiqués sur votre carte Vitale ou le courrier reçu.' });
 const normalizeIns = (v) => v.replace(/\s+/g, '').toUpperCase();
 
@@ -60,7 +69,16 @@ function codeForm(challengeId, ins) {
     el('h2', { id: 'code-title', text: 'Code de connexion' }),
     el('p', { id: 'code-help', text: 'Nous venons de vous envoyer un code à 6 chiffres par e-mail. Il est valable quelques minutes.' }),
     el('label', { for: 'code', text: 'Code reçu par e-mail' }),
-    el('input', { id: 'code', name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', pattern: '[0-9]{6}', maxlength: '6', required: true, 'aria-describedby': 'code-help' }),
+    el('input', {
+      id: 'code',
+      name: 'code',
+      autocomplete: 'one-time-code',
+      inputmode: 'numeric',
+      pattern: '[0-9]{6}',
+      maxlength: '6',
+      required: true,
+      'aria-describedby': 'code-help',
+    }),
     error,
     el('button', { type: 'submit', text: 'Valider' }),
   );
@@ -147,7 +165,7 @@ export function oppositionForm() {
     }
     show(
       el('h2', { text: 'Votre opposition est enregistrée' }),
-      el('p', { role: 'status', text: "Votre profil ne sera pas créé. Aucun professionnel ne pourra vous écrire par cette messagerie." }),
+      el('p', { role: 'status', text: 'Votre profil ne sera pas créé. Aucun professionnel ne pourra vous écrire par cette messagerie.' }),
       backToLogin(),
     );
   });
@@ -209,7 +227,9 @@ export function passwordResetForm() {
     'form',
     { id: 'password-reset-form', 'aria-labelledby': 'password-reset-title' },
     el('h2', { id: 'password-reset-title', text: 'Mot de passe oublié' }),
-    el('p', { text: 'Choisissez un nouveau mot de passe avec un code provisoire reçu par e-mail et votre date de naissance. Vous serez déconnecté(e) de tous vos appareils.' }),
+    el('p', {
+      text: 'Choisissez un nouveau mot de passe avec un code provisoire reçu par e-mail et votre date de naissance. Vous serez déconnecté(e) de tous vos appareils.',
+    }),
     ...identityFields('rst'),
     el('label', { for: 'rst-password', text: 'Nouveau mot de passe (12 caractères au moins)' }),
     el('input', { id: 'rst-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' }),
@@ -237,8 +257,7 @@ export function reopenForm() {
     { id: 'reopen-form', 'aria-labelledby': 'reopen-title' },
     el('h2', { id: 'reopen-title', text: 'Rouvrir mon profil' }),
     el('p', {
-      text:
-        'Si vous avez fermé votre profil, ou refusé sa création, vous pouvez le rouvrir : les professionnels de santé pourront de nouveau vous écrire par cette messagerie.',
+      text: 'Si vous avez fermé votre profil, ou refusé sa création, vous pouvez le rouvrir : les professionnels de santé pourront de nouveau vous écrire par cette messagerie.',
     }),
     ...identityFields('reo'),
     error,

@@ -91,7 +91,12 @@ const EXTENSIONS = {
 
 /** A file name for the download: the title, made safe, with the extension of its type when it has none. */
 function downloadName(doc) {
-  const base = [...(doc.title || 'document')].map((c) => (c.charCodeAt(0) < 32 || '\\/:*?"<>|'.includes(c) ? '_' : c)).join('').trim().slice(0, 120) || 'document';
+  const base =
+    [...(doc.title || 'document')]
+      .map((c) => (c.charCodeAt(0) < 32 || '\\/:*?"<>|'.includes(c) ? '_' : c))
+      .join('')
+      .trim()
+      .slice(0, 120) || 'document';
   const ext = EXTENSIONS[doc.mediaType] || '';
   return ext && !base.toLowerCase().endsWith(ext) && !/\.[a-z0-9]{2,4}$/i.test(base) ? base + ext : base;
 }
@@ -164,7 +169,7 @@ export async function documents() {
       stateLine.textContent = doc.masked
         ? 'Masqué aux professionnels'
         : doc.maskedByAuthor
-          ? "Masqué aux professionnels par son auteur"
+          ? 'Masqué aux professionnels par son auteur'
           : 'Visible par les professionnels autorisés';
       stateLine.classList.toggle('masked', doc.masked || doc.maskedByAuthor === true);
       maskButton.textContent = doc.masked ? 'Ne plus masquer' : 'Masquer';
@@ -203,7 +208,12 @@ export async function documents() {
         doc.masked = masked;
         showState();
         maskButton.focus();
-        say(status, masked ? `${quoted(doc.title)} est maintenant masqué aux professionnels.` : `${quoted(doc.title)} n'est plus masqué : les professionnels autorisés peuvent le voir.`);
+        say(
+          status,
+          masked
+            ? `${quoted(doc.title)} est maintenant masqué aux professionnels.`
+            : `${quoted(doc.title)} n'est plus masqué : les professionnels autorisés peuvent le voir.`,
+        );
       }),
     );
 
@@ -215,7 +225,13 @@ export async function documents() {
       ...RUBRICS.map(([id, label]) => el('option', { value: id, text: label })),
     );
     moveSelect.value = doc.rubric;
-    const moveButton = el('button', { type: 'button', 'aria-expanded': 'false', 'aria-controls': movePanelId, 'aria-label': `Changer de rubrique pour ${quoted(doc.title)}`, text: 'Changer de rubrique' });
+    const moveButton = el('button', {
+      type: 'button',
+      'aria-expanded': 'false',
+      'aria-controls': movePanelId,
+      'aria-label': `Changer de rubrique pour ${quoted(doc.title)}`,
+      text: 'Changer de rubrique',
+    });
     const moveOk = el('button', { type: 'button', class: 'primary', text: 'Déplacer' });
     const moveCancel = el('button', { type: 'button', text: 'Annuler' });
     const movePanel = el(
@@ -332,7 +348,10 @@ export async function documents() {
               el(
                 'li',
                 { class: 'doc-version', id: `doc-version-${v.id}` },
-                el('p', { class: 'meta', text: `${quoted(v.title)} — version du ${formatDate(v.createdAt)} — ${v.author.kind === 'patient' ? 'Ajoutée par moi' : `De : ${v.author.displayName}`} — ${formatSize(v.size)}` }),
+                el('p', {
+                  class: 'meta',
+                  text: `${quoted(v.title)} — version du ${formatDate(v.createdAt)} — ${v.author.kind === 'patient' ? 'Ajoutée par moi' : `De : ${v.author.displayName}`} — ${formatSize(v.size)}`,
+                }),
                 el('a', {
                   href: `/v1/me/documents/${encodeURIComponent(v.id)}/content`,
                   download: downloadName(v),
@@ -434,7 +453,11 @@ export async function documents() {
     noteTitle,
     el('label', { for: 'note-text', text: 'Texte de la note' }),
     noteText,
-    el('p', { id: 'note-text-help', class: 'help', text: 'Par exemple : vos symptômes du jour, ou une question pour votre prochain rendez-vous. Texte simple, 10 000 caractères au plus.' }),
+    el('p', {
+      id: 'note-text-help',
+      class: 'help',
+      text: 'Par exemple : vos symptômes du jour, ou une question pour votre prochain rendez-vous. Texte simple, 10 000 caractères au plus.',
+    }),
     el('label', { for: 'note-rubric', text: 'Rubrique où la ranger' }),
     noteRubric,
     noteAlert,

@@ -25,8 +25,7 @@ const STATUS_LABELS = {
   failed: "Non distribué : le message n'a pas pu être remis",
 };
 
-const CANNOT_WRITE =
-  "Vous pouvez uniquement écrire aux professionnels de santé qui vous ont déjà écrit et qui n'ont pas mis fin aux échanges.";
+const CANNOT_WRITE = "Vous pouvez uniquement écrire aux professionnels de santé qui vous ont déjà écrit et qui n'ont pas mis fin aux échanges.";
 
 function messageItem(m, folder) {
   const who = folder === 'sent' ? `À : ${m.to ? m.to.displayName : ''}` : `De : ${m.from.displayName}`;
@@ -180,8 +179,18 @@ function replyForm(m) {
     status,
     el('button', { type: 'submit', text: 'Envoyer' }),
   );
-  onSend(form, { error, status, clearDraft, fields: [text], picker, sent: 'Votre réponse a été envoyée.', failed: "La réponse n'a pas pu être envoyée. Réessayez plus tard." }, () =>
-    api('POST', `/v1/me/messages/${encodeURIComponent(m.id)}/reply`, { text: text.value, documentIds: picker.selected() }),
+  onSend(
+    form,
+    {
+      error,
+      status,
+      clearDraft,
+      fields: [text],
+      picker,
+      sent: 'Votre réponse a été envoyée.',
+      failed: "La réponse n'a pas pu être envoyée. Réessayez plus tard.",
+    },
+    () => api('POST', `/v1/me/messages/${encodeURIComponent(m.id)}/reply`, { text: text.value, documentIds: picker.selected() }),
   );
   return form;
 }
@@ -189,7 +198,11 @@ function replyForm(m) {
 export async function message(id) {
   const r = await api('GET', `/v1/me/messages/${encodeURIComponent(id)}`);
   if (r.status !== 200) {
-    return show(el('h2', { text: 'Message introuvable' }), alertBox(problemText(r, 'Message introuvable.')), el('p', {}, el('a', { href: '#/messages', text: '← Retour aux messages' })));
+    return show(
+      el('h2', { text: 'Message introuvable' }),
+      alertBox(problemText(r, 'Message introuvable.')),
+      el('p', {}, el('a', { href: '#/messages', text: '← Retour aux messages' })),
+    );
   }
   const m = r.data;
   const inbox = m.folder !== 'sent';
@@ -208,7 +221,13 @@ export async function message(id) {
   del.addEventListener('click', () => {
     const confirm = el('button', { type: 'button', class: 'danger', text: 'Oui, supprimer ce message' });
     const cancel = el('button', { type: 'button', text: 'Annuler' });
-    const box = el('div', { class: 'notice', role: 'group', 'aria-label': 'Confirmer la suppression' }, el('p', { text: 'Supprimer ce message ? Ses pièces jointes restent dans vos documents.' }), confirm, cancel);
+    const box = el(
+      'div',
+      { class: 'notice', role: 'group', 'aria-label': 'Confirmer la suppression' },
+      el('p', { text: 'Supprimer ce message ? Ses pièces jointes restent dans vos documents.' }),
+      confirm,
+      cancel,
+    );
     cancel.addEventListener('click', () => {
       box.remove();
       del.focus();
@@ -227,7 +246,14 @@ export async function message(id) {
   const meta = inbox
     ? `De : ${m.from.displayName} — reçu le ${formatDate(m.receivedAt)}`
     : `À : ${m.to ? m.to.displayName : ''} — envoyé le ${formatDate(m.receivedAt)}${m.status ? ` — ${STATUS_LABELS[m.status] || m.status}` : ''}`;
-  const article = el('article', { class: 'message', 'aria-labelledby': 'message-title' }, el('h2', { id: 'message-title', text: m.subject || '(sans objet)' }), el('p', { class: 'meta', text: meta }), blockedNote, bodyOf(m, blockedNote));
+  const article = el(
+    'article',
+    { class: 'message', 'aria-labelledby': 'message-title' },
+    el('h2', { id: 'message-title', text: m.subject || '(sans objet)' }),
+    el('p', { class: 'meta', text: meta }),
+    blockedNote,
+    bodyOf(m, blockedNote),
+  );
   const parts = [toolbar, actionStatus, article];
   if (m.attachments.length) {
     const previewArea = el('div', { class: 'preview-area', id: 'preview' });
@@ -293,7 +319,15 @@ export async function compose() {
   );
   onSend(
     form,
-    { error, status, clearDraft, fields: [subject, text], picker, sent: 'Votre message a été envoyé. Vous le retrouverez dans « Messages envoyés ».', failed: "Le message n'a pas pu être envoyé. Réessayez plus tard." },
+    {
+      error,
+      status,
+      clearDraft,
+      fields: [subject, text],
+      picker,
+      sent: 'Votre message a été envoyé. Vous le retrouverez dans « Messages envoyés ».',
+      failed: "Le message n'a pas pu être envoyé. Réessayez plus tard.",
+    },
     () => api('POST', '/v1/me/messages', { contactId: select.value, subject: subject.value.trim(), text: text.value, documentIds: picker.selected() }),
   );
   show(form);

@@ -42,7 +42,14 @@ export async function profile() {
   const status = statusBox();
   const alert = alertBox();
 
-  const closeButton = el('button', { type: 'button', id: 'close-profile', class: 'danger', 'aria-expanded': 'false', 'aria-controls': 'close-confirm', text: 'Fermer mon profil' });
+  const closeButton = el('button', {
+    type: 'button',
+    id: 'close-profile',
+    class: 'danger',
+    'aria-expanded': 'false',
+    'aria-controls': 'close-confirm',
+    text: 'Fermer mon profil',
+  });
   const yes = el('button', { type: 'button', id: 'close-yes', class: 'danger', text: 'Oui, fermer mon profil' });
   const no = el('button', { type: 'button', id: 'close-no', text: 'Non, garder mon profil' });
   const confirm = el(
@@ -103,7 +110,9 @@ export async function profile() {
     'section',
     { class: 'card', 'aria-labelledby': 'sessions-title' },
     el('h3', { id: 'sessions-title', text: 'Me déconnecter partout' }),
-    el('p', { text: 'Si vous vous êtes connecté(e) sur un ordinateur qui n’est pas le vôtre, ou si vous pensez que quelqu’un utilise votre compte, fermez toutes vos connexions en une fois.' }),
+    el('p', {
+      text: 'Si vous vous êtes connecté(e) sur un ordinateur qui n’est pas le vôtre, ou si vous pensez que quelqu’un utilise votre compte, fermez toutes vos connexions en une fois.',
+    }),
     everywhereAlert,
     el('p', { class: 'actions' }, everywhere),
   );
@@ -116,7 +125,7 @@ export async function profile() {
           { class: 'card', 'aria-labelledby': 'close-title' },
           el('h3', { id: 'close-title', text: 'Fermer mon profil' }),
           el('p', {
-            text: "Si vous fermez votre profil, les professionnels de santé ne pourront plus vous écrire par cette messagerie : leurs messages seront refusés. Vous pourrez demander plus tard sa réouverture.",
+            text: 'Si vous fermez votre profil, les professionnels de santé ne pourront plus vous écrire par cette messagerie : leurs messages seront refusés. Vous pourrez demander plus tard sa réouverture.',
           }),
           el('p', { class: 'actions' }, closeButton),
           confirm,
@@ -124,9 +133,19 @@ export async function profile() {
 
   show(
     el('h2', { text: 'Mon profil' }),
-    el('p', { id: 'profile-state', class: 'info', text: STATES[state] || (state ? `État de votre profil : ${state}.` : "L'état de votre profil ne peut pas être affiché pour le moment.") }),
+    el('p', {
+      id: 'profile-state',
+      class: 'info',
+      text: STATES[state] || (state ? `État de votre profil : ${state}.` : "L'état de votre profil ne peut pas être affiché pour le moment."),
+    }),
     session.status === 200 && session.data.address
-      ? el('p', { id: 'own-address' }, 'Votre adresse de messagerie de santé : ', el('strong', { text: session.data.address }), ' (les professionnels de santé vous écrivent à cette adresse).')
+      ? el(
+          'p',
+          { id: 'own-address' },
+          'Votre adresse de messagerie de santé : ',
+          el('strong', { text: session.data.address }),
+          ' (les professionnels de santé vous écrivent à cette adresse).',
+        )
       : null,
     status,
     alert,
@@ -134,7 +153,9 @@ export async function profile() {
       'section',
       { class: 'card', 'aria-labelledby': 'archive-title' },
       el('h3', { id: 'archive-title', text: 'Garder une copie de mes documents' }),
-      el('p', { text: 'Téléchargez en une seule fois tous vos documents, réunis dans un fichier compressé (ZIP) que vous pourrez garder sur votre ordinateur.' }),
+      el('p', {
+        text: 'Téléchargez en une seule fois tous vos documents, réunis dans un fichier compressé (ZIP) que vous pourrez garder sur votre ordinateur.',
+      }),
       el('p', {}, archiveLink('archive-link', 'Télécharger tous mes documents (ZIP)')),
     ),
     passwordSection,

@@ -30,7 +30,10 @@ describe('ensureDevIssuer', () => {
     const k = jwks.keys[0] as JsonWebKey & { kid: string };
     expect(k).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: iss.kid });
     expect(k.d).toBeUndefined();
-    const expectedKid = crypto.createHash('sha256').update(JSON.stringify({ e: k.e, kty: 'RSA', n: k.n })).digest('base64url');
+    const expectedKid = crypto
+      .createHash('sha256')
+      .update(JSON.stringify({ e: k.e, kty: 'RSA', n: k.n }))
+      .digest('base64url');
     expect(iss.kid).toBe(expectedKid);
     const priv = crypto.createPrivateKey(fs.readFileSync(iss.keyPath));
     expect(priv.asymmetricKeyDetails?.modulusLength).toBe(2048);
@@ -88,16 +91,36 @@ describe('issueDevToken', () => {
     const dir = path.join(root, 'd');
     const iss = ensureDevIssuer(dir, 'https://iss.local');
     const now = new Date('2026-03-01T08:00:00Z');
-    const token = issueDevToken({ dir, rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port', ttlSeconds: 120, audience: 'aud-x', now });
+    const token = issueDevToken({
+      dir,
+      rpps: '10001234567',
+      profession: '21',
+      name: 'Paul Pharmacien',
+      organisation: 'Pharmacie du Port',
+      ttlSeconds: 120,
+      audience: 'aud-x',
+      now,
+    });
     const [h, p] = token.split('.');
     expect(decode(h)).toEqual({ alg: 'RS256', typ: 'JWT', kid: iss.kid });
     const claims = decode(p);
     expect(claims).toEqual({
-      iss: 'https://iss.local', aud: 'aud-x', sub: '10001234567', iat: now.getTime() / 1000, exp: now.getTime() / 1000 + 120,
-      jti: expect.stringMatching(/^[0-9a-f-]{36}$/), rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port',
+      iss: 'https://iss.local',
+      aud: 'aud-x',
+      sub: '10001234567',
+      iat: now.getTime() / 1000,
+      exp: now.getTime() / 1000 + 120,
+      jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      rpps: '10001234567',
+      profession: '21',
+      name: 'Paul Pharmacien',
+      organisation: 'Pharmacie du Port',
     });
     const r = verifyProToken(token, { jwks: iss.jwks, issuer: 'https://iss.local', audience: 'aud-x', now: new Date(now.getTime() + 60_000) });
-    expect(r).toEqual({ ok: true, pro: { rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port', finess: null, tokenId: claims.jti } });
+    expect(r).toEqual({
+      ok: true,
+      pro: { rpps: '10001234567', profession: '21', name: 'Paul Pharmacien', organisation: 'Pharmacie du Port', finess: null, tokenId: claims.jti },
+    });
     // Two tokens never share a jti.
     expect(decode(issueDevToken({ dir, rpps: '10001234567', profession: '21' }).split('.')[1]).jti).not.toBe(claims.jti);
   });

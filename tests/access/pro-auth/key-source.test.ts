@@ -99,7 +99,9 @@ describe('ProKeys over HTTPS', () => {
 
     const eager = keysFor(remoteKeys(new URL(`${origin}/burst/jwks.json`), { ca, timeoutMs: 5_000 }), 0);
     await eager.init({ required: true });
-    const rotated = await Promise.all([...Array.from({ length: 10 }, (_, i) => withKid(`other-${i}`)), tokenOf(a)].map((t) => verifyProTokenWith(eager, t, verifyOpts())));
+    const rotated = await Promise.all(
+      [...Array.from({ length: 10 }, (_, i) => withKid(`other-${i}`)), tokenOf(a)].map((t) => verifyProTokenWith(eager, t, verifyOpts())),
+    );
     expect(rotated.at(-1)).toMatchObject({ ok: true });
     expect(hits.get('/burst/jwks.json'), 'one shared fetch after the first').toBe(3);
   });
@@ -131,7 +133,12 @@ describe('ProKeys over HTTPS', () => {
     await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
     const port = (gone.address() as AddressInfo).port;
     await new Promise((r) => gone.close(r));
-    const cached = new ProKeys({ fetcher: remoteKeys(new URL(`https://127.0.0.1:${port}/jwks.json`), { ca, timeoutMs: 2_000 }), refreshMs: 600_000, cooldownMs: 0, onFailure: (e) => failures.push(e) });
+    const cached = new ProKeys({
+      fetcher: remoteKeys(new URL(`https://127.0.0.1:${port}/jwks.json`), { ca, timeoutMs: 2_000 }),
+      refreshMs: 600_000,
+      cooldownMs: 0,
+      onFailure: (e) => failures.push(e),
+    });
     expect(await cached.init({ required: false })).toBe(false);
     expect(failures.at(-1)?.message).toMatch(/ECONNREFUSED/);
     expect(await verifyProTokenWith(cached, tokenOf(a), verifyOpts()), 'no keys yet: refused, never thrown').toEqual({ ok: false, reason: 'kid' });

@@ -32,7 +32,14 @@ const nowSec = (): number => Math.floor(Date.now() / 1000);
 /** Valid claims for a hand-made token; `over` replaces or (with undefined) removes members. */
 function claims(over: Record<string, unknown> = {}): Record<string, unknown> {
   const base: Record<string, unknown> = {
-    iss: ISSUER, aud: 'mes-gateway', sub: RPPS, iat: nowSec(), exp: nowSec() + 600, jti: crypto.randomUUID(), rpps: RPPS, profession: '10',
+    iss: ISSUER,
+    aud: 'mes-gateway',
+    sub: RPPS,
+    iat: nowSec(),
+    exp: nowSec() + 600,
+    jti: crypto.randomUUID(),
+    rpps: RPPS,
+    profession: '10',
   };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) delete base[k];
@@ -53,7 +60,10 @@ describe('verifyProToken with the development issuer', () => {
   it('accepts an issued token and returns the professional', () => {
     const token = issueDevToken({ dir: path.join(dir, 'oidc'), rpps: RPPS, profession: '60', name: 'Claire Infirmière', organisation: 'Cabinet Lumière' });
     const r = verifyProToken(token, opts());
-    expect(r).toEqual({ ok: true, pro: { rpps: RPPS, profession: '60', name: 'Claire Infirmière', organisation: 'Cabinet Lumière', finess: null, tokenId: expect.any(String) } });
+    expect(r).toEqual({
+      ok: true,
+      pro: { rpps: RPPS, profession: '60', name: 'Claire Infirmière', organisation: 'Cabinet Lumière', finess: null, tokenId: expect.any(String) },
+    });
     const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
     expect(r.ok && r.pro.tokenId).toBe(payload.jti);
     expect(payload).toMatchObject({ iss: ISSUER, aud: 'mes-gateway', sub: RPPS, rpps: RPPS, profession: '60' });
@@ -78,7 +88,12 @@ describe('verifyProToken with the development issuer', () => {
     bad[10] = (bad[10] ?? 0) ^ 1;
     expect(verifyProToken(`${h}.${p}.${bad.toString('base64url')}`, opts())).toEqual({ ok: false, reason: 'signature' });
     const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    expect(verifyProToken(craft(rsHeader(), claims(), (i) => crypto.sign('sha256', i, other)), opts())).toEqual({ ok: false, reason: 'signature' });
+    expect(
+      verifyProToken(
+        craft(rsHeader(), claims(), (i) => crypto.sign('sha256', i, other)),
+        opts(),
+      ),
+    ).toEqual({ ok: false, reason: 'signature' });
   });
 
   it('refuses a wrong issuer and a wrong audience', () => {
@@ -165,7 +180,12 @@ describe('algorithms and keys', () => {
     // Same kid, wrong algorithm family: an RS256 header must not be checked against the EC key.
     expect(verifyProToken(craft({ alg: 'RS256', kid: 'ec-1' }, claims()), opts({ jwks }))).toEqual({ ok: false, reason: 'alg' });
     // The RSA key's kid with ES256.
-    expect(verifyProToken(craft({ alg: 'ES256', kid: issuer.kid }, claims(), () => Buffer.alloc(64)), opts({ jwks }))).toEqual({ ok: false, reason: 'alg' });
+    expect(
+      verifyProToken(
+        craft({ alg: 'ES256', kid: issuer.kid }, claims(), () => Buffer.alloc(64)),
+        opts({ jwks }),
+      ),
+    ).toEqual({ ok: false, reason: 'alg' });
   });
 
   it('refuses an RSA key under 2048 bits', () => {
@@ -178,7 +198,16 @@ describe('algorithms and keys', () => {
 
 describe('malformed tokens and claims', () => {
   it('refuses malformed tokens', () => {
-    for (const t of ['', 'abc', 'a.b', 'a.b.c.d', `${b64('not json')}.${b64(claims())}.sig`, `${b64([1])}.${b64(claims())}.sig`, `${b64(rsHeader())}.${b64('null')}.sig`, `${b64(rsHeader())}.e30=.sig`]) {
+    for (const t of [
+      '',
+      'abc',
+      'a.b',
+      'a.b.c.d',
+      `${b64('not json')}.${b64(claims())}.sig`,
+      `${b64([1])}.${b64(claims())}.sig`,
+      `${b64(rsHeader())}.${b64('null')}.sig`,
+      `${b64(rsHeader())}.e30=.sig`,
+    ]) {
       expect(verifyProToken(t, opts())).toEqual({ ok: false, reason: 'malformed' });
     }
     expect(verifyProToken(craft({ ...rsHeader(), crit: ['b64'], b64: false }, claims()), opts())).toEqual({ ok: false, reason: 'malformed' });

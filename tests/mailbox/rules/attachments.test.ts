@@ -15,19 +15,29 @@ describe('attachableDocuments', () => {
 
   it('refuses a malformed id before looking anything up', () => {
     for (const bad of ['', 'abc', `${ID1}x`, ID1.replace(/-/g, ''), "' OR 1=1 --"]) {
-      expect(attachableDocuments([bad], [live(ID1)])).toMatchObject({ ok: false, refusal: 'invalid-id', id: bad, message: 'Identifiant de document invalide.' });
+      expect(attachableDocuments([bad], [live(ID1)])).toMatchObject({
+        ok: false,
+        refusal: 'invalid-id',
+        id: bad,
+        message: 'Identifiant de document invalide.',
+      });
     }
     expect(documentIdsToLookUp(['abc', ID1, ID1.toUpperCase()])).toEqual([ID1]);
   });
 
-  it('refuses a document not found among the patient\'s (another patient\'s) and a hidden one alike', () => {
+  it("refuses a document not found among the patient's (another patient's) and a hidden one alike", () => {
     expect(attachableDocuments([ID1, ID2], [live(ID1)])).toMatchObject({ ok: false, refusal: 'not-found', id: ID2, message: 'Document introuvable.' });
     expect(attachableDocuments([ID1], [{ ...live(ID1), hiddenFromPatient: true }])).toMatchObject({ ok: false, refusal: 'not-found' });
   });
 
   it('refuses a deleted document with its own reason, the first refusal in the order given winning', () => {
     const deleted = { ...live(ID2), deletedAt: new Date('2026-01-01T00:00:00Z') };
-    expect(attachableDocuments([ID1, ID2], [live(ID1), deleted])).toMatchObject({ ok: false, refusal: 'deleted', id: ID2, message: expect.stringMatching(/supprimé/) });
+    expect(attachableDocuments([ID1, ID2], [live(ID1), deleted])).toMatchObject({
+      ok: false,
+      refusal: 'deleted',
+      id: ID2,
+      message: expect.stringMatching(/supprimé/),
+    });
     expect(attachableDocuments(['bad', ID2], [deleted])).toMatchObject({ refusal: 'invalid-id' });
   });
 });

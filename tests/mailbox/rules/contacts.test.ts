@@ -105,9 +105,7 @@ describe('canPatientWriteTo', () => {
   });
 
   it('uses the official wording', () => {
-    expect(ONLY_KNOWN_PROFESSIONALS).toBe(
-      "Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges.",
-    );
+    expect(ONLY_KNOWN_PROFESSIONALS).toBe("Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges.");
   });
 
   it('refuses a patient address even if the caller has a contact record for it', () => {

@@ -168,11 +168,27 @@ describe('noticeKinds', () => {
     ['a document already deleted', [{ ...proDoc, deleted: true }], []],
     ['a read', [read], ['professional-action']],
     ...(['document-listed', 'document-masked', 'document-deleted', 'access-refused', 'emergency-access'] as const).map(
-      (kind): [string, NotificationFact[], NoticeKind[]] => [`a professional's ${kind}`, [{ source: 'activity', kind, actorKind: 'professional', onHiddenDocument: false }], ['professional-action']],
+      (kind): [string, NotificationFact[], NoticeKind[]] => [
+        `a professional's ${kind}`,
+        [{ source: 'activity', kind, actorKind: 'professional', onHiddenDocument: false }],
+        ['professional-action'],
+      ],
     ),
-    ['the event of an upload (announced as the document)', [{ source: 'activity', kind: 'document-added', actorKind: 'professional', onHiddenDocument: false }], []],
-    ['the event of a received message (dated at delivery)', [{ source: 'activity', kind: 'message-received', actorKind: 'professional', onHiddenDocument: false }], ['new-message']],
-    ['the event of a received message that may not be answered', [{ source: 'activity', kind: 'reply-forbidden-by-sender', actorKind: 'professional', onHiddenDocument: false }], ['new-message']],
+    [
+      'the event of an upload (announced as the document)',
+      [{ source: 'activity', kind: 'document-added', actorKind: 'professional', onHiddenDocument: false }],
+      [],
+    ],
+    [
+      'the event of a received message (dated at delivery)',
+      [{ source: 'activity', kind: 'message-received', actorKind: 'professional', onHiddenDocument: false }],
+      ['new-message'],
+    ],
+    [
+      'the event of a received message that may not be answered',
+      [{ source: 'activity', kind: 'reply-forbidden-by-sender', actorKind: 'professional', onHiddenDocument: false }],
+      ['new-message'],
+    ],
     ['the event of an ended exchange', [{ source: 'activity', kind: 'exchange-ended', actorKind: 'professional', onHiddenDocument: false }], []],
     ["the event of the patient's sent message", [{ source: 'activity', kind: 'message-sent', actorKind: 'professional', onHiddenDocument: false }], []],
     ["the operator's profile update", [{ source: 'activity', kind: 'profile-updated', actorKind: 'system', onHiddenDocument: false }], []],
@@ -188,12 +204,31 @@ describe('noticeKinds', () => {
 });
 
 describe('notificationNotice', () => {
-  const subsets: NoticeKind[][] = [[], ['new-message'], ['new-document'], ['professional-action'], ['new-message', 'new-document'], ['new-message', 'professional-action'], ['new-document', 'professional-action'], [...NOTICE_KINDS]];
+  const subsets: NoticeKind[][] = [
+    [],
+    ['new-message'],
+    ['new-document'],
+    ['professional-action'],
+    ['new-message', 'new-document'],
+    ['new-message', 'professional-action'],
+    ['new-document', 'professional-action'],
+    [...NOTICE_KINDS],
+  ];
   const sentence: Record<NoticeKind, string> = { 'new-message': MESSAGE, 'new-document': DOCUMENT, 'professional-action': `${ACTIONS}.` };
   it.each(subsets.filter((k) => k.length > 0))('one sentence per kind, in a fixed order: %j', (...kinds) => {
     for (const order of [kinds, [...kinds].reverse()]) {
       const n = notificationNotice('jeanne.martin@example.org', order);
-      expect(n.text).toBe(['Bonjour,', '', ...kinds.map((k) => sentence[k]), 'Connectez-vous pour les consulter.', '', 'Ceci est un message automatique, merci de ne pas y répondre.', ''].join('\r\n'));
+      expect(n.text).toBe(
+        [
+          'Bonjour,',
+          '',
+          ...kinds.map((k) => sentence[k]),
+          'Connectez-vous pour les consulter.',
+          '',
+          'Ceci est un message automatique, merci de ne pas y répondre.',
+          '',
+        ].join('\r\n'),
+      );
       expect(n.subject).toBe(kinds.length === 1 && kinds[0] === 'new-message' ? NOTICE_SUBJECT : ACTIVITY_NOTICE_SUBJECT);
       for (const k of NOTICE_KINDS) expect(n.text.includes(sentence[k])).toBe(kinds.includes(k));
       expect(n.text).not.toMatch(/(^|[^\r])\n/);

@@ -114,11 +114,7 @@ describe('buildDsn', () => {
 
     const { topHeaders, parts } = rawParts(raw);
     expect(topHeaders).toMatch(/^Subject: =\?UTF-8\?B\?/m);
-    expect(parts.map((p) => /^Content-Type: ([^;\r\n]+)/m.exec(p.headers)?.[1])).toEqual([
-      'text/plain',
-      'message/delivery-status',
-      'text/rfc822-headers',
-    ]);
+    expect(parts.map((p) => /^Content-Type: ([^;\r\n]+)/m.exec(p.headers)?.[1])).toEqual(['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
   });
 
   it('has a human part in French, then English', async () => {
@@ -384,7 +380,10 @@ describe('parseDeliveryStatus', () => {
     [
       'folded lines',
       'Reporting-MTA: dns;\r\n a.fr\r\n\r\nFinal-Recipient: rfc822; x@y.fr\r\nDiagnostic-Code: smtp; 550 5.1.1\r\n\tunknown user\r\n  here\r\n',
-      { perMessage: { 'reporting-mta': 'dns; a.fr' }, recipients: [{ 'final-recipient': 'rfc822; x@y.fr', 'diagnostic-code': 'smtp; 550 5.1.1 unknown user here' }] },
+      {
+        perMessage: { 'reporting-mta': 'dns; a.fr' },
+        recipients: [{ 'final-recipient': 'rfc822; x@y.fr', 'diagnostic-code': 'smtp; 550 5.1.1 unknown user here' }],
+      },
     ],
     [
       'several recipients, extra blank lines',

@@ -8,13 +8,16 @@ const d = (id: string, sender: string | null): QueuedDelivery => ({ id, sender }
 
 describe('fairPriorities', () => {
   it("puts a GP's single message at the front while a hospital has thousands queued", () => {
-    const queued = new Map([['hospital', 3001], ['gp', 1]]);
+    const queued = new Map([
+      ['hospital', 3001],
+      ['gp', 1],
+    ]);
     const [hospitalNext, gp] = fairPriorities([d('h3001', 'hospital'), d('g1', 'gp')], queued);
     expect(gp).toBe(1);
     expect(hospitalNext).toBe(3001);
   });
 
-  it('numbers a sender\'s batch after what it already has queued', () => {
+  it("numbers a sender's batch after what it already has queued", () => {
     expect(fairPriorities([d('a', 's'), d('b', 's'), d('c', 's')], new Map([['s', 10]]))).toEqual([8, 9, 10]);
   });
 
@@ -46,7 +49,13 @@ describe('planDeliveryJobs', () => {
 
   it('puts a few consecutive deliveries of one sender in a job, never two senders', () => {
     const batch = [sized('h1', 'h'), sized('g1', 'g'), sized('h2', 'h'), sized('h3', 'h')];
-    const jobs = planDeliveryJobs(batch, new Map([['h', 3], ['g', 1]]));
+    const jobs = planDeliveryJobs(
+      batch,
+      new Map([
+        ['h', 3],
+        ['g', 1],
+      ]),
+    );
     expect(jobs.map((j) => j.deliveryIds)).toEqual([['h1', 'h2', 'h3'], ['g1']]);
     expect(jobs.map((j) => j.priority)).toEqual([1, 1]);
   });
@@ -59,7 +68,13 @@ describe('planDeliveryJobs', () => {
   });
 
   it("gives a GP's job priority 1 while a hospital's backlog is thousands deep", () => {
-    const jobs = planDeliveryJobs([sized('h', 'hospital'), sized('g', 'gp')], new Map([['hospital', 3000], ['gp', 1]]));
+    const jobs = planDeliveryJobs(
+      [sized('h', 'hospital'), sized('g', 'gp')],
+      new Map([
+        ['hospital', 3000],
+        ['gp', 1],
+      ]),
+    );
     expect(jobs.find((j) => j.deliveryIds[0] === 'g')!.priority).toBe(1);
     expect(jobs.find((j) => j.deliveryIds[0] === 'h')!.priority).toBe(Math.ceil(3000 / JOB_MAX_DELIVERIES));
   });
@@ -94,20 +109,23 @@ describe('planDeliveryJobs', () => {
 
   it('never splits a message across jobs, never mixes senders, keeps every delivery once (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: JOB_MAX_BYTES })), { maxLength: 120 }), (xs) => {
-        const batch = xs.map(([s, msg, size], i) => ({ id: String(i), sender: s, messageId: `${s}-${msg}`, size }));
-        const jobs = planDeliveryJobs(batch, new Map());
-        expect(jobs.flatMap((j) => j.deliveryIds).sort()).toEqual(batch.map((b) => b.id).sort());
-        const jobByMessage = new Map<string, number>();
-        jobs.forEach((j, k) => {
-          const members = j.deliveryIds.map((id) => batch[Number(id)]!);
-          expect(new Set(members.map((x) => x.sender)).size).toBe(1);
-          for (const x of members) {
-            expect(jobByMessage.get(x.messageId) ?? k).toBe(k);
-            jobByMessage.set(x.messageId, k);
-          }
-        });
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: JOB_MAX_BYTES })), { maxLength: 120 }),
+        (xs) => {
+          const batch = xs.map(([s, msg, size], i) => ({ id: String(i), sender: s, messageId: `${s}-${msg}`, size }));
+          const jobs = planDeliveryJobs(batch, new Map());
+          expect(jobs.flatMap((j) => j.deliveryIds).sort()).toEqual(batch.map((b) => b.id).sort());
+          const jobByMessage = new Map<string, number>();
+          jobs.forEach((j, k) => {
+            const members = j.deliveryIds.map((id) => batch[Number(id)]!);
+            expect(new Set(members.map((x) => x.sender)).size).toBe(1);
+            for (const x of members) {
+              expect(jobByMessage.get(x.messageId) ?? k).toBe(k);
+              jobByMessage.set(x.messageId, k);
+            }
+          });
+        },
+      ),
     );
   });
 });

@@ -15,7 +15,9 @@ import {
 
 describe('SENTENCES', () => {
   it('keeps the official app’s wordings verbatim (SPEC §4, DOMAIN.md §2–3)', () => {
-    expect(SENTENCES.onlyKnownProfessionals.text).toBe("Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges.");
+    expect(SENTENCES.onlyKnownProfessionals.text).toBe(
+      "Je peux uniquement contacter les professionnels qui m'ont déjà écrit et qui n'ont pas mis fin aux échanges.",
+    );
     expect(SENTENCES.messageForbidsReply.text).toBe("Ce message n'autorise pas la réponse.");
     expect(say('exchangeEndedBy', { name: 'Dr Martin' })).toBe('Dr Martin a mis fin à vos échanges.');
     expect(SENTENCES.professionalEndedExchanges.text).toBe('Ce professionnel a mis fin aux échanges.');
@@ -40,7 +42,15 @@ describe('SENTENCES', () => {
     expect(canPatientWriteTo('dr@hopital.mssante.fr', ctx)).toMatchObject({ ok: false, message: SENTENCES.professionalEndedExchanges.text });
     const notice = notificationNotice('jeanne@example.org', ['new-document']);
     expect(notice.subject).toBe(SENTENCES.activitySubject.text);
-    expect(notice.text.split('\r\n')).toEqual([SENTENCES.noticeGreeting.text, '', SENTENCES.newDocuments.text, SENTENCES.noticeCallToAction.text, '', SENTENCES.noticeAutomatic.text, '']);
+    expect(notice.text.split('\r\n')).toEqual([
+      SENTENCES.noticeGreeting.text,
+      '',
+      SENTENCES.newDocuments.text,
+      SENTENCES.noticeCallToAction.text,
+      '',
+      SENTENCES.noticeAutomatic.text,
+      '',
+    ]);
   });
 });
 

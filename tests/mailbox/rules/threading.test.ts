@@ -1,13 +1,6 @@
 // Threads by Message-ID / In-Reply-To / References (mailbox/rules/threading.ts).
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_REFERENCES,
-  MAX_THREAD_LOOKUPS,
-  normalizeMessageId,
-  parseMessageIdList,
-  referencesFor,
-  threadKeyFor,
-} from '../../../mailbox/rules/index.js';
+import { MAX_REFERENCES, MAX_THREAD_LOOKUPS, normalizeMessageId, parseMessageIdList, referencesFor, threadKeyFor } from '../../../mailbox/rules/index.js';
 
 describe('normalizeMessageId', () => {
   it.each<[string | null | undefined, string | null]>([
@@ -102,14 +95,34 @@ describe('threadKeyFor', () => {
 describe('referencesFor', () => {
   it.each<[string, { messageId: string | null; references: string[]; inReplyTo?: string | null }, { inReplyTo: string | null; references: string[] }]>([
     ['first reply', { messageId: '<p@h>', references: [] }, { inReplyTo: '<p@h>', references: ['<p@h>'] }],
-    ['parent references then parent id', { messageId: '<p@h>', references: ['<a@h>', '<b@h>'] }, { inReplyTo: '<p@h>', references: ['<a@h>', '<b@h>', '<p@h>'] }],
+    [
+      'parent references then parent id',
+      { messageId: '<p@h>', references: ['<a@h>', '<b@h>'] },
+      { inReplyTo: '<p@h>', references: ['<a@h>', '<b@h>', '<p@h>'] },
+    ],
     ['ids normalised', { messageId: 'p@h', references: ['a@h', '  <b@h> '] }, { inReplyTo: '<p@h>', references: ['<a@h>', '<b@h>', '<p@h>'] }],
-    ['no References: the single In-Reply-To', { messageId: '<p@h>', references: [], inReplyTo: '<a@h>' }, { inReplyTo: '<p@h>', references: ['<a@h>', '<p@h>'] }],
-    ['no References, several In-Reply-To: not used', { messageId: '<p@h>', references: [], inReplyTo: '<a@h> <b@h>' }, { inReplyTo: '<p@h>', references: ['<p@h>'] }],
-    ['References win over In-Reply-To', { messageId: '<p@h>', references: ['<r@h>'], inReplyTo: '<a@h>' }, { inReplyTo: '<p@h>', references: ['<r@h>', '<p@h>'] }],
+    [
+      'no References: the single In-Reply-To',
+      { messageId: '<p@h>', references: [], inReplyTo: '<a@h>' },
+      { inReplyTo: '<p@h>', references: ['<a@h>', '<p@h>'] },
+    ],
+    [
+      'no References, several In-Reply-To: not used',
+      { messageId: '<p@h>', references: [], inReplyTo: '<a@h> <b@h>' },
+      { inReplyTo: '<p@h>', references: ['<p@h>'] },
+    ],
+    [
+      'References win over In-Reply-To',
+      { messageId: '<p@h>', references: ['<r@h>'], inReplyTo: '<a@h>' },
+      { inReplyTo: '<p@h>', references: ['<r@h>', '<p@h>'] },
+    ],
     ['parent without Message-ID', { messageId: null, references: ['<a@h>'] }, { inReplyTo: null, references: ['<a@h>'] }],
     ['nothing', { messageId: null, references: [] }, { inReplyTo: null, references: [] }],
-    ['duplicates dropped, parent last', { messageId: '<p@h>', references: ['<a@h>', '<p@h>', '<a@h>', '<b@h>'] }, { inReplyTo: '<p@h>', references: ['<a@h>', '<b@h>', '<p@h>'] }],
+    [
+      'duplicates dropped, parent last',
+      { messageId: '<p@h>', references: ['<a@h>', '<p@h>', '<a@h>', '<b@h>'] },
+      { inReplyTo: '<p@h>', references: ['<a@h>', '<b@h>', '<p@h>'] },
+    ],
     ['garbage dropped', { messageId: '<p@h>', references: ['<>', '<a b>', '', '<c@h>'] }, { inReplyTo: '<p@h>', references: ['<c@h>', '<p@h>'] }],
   ])('%s', (_label, parent, expected) => {
     expect(referencesFor(parent)).toEqual(expected);

@@ -211,7 +211,10 @@ describe('fail closed', () => {
     });
     const neverEnds = new Readable({ read() {} });
     neverEnds.push(Buffer.from('x'));
-    expect(await scanStream(neverEnds, { port: early, timeoutMs: 2000 })).toMatchObject({ verdict: 'error', reason: expect.stringContaining('before the end') });
+    expect(await scanStream(neverEnds, { port: early, timeoutMs: 2000 })).toMatchObject({
+      verdict: 'error',
+      reason: expect.stringContaining('before the end'),
+    });
     const silent = await fakeServer((s) => s.once('data', () => s.end()));
     expect(await scanStream(EICAR, { port: silent, timeoutMs: 2000 })).toMatchObject({ verdict: 'error', reason: expect.stringContaining('without a reply') });
   });

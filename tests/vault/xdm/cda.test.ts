@@ -42,7 +42,10 @@ describe('cdaHeader', () => {
     refusedWith(() => cdaHeader(Buffer.from('<?xml version="1.0"?><Other/>')), 'cda-invalid');
     const two = cdaXml({ code: '11502-2' })
       .toString('utf8')
-      .replace('</patientRole>', `</patientRole></recordTarget><recordTarget><patientRole><id root="1.2.250.1.213.1.4.10" extension="${OTHER_PATIENT}"/></patientRole>`);
+      .replace(
+        '</patientRole>',
+        `</patientRole></recordTarget><recordTarget><patientRole><id root="1.2.250.1.213.1.4.10" extension="${OTHER_PATIENT}"/></patientRole>`,
+      );
     refusedWith(() => cdaHeader(Buffer.from(two)), 'cda-invalid');
   });
 

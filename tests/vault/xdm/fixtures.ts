@@ -65,7 +65,8 @@ ${s.doctype ? '<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "file:///etc/pass
 }
 
 export function pdfBytes(label = 'Compte rendu'): Buffer {
-  return Buffer.from(`%PDF-1.4
+  return Buffer.from(
+    `%PDF-1.4
 %\u00e2\u00e3\u00cf\u00d3
 1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj
 2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
@@ -75,7 +76,9 @@ BT /F1 12 Tf 72 770 Td (${label}) Tj ET
 endstream endobj
 trailer << /Root 1 0 R >>
 %%EOF
-`, 'latin1');
+`,
+    'latin1',
+  );
 }
 
 export interface DocSpec {

@@ -65,7 +65,10 @@ describe('parseXdmMetadata', () => {
     refusedWith(() => parseXdmMetadata(metadataXml({ docs: biologyDocs(), doctype: xxe }), 'F'), 'doctype');
     const laughs = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n';
     refusedWith(() => parseXdmMetadata(metadataXml({ docs: biologyDocs(), doctype: laughs }), 'F'), 'doctype');
-    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(metadataXml({ docs: biologyDocs(), doctype: xxe }).toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"'), 'utf16le')]);
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(metadataXml({ docs: biologyDocs(), doctype: xxe }).toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"'), 'utf16le'),
+    ]);
     refusedWith(() => parseXdmMetadata(utf16, 'F'), 'doctype');
   });
 
@@ -93,7 +96,9 @@ describe('parseXdmMetadata', () => {
   it('decodes predefined entities and character references in attribute values', () => {
     const set = parseXdmMetadata(metadataXml({ docs: [{ ...biologyDocs()[1]!, title: "Résultat d'analyse <urgent> & suivi" }] }), 'F');
     expect(set.documents[0]!.title).toBe("Résultat d'analyse <urgent> & suivi");
-    const withRef = metadataXml({ docs: [biologyDocs()[1]!] }).toString('utf8').replace('value="Bilan sanguin (PDF)"', 'value="R&#233;sultat &#x2014; PDF"');
+    const withRef = metadataXml({ docs: [biologyDocs()[1]!] })
+      .toString('utf8')
+      .replace('value="Bilan sanguin (PDF)"', 'value="R&#233;sultat &#x2014; PDF"');
     expect(parseXdmMetadata(Buffer.from(withRef), 'F').documents[0]!.title).toBe('Résultat — PDF');
   });
 });

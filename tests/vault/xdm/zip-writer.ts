@@ -77,7 +77,7 @@ export function buildZip(specs: ZipEntrySpec[]): Buffer {
     cdh.writeUInt16LE(0, 32); // comment
     cdh.writeUInt16LE(0, 34); // disk
     cdh.writeUInt16LE(0, 36); // internal attributes
-    cdh.writeUInt32LE((spec.externalAttributes ?? (0o100644 << 16)) >>> 0, 38);
+    cdh.writeUInt32LE((spec.externalAttributes ?? 0o100644 << 16) >>> 0, 38);
     cdh.writeUInt32LE(offset, 42);
     centrals.push(cdh, name);
 

@@ -59,3 +59,13 @@ export type MailboxFolder = (typeof MAILBOX_FOLDERS)[number];
 /** A message (from a professional or the patient), or a notice the gateway itself put in the inbox. */
 export const MAILBOX_MESSAGE_KINDS = ['message', 'notice'] as const;
 export type MailboxMessageKind = (typeof MAILBOX_MESSAGE_KINDS)[number];
+
+// --- The vault's documents (vault/documents.ts) ------------------------------------------------------------
+
+/** Who wrote a document: a professional (token), the patient, an insurer or an establishment (organisation certificate). */
+export const DOCUMENT_AUTHOR_KINDS = ['professional', 'patient', 'insurer', 'establishment'] as const;
+export type DocumentAuthorKind = (typeof DOCUMENT_AUTHOR_KINDS)[number];
+
+/** How it came: attached to a message, or uploaded through the API. */
+export const DOCUMENT_ORIGIN_KINDS = ['message', 'upload'] as const;
+export type DocumentOriginKind = (typeof DOCUMENT_ORIGIN_KINDS)[number];

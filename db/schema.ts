@@ -12,6 +12,8 @@ import {
   ACTIVITY_ACTOR_KINDS,
   ACTIVITY_KINDS,
   DELIVERY_STATUSES,
+  DOCUMENT_AUTHOR_KINDS,
+  DOCUMENT_ORIGIN_KINDS,
   MAILBOX_FOLDERS,
   MAILBOX_MESSAGE_KINDS,
   OUTBOUND_KINDS,
@@ -318,13 +320,13 @@ export const documents = pgTable(
     size: bigint('size', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
     /** professional | patient | insurer | establishment */
-    authorKind: text('author_kind').notNull(),
+    authorKind: text('author_kind', { enum: DOCUMENT_AUTHOR_KINDS }).notNull(),
     /** The author's RPPS when a professional identified by the professional API. */
     authorRpps: text('author_rpps'),
     /** The depositing organisation's structure id when an organisation certificate deposited it (establishment, insurer). */
     authorOrganisation: text('author_organisation'),
     /** message | upload */
-    originKind: text('origin_kind').notNull(),
+    originKind: text('origin_kind', { enum: DOCUMENT_ORIGIN_KINDS }).notNull(),
     /** Masked to professionals (except its author and the administrator doctor). */
     /** Masked to professionals by the patient (only the patient clears it). */
     masked: boolean('masked').notNull().default(false),

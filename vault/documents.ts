@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
-import type { Cte, Db } from '../db/index.js';
+import type { Cte, Db, DocumentAuthorKind, DocumentOriginKind } from '../db/index.js';
 import { afterPosition, cteStatement, decodeCursor, encodeCursor, keysetAt, schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { openValue, sealValue } from './envelope.js';
@@ -215,8 +215,7 @@ export async function setDocumentMasked(db: Db, patientId: string, id: string, m
   return res.length === 1;
 }
 
-/** Who wrote a document: a professional (token), the patient, an insurer or an establishment (organisation certificate). */
-export type DocumentAuthorKind = 'professional' | 'patient' | 'insurer' | 'establishment';
+export type { DocumentAuthorKind, DocumentOriginKind } from '../db/index.js';
 
 /** The author's name shown when the document carries none, per kind. */
 const AUTHOR_FALLBACK_NAME: Readonly<Record<string, string>> = {
@@ -235,7 +234,7 @@ export interface NewDocument {
   authorRpps: string | null;
   /** The depositing organisation's structure id (establishment or insurer with its certificate). */
   authorOrganisation?: string | null;
-  originKind: 'message' | 'upload';
+  originKind: DocumentOriginKind;
   /** The document this one replaces (version chain). */
   previousVersionId?: string | null;
   /** Hidden from the patient until its author reveals it (the announcement consultation, SPEC §5). */

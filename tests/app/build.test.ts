@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevIssuer } from '../../access/pro-auth/index.js';
 import { initDevelopmentPki } from '../../certs/index.js';
 import { killGroup, stopGracefully, waitHealthy } from '../support/child-gateway.js';
-import { createTestDatabase } from '../support/harness.js';
+import { makeTestIns } from '../../access/rules/ins.js';
+import { createTestDatabase, sendMail } from '../support/harness.js';
 import { freePort } from '../support/ports.js';
 
 const run = promisify(execFile);
@@ -100,11 +101,12 @@ const loadedForge = async (log: string): Promise<string[]> =>
   (await fs.readFile(log, 'utf8')).split('\n').filter((f) => f.includes(`${path.sep}node_modules${path.sep}node-forge${path.sep}`));
 
 describe('the compiled build', () => {
-  it('starts on the embedded defaults with plain node, serves /health, /ready and the webmail, and its CLI runs', async () => {
+  it('starts on the embedded defaults with plain node, serves mail, /health, /ready and the webmail, and its CLI runs', async () => {
     const work = await tmp();
     const dataDir = path.join(work, 'data');
     const apiPort = await freePort();
-    const env = { DATA_DIR: dataDir, SMTP_PORT: String(await freePort()), API_PORT: String(apiPort) };
+    const smtpPort = await freePort();
+    const env = { DATA_DIR: dataDir, SMTP_PORT: String(smtpPort), API_PORT: String(apiPort) };
     const child = startBuilt('main.js', [], env, path.join(work, 'gateway.modules'));
     child.stdout!.resume();
     await waitHealthy(apiPort, child);
@@ -126,6 +128,24 @@ describe('the compiled build', () => {
     const replies = await runBuilt('cli.js', ['replies'], env, path.join(work, 'replies.modules'));
     expect(replies.code).toBe(0);
     expect(replies.stdout).toContain('`GW-DATA-00`');
+
+    // Mail: a patient provisioned with the build's CLI, then a message over STARTTLS with an operator's certificate.
+    const ins = makeTestIns(9901);
+    const csv = path.join(work, 'patients.csv');
+    await fs.writeFile(
+      csv,
+      `ins,family_name,given_names,birth_date,email,state,provisional_code\n${ins},TEST-BUILD,P,1970-01-01,build9901@example.org,created,\n`,
+    );
+    const imported = await runBuilt('cli.js', ['patients', 'import', csv], env, path.join(work, 'import.modules'));
+    expect(imported.code).toBe(0);
+    const sent = await sendMail({
+      port: smtpPort,
+      pki: path.join(dataDir, 'pki'),
+      cert: 'hopital-a.mssante.fr',
+      from: 'labo@hopital-a.mssante.fr',
+      to: [`${ins}@patient.mssante.fr`],
+    });
+    expect(sent.response).toMatch(/^250 /);
 
     await stopGracefully(child);
     expect(child.exitCode).toBe(0);

@@ -100,6 +100,8 @@ export interface PkiPaths {
 export interface InitPkiOptions {
   force?: boolean;
   gatewayHostname?: string;
+  /** Called each time the lock is found held by another process, before waiting again (tests observe the wait). */
+  onLockBusy?: () => void;
 }
 
 export const DEFAULT_GATEWAY_HOSTNAME = 'mx.patient.mssante.fr';
@@ -464,7 +466,7 @@ export async function writeAtomic(file: string, data: string, mode: number): Pro
 
 const LOCK_STALE_MS = 60_000;
 
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+async function withLock<T>(dir: string, fn: () => Promise<T>, onBusy?: () => void): Promise<T> {
   const lock = path.join(dir, '.init.lock');
   for (;;) {
     try {
@@ -477,6 +479,7 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
         await rm(lock, { recursive: true, force: true });
         continue;
       }
+      onBusy?.();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -522,118 +525,122 @@ export async function initDevelopmentPki(dir: string, opts: InitPkiOptions = {})
   const paths = pkiPaths(dir);
   if (!opts.force && existsSync(paths.ca)) return paths;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  return withLock(dir, async () => {
-    // Another process may have finished while we waited for the lock.
-    if (!opts.force && existsSync(paths.ca)) return paths;
-    for (const sub of ['operators', 'untrusted', 'extra']) {
-      await mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-    }
+  return withLock(
+    dir,
+    async () => {
+      // Another process may have finished while we waited for the lock.
+      if (!opts.force && existsSync(paths.ca)) return paths;
+      for (const sub of ['operators', 'untrusted', 'extra']) {
+        await mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+      }
 
-    const hostname = opts.gatewayHostname ?? DEFAULT_GATEWAY_HOSTNAME;
-    const keyNames = ['root', 'issuing', 'server', 'hopital', 'cabinet', 'untrustedRoot', 'impostor', 'expired', 'revoked'] as const;
-    const generated = await Promise.all(keyNames.map(() => newKeyPair()));
-    type KeyName = (typeof keyNames)[number];
-    const key = (name: KeyName): KeyPairPem => generated[keyNames.indexOf(name)]!;
-    const now = new Date();
+      const hostname = opts.gatewayHostname ?? DEFAULT_GATEWAY_HOSTNAME;
+      const keyNames = ['root', 'issuing', 'server', 'hopital', 'cabinet', 'untrustedRoot', 'impostor', 'expired', 'revoked'] as const;
+      const generated = await Promise.all(keyNames.map(() => newKeyPair()));
+      type KeyName = (typeof keyNames)[number];
+      const key = (name: KeyName): KeyPairPem => generated[keyNames.indexOf(name)]!;
+      const now = new Date();
 
-    const rootCertPem = buildCertificate({
-      subject: ROOT_SUBJECT,
-      publicKeyPem: key('root').publicKeyPem,
-      signingKeyPem: key('root').privateKeyPem,
-      ca: {},
-      ...caValidity(now),
-    });
-    const issuingCertPem = buildCertificate({
-      subject: ISSUING_CA_SUBJECT,
-      publicKeyPem: key('issuing').publicKeyPem,
-      issuerCertPem: rootCertPem,
-      signingKeyPem: key('root').privateKeyPem,
-      ca: { pathLen: 0 },
-      ...caValidity(now),
-    });
-    const untrustedRootPem = buildCertificate({
-      subject: UNTRUSTED_ROOT_SUBJECT,
-      publicKeyPem: key('untrustedRoot').publicKeyPem,
-      signingKeyPem: key('untrustedRoot').privateKeyPem,
-      ca: {},
-      ...caValidity(now),
-    });
+      const rootCertPem = buildCertificate({
+        subject: ROOT_SUBJECT,
+        publicKeyPem: key('root').publicKeyPem,
+        signingKeyPem: key('root').privateKeyPem,
+        ca: {},
+        ...caValidity(now),
+      });
+      const issuingCertPem = buildCertificate({
+        subject: ISSUING_CA_SUBJECT,
+        publicKeyPem: key('issuing').publicKeyPem,
+        issuerCertPem: rootCertPem,
+        signingKeyPem: key('root').privateKeyPem,
+        ca: { pathLen: 0 },
+        ...caValidity(now),
+      });
+      const untrustedRootPem = buildCertificate({
+        subject: UNTRUSTED_ROOT_SUBJECT,
+        publicKeyPem: key('untrustedRoot').publicKeyPem,
+        signingKeyPem: key('untrustedRoot').privateKeyPem,
+        ca: {},
+        ...caValidity(now),
+      });
 
-    const trusted = { issuerCertPem: issuingCertPem, issuerKeyPem: key('issuing').privateKeyPem };
-    const chain = (leaf: IssuedCertificate): string => leaf.certPem + issuingCertPem;
-    const operatorLeaf = (subject: CertificateSubject, keyName: KeyName, extra: Partial<IssueCertificateOptions> = {}) =>
-      issueWithKey({ ...trusted, subject, sans: [subject.CN, 'localhost', '127.0.0.1'], ...extra }, key(keyName));
+      const trusted = { issuerCertPem: issuingCertPem, issuerKeyPem: key('issuing').privateKeyPem };
+      const chain = (leaf: IssuedCertificate): string => leaf.certPem + issuingCertPem;
+      const operatorLeaf = (subject: CertificateSubject, keyName: KeyName, extra: Partial<IssueCertificateOptions> = {}) =>
+        issueWithKey({ ...trusted, subject, sans: [subject.CN, 'localhost', '127.0.0.1'], ...extra }, key(keyName));
 
-    const gwSubject = gatewaySubject(hostname);
-    const hopitalSubject = OPERATOR_SUBJECTS['hopital-a.mssante.fr'];
-    const cabinetSubject = OPERATOR_SUBJECTS['cabinet-b.mssante.fr'];
-    const server = operatorLeaf(gwSubject, 'server', { sans: [hostname, 'localhost', '127.0.0.1', '::1'] });
-    const hopital = operatorLeaf(hopitalSubject, 'hopital');
-    const cabinet = operatorLeaf(cabinetSubject, 'cabinet');
-    // The negative fixtures all carry hopital-a's whitelisted subject, so that each one fails for one reason only.
-    const impostor = operatorLeaf(hopitalSubject, 'impostor', {
-      issuerCertPem: untrustedRootPem,
-      issuerKeyPem: key('untrustedRoot').privateKeyPem,
-    });
-    const expired = operatorLeaf(hopitalSubject, 'expired', {
-      notBefore: new Date(now.getTime() - 400 * DAY),
-      notAfter: new Date(now.getTime() - 30 * DAY),
-    });
-    const revoked = operatorLeaf(hopitalSubject, 'revoked');
+      const gwSubject = gatewaySubject(hostname);
+      const hopitalSubject = OPERATOR_SUBJECTS['hopital-a.mssante.fr'];
+      const cabinetSubject = OPERATOR_SUBJECTS['cabinet-b.mssante.fr'];
+      const server = operatorLeaf(gwSubject, 'server', { sans: [hostname, 'localhost', '127.0.0.1', '::1'] });
+      const hopital = operatorLeaf(hopitalSubject, 'hopital');
+      const cabinet = operatorLeaf(cabinetSubject, 'cabinet');
+      // The negative fixtures all carry hopital-a's whitelisted subject, so that each one fails for one reason only.
+      const impostor = operatorLeaf(hopitalSubject, 'impostor', {
+        issuerCertPem: untrustedRootPem,
+        issuerKeyPem: key('untrustedRoot').privateKeyPem,
+      });
+      const expired = operatorLeaf(hopitalSubject, 'expired', {
+        notBefore: new Date(now.getTime() - 400 * DAY),
+        notAfter: new Date(now.getTime() - 30 * DAY),
+      });
+      const revoked = operatorLeaf(hopitalSubject, 'revoked');
 
-    const crl = crlBundle(
-      {
-        rootCertPem,
-        rootKeyPem: key('root').privateKeyPem,
-        issuingCertPem,
-        issuingKeyPem: key('issuing').privateKeyPem,
-        revokedCertPem: revoked.certPem,
-      },
-      now,
-    );
-
-    const whitelist = buildWhitelistXml(
-      [
-        { domain: 'hopital-a.mssante.fr', dn: subjectToDn(hopitalSubject), description: 'Hôpital A (développement)' },
-        { domain: 'cabinet-b.mssante.fr', dn: subjectToDn(cabinetSubject), description: 'Cabinet B (développement)' },
+      const crl = crlBundle(
         {
-          domain: 'patient.mssante.fr',
-          dn: subjectToDn(gwSubject),
-          description: 'Domaine de messagerie MSSanté Usagers (passerelle de développement)',
+          rootCertPem,
+          rootKeyPem: key('root').privateKeyPem,
+          issuingCertPem,
+          issuingKeyPem: key('issuing').privateKeyPem,
+          revokedCertPem: revoked.certPem,
         },
-      ],
-      now,
-    );
+        now,
+      );
 
-    const KEY = 0o600;
-    const CERT = 0o644;
-    const files: [string, string, number][] = [
-      [paths.rootKey, key('root').privateKeyPem, KEY],
-      [paths.root, rootCertPem, CERT],
-      [paths.issuingCaKey, key('issuing').privateKeyPem, KEY],
-      [paths.issuingCa, issuingCertPem, CERT],
-      [paths.server.key, server.keyPem, KEY],
-      [paths.server.cert, chain(server), CERT],
-      [paths.operators['hopital-a.mssante.fr'].key, hopital.keyPem, KEY],
-      [paths.operators['hopital-a.mssante.fr'].cert, chain(hopital), CERT],
-      [paths.operators['cabinet-b.mssante.fr'].key, cabinet.keyPem, KEY],
-      [paths.operators['cabinet-b.mssante.fr'].cert, chain(cabinet), CERT],
-      [paths.untrusted.ca, untrustedRootPem, CERT],
-      [paths.untrusted.client.key, impostor.keyPem, KEY],
-      [paths.untrusted.client.cert, impostor.certPem, CERT],
-      [paths.expired.key, expired.keyPem, KEY],
-      [paths.expired.cert, chain(expired), CERT],
-      [paths.revoked.key, revoked.keyPem, KEY],
-      [paths.revoked.cert, chain(revoked), CERT],
-      [paths.crl, crl, CERT],
-      [paths.whitelist, whitelist, CERT],
-    ];
-    // A forced regeneration must not leave the previous ca.crt pointing at keys that are being replaced.
-    if (opts.force) await rm(paths.ca, { force: true });
-    await Promise.all(files.map(([file, data, mode]) => writeAtomic(file, data, mode)));
-    await writeAtomic(paths.ca, rootCertPem + issuingCertPem, CERT);
-    return paths;
-  });
+      const whitelist = buildWhitelistXml(
+        [
+          { domain: 'hopital-a.mssante.fr', dn: subjectToDn(hopitalSubject), description: 'Hôpital A (développement)' },
+          { domain: 'cabinet-b.mssante.fr', dn: subjectToDn(cabinetSubject), description: 'Cabinet B (développement)' },
+          {
+            domain: 'patient.mssante.fr',
+            dn: subjectToDn(gwSubject),
+            description: 'Domaine de messagerie MSSanté Usagers (passerelle de développement)',
+          },
+        ],
+        now,
+      );
+
+      const KEY = 0o600;
+      const CERT = 0o644;
+      const files: [string, string, number][] = [
+        [paths.rootKey, key('root').privateKeyPem, KEY],
+        [paths.root, rootCertPem, CERT],
+        [paths.issuingCaKey, key('issuing').privateKeyPem, KEY],
+        [paths.issuingCa, issuingCertPem, CERT],
+        [paths.server.key, server.keyPem, KEY],
+        [paths.server.cert, chain(server), CERT],
+        [paths.operators['hopital-a.mssante.fr'].key, hopital.keyPem, KEY],
+        [paths.operators['hopital-a.mssante.fr'].cert, chain(hopital), CERT],
+        [paths.operators['cabinet-b.mssante.fr'].key, cabinet.keyPem, KEY],
+        [paths.operators['cabinet-b.mssante.fr'].cert, chain(cabinet), CERT],
+        [paths.untrusted.ca, untrustedRootPem, CERT],
+        [paths.untrusted.client.key, impostor.keyPem, KEY],
+        [paths.untrusted.client.cert, impostor.certPem, CERT],
+        [paths.expired.key, expired.keyPem, KEY],
+        [paths.expired.cert, chain(expired), CERT],
+        [paths.revoked.key, revoked.keyPem, KEY],
+        [paths.revoked.cert, chain(revoked), CERT],
+        [paths.crl, crl, CERT],
+        [paths.whitelist, whitelist, CERT],
+      ];
+      // A forced regeneration must not leave the previous ca.crt pointing at keys that are being replaced.
+      if (opts.force) await rm(paths.ca, { force: true });
+      await Promise.all(files.map(([file, data, mode]) => writeAtomic(file, data, mode)));
+      await writeAtomic(paths.ca, rootCertPem + issuingCertPem, CERT);
+      return paths;
+    },
+    opts.onLockBusy,
+  );
 }
 
 /** Re-signs `crl.pem` of a development PKI (its CRLs expire 7 days after issue). */

@@ -41,11 +41,19 @@ describe('initDevelopmentPki: concurrency, interrupted runs and force', () => {
       const lock = path.join(other.dir, '.init.lock');
       await mkdir(lock);
       let done = false;
-      const pending = initDevelopmentPki(other.dir).then((p) => {
+      let busy = 0;
+      let seenBusyTwice!: () => void;
+      const waitedTwice = new Promise<void>((resolve) => (seenBusyTwice = resolve));
+      const pending = initDevelopmentPki(other.dir, {
+        onLockBusy: () => {
+          if (++busy === 2) seenBusyTwice();
+        },
+      }).then((p) => {
         done = true;
         return p;
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // It found the lock held, waited, and found it held again: it is waiting, not generating.
+      await waitedTwice;
       expect(done).toBe(false);
       expect(existsSync(path.join(other.dir, 'ca.crt'))).toBe(false);
       // The "other process" completes: ca.crt appears, then the lock goes.

@@ -17,7 +17,7 @@
 import crypto from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { schema, rowsOf } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { openValue, sealedBody, sealValue } from '../vault/index.js';
 
@@ -155,10 +155,6 @@ export async function sealActivity(db: Db, keyring: Keyring, batch = 500): Promi
     );
     return pending.length;
   });
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { cteStatement, schema } from '../db/index.js';
+import { cteStatement, schema, rowsOf } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { activityInsert } from './activity.js';
 import { canTransition, isProfileState, reopenState, statesThatMayBecome, type ProfileState } from './rules/profile-state.js';
@@ -76,7 +76,7 @@ export async function endOppositionWindows(db: Db, windowMs: number): Promise<nu
       UPDATE sessions SET revoked_at = now() WHERE revoked_at IS NULL AND patient_id IN (SELECT id FROM moved) RETURNING 1
     )
     SELECT id FROM moved`);
-  const rows = Array.isArray(res) ? (res as { id: string }[]) : (res as { rows: { id: string }[] }).rows;
+  const rows = rowsOf<{ id: string }>(res);
   if (rows.length) profileStatesChanged();
   return rows.length;
 }
@@ -119,7 +119,7 @@ export async function closeProfile(db: Db, patientId: string): Promise<Transitio
       sql`SELECT count(*)::int AS n FROM moved`,
     ),
   );
-  const rows = Array.isArray(res) ? (res as { n: number }[]) : (res as { rows: { n: number }[] }).rows;
+  const rows = rowsOf<{ n: number }>(res);
   if ((rows[0]?.n ?? 0) !== 1) return { ok: false, reason: 'not-allowed' };
   profileStatesChanged();
   return { ok: true, state: 'closed' };

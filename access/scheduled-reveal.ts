@@ -12,7 +12,7 @@
  *   the next run (LIMIT_LIFECYCLE_CHECK_MS). A failing document is logged by the caller and retried next run.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { cteStatement, type Cte, type Db } from '../db/index.js';
+import { cteStatement, type Cte, type Db, rowsOf } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { activityInsert, notifyPatientCte, type ActivityEvent } from './activity.js';
 
@@ -60,5 +60,3 @@ export async function revealDueDocuments(deps: { db: Db; keyring: Keyring }, now
   }
   return revealed;
 }
-
-const rowsOf = <R>(res: unknown): R[] => (Array.isArray(res) ? (res as R[]) : (res as { rows: R[] }).rows);

@@ -20,6 +20,7 @@ import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index.js';
 import { problem } from './problems.js';
+import { rowsOf } from '../db/index.js';
 
 const MINUTE = 60_000;
 
@@ -37,7 +38,7 @@ export function pgRateLimitStore(db: Db): FastifyRateLimitStoreCtor {
             RETURNING n, GREATEST(0, ceil(extract(epoch FROM (resets_at - now())) * 1000))::bigint AS ttl`,
       ).then(
         (res) => {
-          const row = (Array.isArray(res) ? res : (res as { rows: { n: number; ttl: string }[] }).rows)[0]!;
+          const row = rowsOf<{ n: number; ttl: string }>(res)[0]!;
           callback(null, { current: Number(row.n), ttl: Number(row.ttl) });
         },
         (err: Error) => callback(err),

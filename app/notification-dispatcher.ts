@@ -18,7 +18,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { readIdentity } from '../access/index.js';
 import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { schema, rowsOf } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
 import { notificationDecision, noticeKinds, notificationNotice, type NotificationFact } from '../mailbox/index.js';
 import type { Keyring } from '../vault/index.js';
@@ -129,8 +129,4 @@ export class NotificationDispatcher {
     }
     return sent;
   }
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

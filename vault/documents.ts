@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Cte, Db, DocumentAuthorKind, DocumentOriginKind } from '../db/index.js';
-import { afterPosition, cteStatement, decodeCursor, encodeCursor, keysetAt, schema } from '../db/index.js';
+import { afterPosition, cteStatement, decodeCursor, encodeCursor, keysetAt, schema, rowsOf } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { openValue, sealValue } from './envelope.js';
 import { inlineBlobCtes, type BlobStore, type StoredBlob } from './blob-store.js';
@@ -183,7 +183,7 @@ export async function documentVersions(
         UNION ALL SELECT d.id, f.n + 1 FROM documents d JOIN fwd f ON d.previous_version_id = f.id
          WHERE d.patient_id = ${patientId}::uuid AND f.n < ${MAX_VERSIONS})
     SELECT id FROM back UNION SELECT id FROM fwd`)) as unknown;
-  const ids = ((Array.isArray(res) ? res : (res as { rows: { id: string }[] }).rows) as { id: string }[]).map((r) => r.id);
+  const ids = rowsOf<{ id: string }>(res).map((r) => r.id);
   const d = schema.documents;
   const rows = await db
     .select({ ...columns, supersededAt: d.supersededAt })

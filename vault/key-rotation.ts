@@ -30,7 +30,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { eq, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { schema, rowsOf } from '../db/index.js';
 import { keyFileText, parseKeyFile, previousKeyFile, removeStaleKeyTemps, syncFolder, writeKeyFileDurably, type Keyring } from './keyring.js';
 import { rewrapValue, sealedKeyId, unwrapDataKey, wrapDataKey } from './envelope.js';
 
@@ -78,7 +78,6 @@ export interface RotationReport {
 }
 
 type Row = { k: string | number; v: Buffer | Uint8Array };
-const rowsOf = <T>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
 
 /** Re-wraps everything not wrapped by the keyring's current key. */
 export async function rewrapAll(db: Db, keyring: Keyring, hooks: RotationHooks = {}): Promise<RotationReport> {

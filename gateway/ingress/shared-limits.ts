@@ -20,15 +20,12 @@ import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/index.js';
+import { rowsOf } from '../../db/index.js';
 
 const LEASE_MS = 15_000;
 const HEARTBEAT_MS = 3_000;
 const FLUSH_MS = 500;
 const MINUTE = 60_000;
-
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
 
 export class SharedLimits {
   readonly processId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;

@@ -26,8 +26,7 @@
  */
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import type { Limits } from '../config/index.js';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { type Db, schema } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { activityInsert } from './activity.js';
 import { moveProfile } from './lifecycle.js';

@@ -16,10 +16,8 @@
  */
 import crypto from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema, rowsOf } from '../db/index.js';
-import type { Keyring } from '../vault/index.js';
-import { openValue, sealedBody, sealValue } from '../vault/index.js';
+import { type Db, schema, rowsOf } from '../db/index.js';
+import { type Keyring, openValue, sealedBody, sealValue } from '../vault/index.js';
 
 import { ACTIVITY_KINDS, type ActivityActorKind, type ActivityKind } from './rules/activity-kinds.js';
 

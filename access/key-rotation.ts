@@ -4,8 +4,7 @@
  * activity chain heads (re-signed) and the patients' sealed identities (one opened as a sample, with the keys read
  * back from disk, before the previous key file is dropped). Same guarantees and failure semantics as the vault's.
  */
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { type Db, schema } from '../db/index.js';
 import { rotateVaultMasterKey, type Keyring, type RotationHooks, type RotationResult } from '../vault/index.js';
 import { resignActivityHeads } from './activity.js';
 import { readIdentity } from './patients.js';

@@ -10,10 +10,8 @@
  * only; at most KNOWN_PROFESSIONALS_MAX entries, each source read one row per RPPS.
  */
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
-import type { Keyring } from '../vault/index.js';
-import { openValue } from '../vault/index.js';
+import { type Db, schema } from '../db/index.js';
+import { type Keyring, openValue } from '../vault/index.js';
 import { activityContext } from './activity.js';
 import { mergeKnownProfessionals, type KnownProfessional } from './rules/known-professionals.js';
 

@@ -11,8 +11,7 @@
  * history. A crash rolls all of it back together; a retry re-reads the state.
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { cteStatement, schema, rowsOf } from '../db/index.js';
+import { type Db, cteStatement, schema, rowsOf } from '../db/index.js';
 import type { Keyring } from '../vault/index.js';
 import { activityInsert } from './activity.js';
 import { canTransition, isProfileState, reopenState, statesThatMayBecome, type ProfileState } from './rules/profile-state.js';

@@ -16,8 +16,7 @@
 import { createHash } from 'node:crypto';
 import { eq, lt, sql } from 'drizzle-orm';
 import type { Limits } from '../config/index.js';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { type Db, schema } from '../db/index.js';
 import { loginThrottle, type LoginThrottlePolicy } from './rules/login-throttle.js';
 
 export class LoginThrottled extends Error {

@@ -19,11 +19,8 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { organisationMayDeposit } from '../config/index.js';
-import { cteStatement, schema } from '../db/index.js';
-import type { Db } from '../db/index.js';
-import type { StoredBlob } from '../vault/index.js';
-import { fileDocument } from '../vault/index.js';
-import type { RubricId } from '../vault/index.js';
+import { cteStatement, schema, type Db } from '../db/index.js';
+import { type DocumentToFile, fileDocument } from '../vault/index.js';
 import { activityInsert, notifyPatientCte, type ActivityEvent, type ActivityKind } from './activity.js';
 import { patientByIns, ProAccessRefused, type ProAccessDeps } from './professional-access.js';
 import { blockRefusal, reasonText } from './rules/access-decision.js';
@@ -107,15 +104,8 @@ export async function checkDeposit(
   return { ok: true, patientId };
 }
 
-export interface OrganisationDocument {
+export interface OrganisationDocument extends DocumentToFile {
   key: string;
-  stored: StoredBlob;
-  filename: string;
-  title: string;
-  mediaType: string;
-  declaredType: string;
-  rubric: RubricId;
-  typeCode: string | null;
   hiddenFromPatient: boolean;
   /** Hidden until this date, then revealed by itself (scheduled-reveal.ts). */
   revealAt: Date | null;

@@ -8,10 +8,11 @@
  */
 import type { Readable } from 'node:stream';
 import { eq, sql } from 'drizzle-orm';
-import type { Cte, Db } from '../db/index.js';
-import { cteStatement, schema } from '../db/index.js';
-import type { BlobStore, Keyring, StoredBlob } from '../vault/index.js';
+import { type Cte, type Db, cteStatement, schema } from '../db/index.js';
 import {
+  type BlobStore,
+  type DocumentToFile,
+  type Keyring,
   currentDocuments,
   documentCursor,
   documentById,
@@ -22,7 +23,6 @@ import {
   type DocumentMeta,
   type DocumentSummary,
 } from '../vault/index.js';
-import type { RubricId } from '../vault/index.js';
 import { activityInsert, notifyPatientCte, type ActivityKind } from './activity.js';
 import { revealCtes } from './scheduled-reveal.js';
 import { blockRefusal, decideAccess, reasonText, type AccessDecision, type AccessRequest } from './rules/access-decision.js';
@@ -190,18 +190,7 @@ export async function addDocumentForPro(
   deps: ProAccessDeps,
   pro: ProIdentity,
   ins: string,
-  doc: {
-    stored: StoredBlob;
-    replaces: string | null;
-    filename: string;
-    title: string;
-    mediaType: string;
-    declaredType: string;
-    rubric: RubricId;
-    typeCode: string | null;
-    hiddenFromPatient?: boolean;
-    revealAt?: Date | null;
-  },
+  doc: DocumentToFile & { replaces: string | null; hiddenFromPatient?: boolean; revealAt?: Date | null },
 ): Promise<string> {
   const patientId = await patientByIns(deps.db, ins);
   const settings = await accessSnapshot(deps.db, patientId);

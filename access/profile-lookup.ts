@@ -11,8 +11,7 @@
  * then the DATA re-check answers 451 (the retry gets the exact refusal).
  */
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { type Db, schema } from '../db/index.js';
 import { isProfileState, mailAcceptance, type ProfileState } from './rules/profile-state.js';
 
 export interface ProfileRef {

@@ -7,8 +7,7 @@
  * the activity history). FINESS numbers reach these functions already checked (`parseFiness`, access/rules).
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { type Db, schema } from '../db/index.js';
 
 export interface AccessSettingsSnapshot {
   blockedRpps: ReadonlySet<string>;

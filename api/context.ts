@@ -2,11 +2,10 @@
 import type { Registry } from 'prom-client';
 import type { ProKeys } from '../access/index.js';
 import type { Config } from '../config/index.js';
-import type { VirusScanner } from '../vault/index.js';
+import type { VirusScanner, BlobStore, Keyring } from '../vault/index.js';
 import type { ReportDeps } from '../mailbox/index.js';
 import type { Db } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
-import type { BlobStore, Keyring } from '../vault/index.js';
 
 export interface ApiContext {
   config: Config;

@@ -18,9 +18,8 @@ import { createHash } from 'node:crypto';
 import rateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Db } from '../db/index.js';
+import { type Db, rowsOf } from '../db/index.js';
 import { problem } from './problems.js';
-import { rowsOf } from '../db/index.js';
 
 const MINUTE = 60_000;
 

@@ -34,17 +34,22 @@ import {
   type Whitelist,
 } from '../certs/index.js';
 import { problemsTable } from '../api/index.js';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig, type Config, limitsTable, settingsTable } from '../config/index.js';
 import { openDatabase, schema, type Database } from '../db/index.js';
 import { eq } from 'drizzle-orm';
-import { importPatients, parseIns, parsePatientCsv, sealActivity, verifyActivityChain } from '../access/index.js';
-import { ensureDevIssuer, issueDevToken } from '../access/index.js';
+import {
+  importPatients,
+  parseIns,
+  parsePatientCsv,
+  sealActivity,
+  verifyActivityChain,
+  ensureDevIssuer,
+  issueDevToken,
+  rotateMasterKey,
+} from '../access/index.js';
 import { repliesTable } from '../gateway/ingress/index.js';
-import { limitsTable, settingsTable } from '../config/index.js';
 import { importDirectory, parseDirectoryCsv } from '../mailbox/index.js';
-import { loadKeyring } from '../vault/index.js';
-import { rotateMasterKey } from '../access/index.js';
-import { ROTATION_STEPS, describeRotation } from '../vault/index.js';
+import { loadKeyring, ROTATION_STEPS, describeRotation } from '../vault/index.js';
 import { EXIT_CODES, exitCodesTable, findCommand, helpOf, overallHelp, parseOptionsOf, usageOf, type CommandSpec } from './cli-spec.js';
 
 class CliError extends Error {}

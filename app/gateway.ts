@@ -23,15 +23,13 @@
  * terminal outside production. Redaction and the request serializer apply either way: no health data in logs.
  */
 import crypto from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { constants as fsConstants, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { endOppositionWindows, revealDueDocuments, sealActivity } from '../access/index.js';
-import { ProKeys, ensureDevIssuer, keyFetcherFor } from '../access/index.js';
+import { endOppositionWindows, revealDueDocuments, sealActivity, ProKeys, ensureDevIssuer, keyFetcherFor } from '../access/index.js';
 import { buildApi, buildOrganisationApi, startStatusServer, updateOrganisationCrl, type ApiContext, type OrganisationTls } from '../api/index.js';
 import {
   CrlReloader,
@@ -43,17 +41,13 @@ import {
   type TrustMaterial,
   type Whitelist,
 } from '../certs/index.js';
-import type { Config } from '../config/index.js';
-import { productionTrustMessage, productionTrustProblems } from '../config/index.js';
+import { type Config, productionTrustMessage, productionTrustProblems, parseRoutes } from '../config/index.js';
 import { openDatabase, type Database } from '../db/index.js';
-import { startIngress, type Ingress } from '../gateway/ingress/index.js';
-import { SharedLimits } from '../gateway/ingress/index.js';
+import { startIngress, type Ingress, SharedLimits } from '../gateway/ingress/index.js';
 import { createNotifier, type Notifier } from '../gateway/notify/index.js';
-import { BlobStore, loadKeyring, type Keyring } from '../vault/index.js';
-import type { VirusScanner } from '../vault/index.js';
+import { BlobStore, loadKeyring, type Keyring, type VirusScanner } from '../vault/index.js';
 import { createLogger } from './logger.js';
 import { MeasuredScanner, createMetrics, type GatewayMetrics } from './metrics.js';
-import { parseRoutes } from '../config/index.js';
 import { queueDsnForFailedDelivery, queueUnreadableNotice, queueXdmRefusalNotice, type ReportDeps } from '../mailbox/index.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 import { createOutboundQueue, startOutboundWorker } from './outbound-worker.js';

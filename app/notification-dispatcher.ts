@@ -17,8 +17,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { readIdentity } from '../access/index.js';
-import type { Db } from '../db/index.js';
-import { schema, rowsOf } from '../db/index.js';
+import { type Db, schema, rowsOf } from '../db/index.js';
 import type { Notifier } from '../gateway/notify/index.js';
 import { notificationDecision, noticeKinds, notificationNotice, type NotificationFact } from '../mailbox/index.js';
 import type { Keyring } from '../vault/index.js';

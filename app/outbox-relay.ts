@@ -19,10 +19,8 @@ import crypto from 'node:crypto';
 import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
-import { OUTBOX_TOPIC_OUTBOUND } from '../mailbox/index.js';
-import { planDeliveryJobs, type QueuedDelivery } from '../mailbox/index.js';
+import { type Db, schema } from '../db/index.js';
+import { OUTBOX_TOPIC_OUTBOUND, planDeliveryJobs, type QueuedDelivery } from '../mailbox/index.js';
 
 /** A few deliveries of one sender (mailbox/rules/scheduling.ts); `deliveryId` alone in jobs queued before batching. */
 export interface DeliveryJob {

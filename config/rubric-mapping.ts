@@ -29,7 +29,7 @@
  *   "Compte rendu" or "Synthèse".
  * - Reimbursement data (class 60) and management documents (class 95) → `pieces-administratives`.
  */
-import type { RubricId } from './rubrics.js';
+import { isRubric, type RubricId } from './rubrics.js';
 
 export interface RubricMapping {
   /** XDS typeCode (JDV_J07) → rubric. */
@@ -154,4 +154,15 @@ export function rubricFor(codes: { typeCode?: string | null; classCode?: string 
   const c = codes.classCode?.trim();
   if (c && Object.hasOwn(mapping.classCodes, c)) return mapping.classCodes[c]!;
   return 'autres-documents';
+}
+
+/**
+ * The rubric a depositor asked for (a professional's upload, an organisation's deposit): the one named, when it is
+ * a known rubric; else the one its type code maps to. Null when a rubric was named and is unknown (refused, never
+ * filed elsewhere).
+ */
+export function chosenRubric(choice: { rubric?: string | null; typeCode?: string | null }): RubricId | null {
+  const named = choice.rubric?.trim();
+  if (named) return isRubric(named) ? named : null;
+  return rubricFor({ typeCode: choice.typeCode ?? null });
 }

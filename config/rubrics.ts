@@ -17,3 +17,8 @@ export const RUBRICS = {
 
 export type RubricId = keyof typeof RUBRICS;
 export const DEFAULT_RUBRIC: RubricId = 'autres-documents';
+
+/** A known rubric id (an own key of RUBRICS: `constructor` or `__proto__` is none). */
+export function isRubric(x: string): x is RubricId {
+  return Object.prototype.hasOwnProperty.call(RUBRICS, x);
+}

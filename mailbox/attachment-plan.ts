@@ -13,12 +13,24 @@
  * never referenced (a crash before the delivery's commit) are unreferenced and collected.
  */
 import type { Limits } from '../config/index.js';
-import type { BlobStore, StoredBlob } from '../vault/index.js';
-import { storeBuffer, type IntakeResult } from '../vault/index.js';
-import { DEFAULT_RUBRIC, type RubricId } from '../vault/index.js';
-import { MEDIA, markupIn, sniffMediaType, withMarkupVerdict, type SniffResult } from '../vault/index.js';
-import { classifyXdmArchive, readXdmZip, XdmError, type XdmArchive } from '../vault/index.js';
-import { vetZipMembers } from '../vault/index.js';
+import {
+  type BlobStore,
+  type DocumentToFile,
+  type StoredBlob,
+  storeBuffer,
+  type IntakeResult,
+  DEFAULT_RUBRIC,
+  MEDIA,
+  markupIn,
+  sniffMediaType,
+  withMarkupVerdict,
+  type SniffResult,
+  classifyXdmArchive,
+  readXdmZip,
+  XdmError,
+  type XdmArchive,
+  vetZipMembers,
+} from '../vault/index.js';
 
 export interface ParsedAttachment {
   stored: StoredBlob;
@@ -29,14 +41,7 @@ export interface ParsedAttachment {
   intake: IntakeResult;
 }
 
-export interface FileToFile {
-  stored: StoredBlob;
-  filename: string;
-  title: string;
-  mediaType: string;
-  declaredType: string;
-  rubric: RubricId;
-  typeCode: string | null;
+export interface FileToFile extends DocumentToFile {
   classCode: string | null;
   cda: Record<string, unknown> | null;
   /** Only for a part filed as it came (an inline image the HTML body refers to by `cid:`). */

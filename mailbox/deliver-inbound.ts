@@ -30,14 +30,19 @@ import {
 } from './rules/index.js';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import type { Limits } from '../config/index.js';
-import type { Cte, Db } from '../db/index.js';
-import { schema } from '../db/index.js';
-import type { BlobHeader, BlobStore, Keyring } from '../vault/index.js';
-import { inlineBlobCtes, sealValue } from '../vault/index.js';
-import { documentContext, type DocumentMeta } from '../vault/index.js';
-import { takeAttachment } from '../vault/index.js';
-import type { VirusScanner } from '../vault/index.js';
-import type { XdmError } from '../vault/index.js';
+import { type Cte, type Db, schema } from '../db/index.js';
+import {
+  type BlobHeader,
+  type BlobStore,
+  type Keyring,
+  inlineBlobCtes,
+  sealValue,
+  documentContext,
+  type DocumentMeta,
+  takeAttachment,
+  type VirusScanner,
+  type XdmError,
+} from '../vault/index.js';
 import { attachmentsFor, planAttachments, type AttachmentPlan, type FileToFile, type ParsedAttachment, type Removed } from './attachment-plan.js';
 
 export class PermanentDeliveryError extends Error {

@@ -6,8 +6,7 @@
  * fields, physical line numbers; a display name with U+FFFD (a letter lost by a wrong conversion) is refused.
  */
 import { inArray, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
+import { type Db, schema } from '../db/index.js';
 import { csvReadingNotice, readCsvFile, type CsvEncoding } from '../access/index.js';
 
 export interface DirectoryRow {

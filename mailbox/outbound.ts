@@ -8,8 +8,7 @@ import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { cteStatement, type Cte, type Db } from '../db/index.js';
-import type { BlobStore, Keyring } from '../vault/index.js';
-import { inlineBlobCtes, sealValue } from '../vault/index.js';
+import { type BlobStore, type Keyring, inlineBlobCtes, sealValue } from '../vault/index.js';
 import { contentContext, type MessageContent } from './deliver-inbound.js';
 
 export const OUTBOX_TOPIC_OUTBOUND = 'outbound-message';

@@ -10,10 +10,8 @@
 import crypto from 'node:crypto';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
-import type { BlobStore, Keyring } from '../vault/index.js';
-import { openValue } from '../vault/index.js';
+import { type Db, schema } from '../db/index.js';
+import { type BlobStore, type Keyring, openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { queueOutbound } from './outbound.js';
 import {

@@ -19,14 +19,11 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, asc, desc, eq, inArray, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema } from '../db/index.js';
-import type { BlobStore, Keyring } from '../vault/index.js';
-import { openValue } from '../vault/index.js';
+import { type Db, schema, afterPosition, decodeCursor, encodeCursor, keysetAt, type CursorList, type KeysetPosition } from '../db/index.js';
+import { type BlobStore, type Keyring, openValue } from '../vault/index.js';
 import { contentContext, documentContext, type AttachmentMeta, type MessageContent } from './deliver-inbound.js';
 import { directoryNames } from './directory.js';
 import { answerability, contactDisplayName, SENTENCES } from './rules/index.js';
-import { afterPosition, decodeCursor, encodeCursor, keysetAt, type CursorList, type KeysetPosition } from '../db/index.js';
 
 export interface AttachmentSummary {
   id: string;

@@ -22,8 +22,7 @@ import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { and, lt, sql } from 'drizzle-orm';
 import type pg from 'pg';
-import type { Cte, Db, Tx } from '../db/index.js';
-import { queryPrepared, schema } from '../db/index.js';
+import { type Cte, type Db, type Tx, queryPrepared, schema } from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { EnvelopeError, newDataKey, openChunk, sealChunk, unwrapDataKey, wrapDataKey } from './envelope.js';
 

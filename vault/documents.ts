@@ -7,12 +7,23 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
-import type { Cte, Db, DocumentAuthorKind, DocumentOriginKind } from '../db/index.js';
-import { afterPosition, cteStatement, decodeCursor, encodeCursor, keysetAt, schema, rowsOf } from '../db/index.js';
+import {
+  type Cte,
+  type Db,
+  type DocumentAuthorKind,
+  type DocumentOriginKind,
+  afterPosition,
+  cteStatement,
+  decodeCursor,
+  encodeCursor,
+  keysetAt,
+  schema,
+  rowsOf,
+} from '../db/index.js';
 import type { Keyring } from './keyring.js';
 import { openValue, sealValue } from './envelope.js';
 import { inlineBlobCtes, type BlobStore, type StoredBlob } from './blob-store.js';
-import { RUBRICS, type RubricId } from './rubrics.js';
+import type { RubricId } from './rubrics.js';
 
 export interface DocumentMeta {
   filename: string;
@@ -61,10 +72,6 @@ export interface DocumentRow {
   previousVersionId: string | null;
   /** `createdAt` to the microsecond, as listing cursors keep it (db/keyset.ts). */
   keysetAt: string;
-}
-
-export function isRubric(x: string): x is RubricId {
-  return Object.prototype.hasOwnProperty.call(RUBRICS, x);
 }
 
 export function readMeta(keyring: Keyring, row: { id: string; meta: Buffer }): DocumentMeta {
@@ -223,6 +230,17 @@ const AUTHOR_FALLBACK_NAME: Readonly<Record<string, string>> = {
   establishment: 'Établissement de santé',
   professional: 'Professionnel de santé',
 };
+
+/** A vetted file ready to be filed as a document (by a message's delivery, a professional, an organisation). */
+export interface DocumentToFile {
+  stored: StoredBlob;
+  filename: string;
+  title: string;
+  mediaType: string;
+  declaredType: string;
+  rubric: RubricId;
+  typeCode: string | null;
+}
 
 export interface NewDocument {
   patientId: string;

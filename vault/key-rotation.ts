@@ -29,8 +29,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { eq, ne, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { schema, rowsOf } from '../db/index.js';
+import { type Db, schema, rowsOf } from '../db/index.js';
 import { keyFileText, parseKeyFile, previousKeyFile, removeStaleKeyTemps, syncFolder, writeKeyFileDurably, type Keyring } from './keyring.js';
 import { rewrapValue, sealedKeyId, unwrapDataKey, wrapDataKey } from './envelope.js';
 

@@ -28,8 +28,7 @@
  */
 import https from 'node:https';
 import { createRemoteJWKSet, customFetch, type FetchImplementation } from 'jose';
-import type { ProKeysSetting } from '../../config/index.js';
-import { jwksUriOf } from '../../config/index.js';
+import { type ProKeysSetting, jwksUriOf } from '../../config/index.js';
 import { redactUrl } from '../../certs/index.js';
 import { loadJwks, publicJwks, tokenKid, verifyProToken, type ProTokenResult, type VerifyProTokenOptions } from './verify.js';
 

@@ -8,9 +8,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { closeProfile, listActivity } from '../../access/index.js';
-import { documentsArchive } from '../../vault/index.js';
-import { RUBRICS } from '../../vault/index.js';
 import {
+  documentsArchive,
+  RUBRICS,
   currentDocuments,
   deleteOwnUpload,
   documentById,
@@ -22,8 +22,10 @@ import {
   setDocumentMasked,
   setDocumentRubric,
   summarizeDocument,
+  fileNote,
+  MAX_NOTE_CHARS,
+  type NoteRefusal,
 } from '../../vault/index.js';
-import { fileNote, MAX_NOTE_CHARS, type NoteRefusal } from '../../vault/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem, type ProblemName } from '../problems.js';

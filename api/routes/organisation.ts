@@ -34,9 +34,8 @@ import {
   type OrganisationIdentity,
 } from '../../access/index.js';
 import { describePeer } from '../../certs/index.js';
-import { rubricFor } from '../../config/index.js';
+import { chosenRubric } from '../../config/index.js';
 import { takeAttachment } from '../../vault/index.js';
-import { isRubric } from '../../vault/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem } from '../problems.js';
@@ -171,8 +170,8 @@ async function hashAndDiscard(file: Readable): Promise<string> {
 
 /** One document of a batch: its metadata (already parsed) and its file part, read to the end in every case. */
 async function depositOne(ctx: ApiContext, org: OrganisationIdentity, index: number, fields: DocumentFields, part: MultipartFile): Promise<DepositResult> {
-  const rubric = fields.rubric ?? rubricFor({ typeCode: fields.typeCode });
-  if (!isRubric(rubric)) {
+  const rubric = chosenRubric(fields);
+  if (rubric === null) {
     part.file.resume();
     return refusedResult(index, fields.key, 'unknown-rubric');
   }

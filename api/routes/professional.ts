@@ -17,10 +17,10 @@ import {
   revealDate,
   type Emergency,
   type ProIdentity,
+  verifyProTokenWith,
 } from '../../access/index.js';
-import { verifyProTokenWith } from '../../access/index.js';
-import { rubricFor } from '../../config/index.js';
-import { InvalidDocumentCursorError, isRubric } from '../../vault/index.js';
+import { chosenRubric } from '../../config/index.js';
+import { InvalidDocumentCursorError } from '../../vault/index.js';
 import type { ApiContext } from '../context.js';
 import { ProblemSchema } from '../problem.js';
 import { problem, REVEAL_DATE_REFUSALS } from '../problems.js';
@@ -173,8 +173,8 @@ export const professionalRoutes =
         const up = await readVettedUpload(ctx, req);
         const revealAt = up.fields.revealAt?.trim() ? revealDateOrProblem(ctx, up.fields.revealAt) : null;
         const typeCode = up.fields.typeCode?.trim() || null;
-        const rubric = up.fields.rubric?.trim() ? up.fields.rubric.trim() : rubricFor({ typeCode });
-        if (!isRubric(rubric)) throw problem('proUnknownRubric');
+        const rubric = chosenRubric({ rubric: up.fields.rubric, typeCode });
+        if (rubric === null) throw problem('proUnknownRubric');
         const id = await addDocumentForPro(ctx, pro, req.params.ins, {
           stored: up.stored,
           replaces: up.fields.replaces?.trim() || null,

@@ -8,8 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { problem } from '../problems.js';
-import type { StoredBlob } from '../../vault/index.js';
-import { takeAttachment } from '../../vault/index.js';
+import { type StoredBlob, takeAttachment } from '../../vault/index.js';
 
 export interface VettedUpload {
   filename: string;

@@ -28,11 +28,8 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import { describePeer, isSenderAuthorised, type PeerCertificate, type Whitelist } from '../../certs/index.js';
 import type { Limits } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
-import { RecipientCache } from '../../access/index.js';
-import { mailAcceptance } from '../../access/index.js';
-import { parsePatientAddress } from '../../access/index.js';
-import type { BlobStore, StoredBlob } from '../../vault/index.js';
-import { BlobTooLargeError } from '../../vault/index.js';
+import { RecipientCache, mailAcceptance, parsePatientAddress } from '../../access/index.js';
+import { type BlobStore, type StoredBlob, BlobTooLargeError } from '../../vault/index.js';
 import { AcceptBatcher, newQueueId, RecipientsChangedError, type AcceptResult } from './accept.js';
 import { DataGuard, type DataViolation } from './data-guard.js';
 import { authorFieldsVerdict } from './rules/author-fields.js';

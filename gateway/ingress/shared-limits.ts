@@ -19,8 +19,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Db } from '../../db/index.js';
-import { rowsOf } from '../../db/index.js';
+import { type Db, rowsOf } from '../../db/index.js';
 
 const LEASE_MS = 15_000;
 const HEARTBEAT_MS = 3_000;

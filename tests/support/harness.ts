@@ -10,9 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
-import { startGateway, type GatewayHandle } from '../../app/gateway.js';
+import { startGateway, type GatewayHandle, createLogger } from '../../app/gateway.js';
 import { loadConfig } from '../../config/index.js';
-import { createLogger } from '../../app/gateway.js';
 
 export async function createTestDatabase(): Promise<string> {
   const admin = process.env.TEST_DATABASE_URL;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RUBRIC_MAPPING, rubricFor, type RubricMapping } from '../../../config/rubric-mapping.js';
+import { chosenRubric, RUBRIC_MAPPING, rubricFor, type RubricMapping } from '../../../config/rubric-mapping.js';
 import { RUBRICS } from '../../../vault/rubrics.js';
 
 describe('rubricFor', () => {
@@ -48,5 +48,17 @@ describe('rubricFor', () => {
     const custom: RubricMapping = { typeCodes: { '60591-5': 'synthese-profil-medical' }, classCodes: {} };
     expect(rubricFor({ typeCode: '60591-5' }, custom)).toBe('synthese-profil-medical');
     expect(rubricFor({ typeCode: '11502-2', classCode: '10' }, custom)).toBe('autres-documents');
+  });
+});
+
+describe('chosenRubric (a professional upload, an organisation deposit)', () => {
+  it('takes the rubric named when it is known, else the type code’s, and refuses an unknown name', () => {
+    expect(chosenRubric({ rubric: 'imagerie', typeCode: '11502-2' })).toBe('imagerie');
+    expect(chosenRubric({ rubric: '  imagerie ', typeCode: null })).toBe('imagerie');
+    expect(chosenRubric({ rubric: null, typeCode: '11502-2' })).toBe('resultats-de-biologie');
+    expect(chosenRubric({ rubric: '', typeCode: 'REMB' })).toBe('pieces-administratives');
+    expect(chosenRubric({ typeCode: null })).toBe('autres-documents');
+    expect(chosenRubric({ rubric: 'nulle-part', typeCode: '11502-2' })).toBeNull();
+    expect(chosenRubric({ rubric: 'constructor' })).toBeNull();
   });
 });

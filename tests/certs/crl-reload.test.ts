@@ -1,9 +1,7 @@
 // The CRL reloader on real files, checked by real mutual-TLS handshakes (node:tls) with the CRLs it holds.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type tls from 'node:tls';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CrlReloader,
@@ -19,6 +17,7 @@ import {
   type PkiPaths,
 } from '../../certs/index.js';
 import { crlBundleRevokingNothing, makeTempDir, mutualTlsHandshake } from './helpers.js';
+import { logs } from '../support/log-tap.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let paths: PkiPaths;
@@ -32,17 +31,6 @@ const client = async (pair: { cert: string; key: string }) => ({
   key: await readFile(pair.key),
   ca: await readFile(paths.ca),
 });
-
-function logs() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines, alerts: (name: string) => lines.filter((l) => l.alert === name) };
-}
 
 /** Replaces the CRL file the way an operator's job should: a complete file renamed over the old one. */
 async function installCrl(text: string): Promise<void> {

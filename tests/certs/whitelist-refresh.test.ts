@@ -6,8 +6,6 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   WhitelistDownloadError,
@@ -22,6 +20,7 @@ import {
 } from '../../certs/index.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir } from './helpers.js';
+import { logs } from '../support/log-tap.js';
 
 const HOUR = 3600_000;
 const LIMITS: WhitelistRefreshLimits = { maxAgeMs: 48 * HOUR, downloadEveryMs: 24 * HOUR, downloadTimeoutMs: 3_000, maxBytes: 1024 * 1024, futureSkewMs: HOUR };
@@ -43,17 +42,6 @@ let handler: Handler;
 let requests: string[];
 let caseNo = 0;
 let file: string;
-
-function logs() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines, alerts: (name: string) => lines.filter((l) => l.alert === name) };
-}
 
 const serve =
   (body: string, status = 200, headers: Record<string, string> = {}): Handler =>

@@ -6,7 +6,6 @@
 import { rename, writeFile, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
@@ -26,19 +25,9 @@ import {
 } from '../support/harness.js';
 import { RawSmtp } from '../support/raw-smtp.js';
 import { startSink, type Sink } from '../relay/sink.js';
+import { LogTap } from '../support/log-tap.js';
 
 const P = { ins: makeTestIns(990_311), email: 'crl@example.org', birthDate: '1971-03-11', provisionalCode: 'PROV-CRL-0001', password: 'Mot-de-passe-CRL-01' };
-
-class LogTap extends Writable {
-  lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) this.lines.push(JSON.parse(l) as Record<string, unknown>);
-    cb();
-  }
-  count(pred: (l: Record<string, unknown>) => boolean): number {
-    return this.lines.filter(pred).length;
-  }
-}
 
 let dataDir: string;
 let pki: PkiPaths;

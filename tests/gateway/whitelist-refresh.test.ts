@@ -6,19 +6,11 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestIns } from '../../access/rules/ins.js';
 import { OPERATOR_SUBJECTS, buildWhitelistXml, gatewaySubject, initDevelopmentPki, subjectToDn, type PkiPaths } from '../../certs/index.js';
 import { sendMail, startTestGateway, waitFor, type TestGateway } from '../support/harness.js';
-
-class LogTap extends Writable {
-  lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) this.lines.push(JSON.parse(l) as Record<string, unknown>);
-    cb();
-  }
-}
+import { LogTap } from '../support/log-tap.js';
 
 let dataDir: string;
 let pki: PkiPaths;
